@@ -1,0 +1,272 @@
+#include "server/config.hpp"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cstring>
+#include <functional>
+
+namespace scimbridge::server {
+
+namespace {
+
+using Setter = std::function<std::optional<std::string>(Config&, const std::string&)>;
+
+std::optional<std::string> parse_size(const std::string& key, const std::string& text,
+                                      std::size_t min, std::size_t max, std::size_t& out) {
+    std::size_t value = 0;
+    const char* end = text.data() + text.size();
+    const auto [ptr, ec] = std::from_chars(text.data(), end, value);
+    if (text.empty() || ec != std::errc() || ptr != end || value < min || value > max) {
+        return key + " must be an integer from " + std::to_string(min) + " to " +
+               std::to_string(max) + ", got '" + text + "'";
+    }
+    out = value;
+    return std::nullopt;
+}
+
+Setter size_setter(std::size_t Config::*field, std::size_t min, std::size_t max,
+                   std::string key) {
+    return [=](Config& c, const std::string& v) { return parse_size(key, v, min, max, c.*field); };
+}
+
+Setter millis_setter(std::chrono::milliseconds Config::*field, std::size_t min, std::size_t max,
+                     std::string key) {
+    return [=](Config& c, const std::string& v) -> std::optional<std::string> {
+        std::size_t ms = 0;
+        if (auto err = parse_size(key, v, min, max, ms)) {
+            return err;
+        }
+        c.*field = std::chrono::milliseconds(static_cast<std::int64_t>(ms));
+        return std::nullopt;
+    };
+}
+
+Setter string_setter(std::string Config::*field) {
+    return [=](Config& c, const std::string& v) -> std::optional<std::string> {
+        c.*field = v;
+        return std::nullopt;
+    };
+}
+
+Setter listen_setter(std::optional<ListenAddress> Config::*field, std::string key) {
+    return [=](Config& c, const std::string& v) -> std::optional<std::string> {
+        if (v.empty() || v == "off") {
+            c.*field = std::nullopt;
+            return std::nullopt;
+        }
+        auto parsed = parse_listen_address(v);
+        if (!parsed) {
+            return key + ": " + parsed.error();
+        }
+        c.*field = *parsed;
+        return std::nullopt;
+    };
+}
+
+const std::vector<std::pair<std::string, Setter>>& setters() {
+    static const std::vector<std::pair<std::string, Setter>> kSetters = {
+        {"listen", listen_setter(&Config::listen, "listen")},
+        {"http_listen", listen_setter(&Config::http_listen, "http_listen")},
+        {"database_url", string_setter(&Config::database_url)},
+        {"data_dir", string_setter(&Config::data_dir)},
+        {"pg_bindir", string_setter(&Config::pg_bindir)},
+        {"pg_user", string_setter(&Config::pg_user)},
+        {"tls_cert", string_setter(&Config::tls_cert)},
+        {"tls_key", string_setter(&Config::tls_key)},
+        {"max_body_bytes", size_setter(&Config::max_body_bytes, 1024, 1024UL * 1024 * 1024,
+                                       "max_body_bytes")},
+        {"max_header_bytes",
+         size_setter(&Config::max_header_bytes, 1024, 1024 * 1024, "max_header_bytes")},
+        {"handshake_timeout_ms", millis_setter(&Config::handshake_timeout, 100, 600'000,
+                                               "handshake_timeout_ms")},
+        {"read_timeout_ms",
+         millis_setter(&Config::read_timeout, 100, 3'600'000, "read_timeout_ms")},
+        {"write_timeout_ms",
+         millis_setter(&Config::write_timeout, 100, 3'600'000, "write_timeout_ms")},
+        {"idle_timeout_ms",
+         millis_setter(&Config::idle_timeout, 100, 3'600'000, "idle_timeout_ms")},
+        {"shutdown_grace_ms",
+         millis_setter(&Config::shutdown_grace, 0, 3'600'000, "shutdown_grace_ms")},
+        {"io_threads", size_setter(&Config::io_threads, 1, 256, "io_threads")},
+        {"db_pool_size", size_setter(&Config::db_pool_size, 1, 1024, "db_pool_size")},
+        {"db_lease_timeout_ms",
+         millis_setter(&Config::db_lease_timeout, 1, 600'000, "db_lease_timeout_ms")},
+        {"db_statement_timeout_ms", millis_setter(&Config::db_statement_timeout, 1, 86'400'000,
+                                                  "db_statement_timeout_ms")},
+        {"log_level",
+         [](Config& c, const std::string& v) -> std::optional<std::string> {
+             if (v != "debug" && v != "info" && v != "warn" && v != "error") {
+                 return "log_level must be one of debug, info, warn, error; got '" + v + "'";
+             }
+             c.log_level = v;
+             return std::nullopt;
+         }},
+    };
+    return kSetters;
+}
+
+std::optional<std::string> apply(Config& config, const Settings& settings,
+                                 const std::string& source) {
+    for (const auto& [key, value] : settings) {
+        const auto& all = setters();
+        const auto it = std::find_if(all.begin(), all.end(),
+                                     [&](const auto& s) { return s.first == key; });
+        if (it == all.end()) {
+            return source + ": unknown setting '" + key + "'";
+        }
+        if (auto err = it->second(config, value)) {
+            return source + ": " + *err;
+        }
+    }
+    return std::nullopt;
+}
+
+std::string to_upper(std::string s) {
+    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) {
+        return static_cast<char>(std::toupper(c));
+    });
+    return s;
+}
+
+}  // namespace
+
+std::string ListenAddress::to_string() const {
+    const bool v6 = host.find(':') != std::string::npos;
+    return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
+boost::system::result<ListenAddress, std::string> parse_listen_address(const std::string& text) {
+    std::string host;
+    std::string port_text;
+    if (!text.empty() && text.front() == '[') {
+        const auto close = text.find(']');
+        if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':') {
+            return {boost::system::in_place_error, std::string("expected [IPv6]:PORT, got '" + text + "'")};
+        }
+        host = text.substr(1, close - 1);
+        port_text = text.substr(close + 2);
+    } else {
+        const auto colon = text.rfind(':');
+        if (colon == std::string::npos) {
+            return {boost::system::in_place_error, std::string("expected HOST:PORT, got '" + text + "'")};
+        }
+        host = text.substr(0, colon);
+        port_text = text.substr(colon + 1);
+    }
+    if (host.empty()) {
+        return {boost::system::in_place_error, std::string("missing host in '" + text + "' (use 0.0.0.0 for every interface)")};
+    }
+    unsigned port = 0;
+    const char* end = port_text.data() + port_text.size();
+    const auto [ptr, ec] = std::from_chars(port_text.data(), end, port);
+    if (port_text.empty() || ec != std::errc() || ptr != end || port > 65535) {
+        return {boost::system::in_place_error, std::string("port must be a number from 0 to 65535, got '" + port_text + "'")};
+    }
+    return ListenAddress{host, static_cast<std::uint16_t>(port)};
+}
+
+const std::vector<std::string>& config_keys() {
+    static const std::vector<std::string> kKeys = [] {
+        std::vector<std::string> keys;
+        for (const auto& s : setters()) {
+            keys.push_back(s.first);
+        }
+        return keys;
+    }();
+    return kKeys;
+}
+
+Settings settings_from_environment(char** envp) {
+    Settings out;
+    for (char** e = envp; e != nullptr && *e != nullptr; ++e) {
+        const std::string entry(*e);
+        const auto eq = entry.find('=');
+        if (eq == std::string::npos) {
+            continue;
+        }
+        const std::string name = entry.substr(0, eq);
+        const std::string value = entry.substr(eq + 1);
+        if (name == "DATABASE_URL") {
+            out["database_url"] = value;
+            continue;
+        }
+        for (const std::string& key : config_keys()) {
+            if (name == "SCIM_BRIDGE_" + to_upper(key)) {
+                out[key] = value;
+            }
+        }
+    }
+    return out;
+}
+
+boost::system::result<Settings, std::string> settings_from_json(const std::string& text) {
+    boost::system::error_code ec;
+    const boost::json::value doc = boost::json::parse(text, ec);
+    if (ec) {
+        return std::string("config file is not valid JSON: " + ec.message());
+    }
+    if (!doc.is_object()) {
+        return std::string("config file must hold a JSON object");
+    }
+    Settings out;
+    for (const auto& [key, value] : doc.as_object()) {
+        const std::string k(key);
+        if (value.is_string()) {
+            out[k] = std::string(value.as_string());
+        } else if (value.is_int64()) {
+            out[k] = std::to_string(value.as_int64());
+        } else if (value.is_uint64()) {
+            out[k] = std::to_string(value.as_uint64());
+        } else if (value.is_bool()) {
+            out[k] = value.as_bool() ? "true" : "false";
+        } else if (value.is_null()) {
+            out[k] = "";
+        } else {
+            return std::string("config file: '" + k + "' must be a string or a number");
+        }
+    }
+    return out;
+}
+
+ConfigResult build_config(const Settings& file, const Settings& env, const Settings& flags) {
+    Config config;
+    if (auto err = apply(config, file, "config file")) {
+        return *err;
+    }
+    if (auto err = apply(config, env, "environment")) {
+        return *err;
+    }
+    if (auto err = apply(config, flags, "command line")) {
+        return *err;
+    }
+    // TLS on 127.0.0.1:8443 unless some source chose the listeners itself.
+    const auto chose = [](const Settings& s) {
+        return s.count("listen") != 0 || s.count("http_listen") != 0;
+    };
+    if (!chose(file) && !chose(env) && !chose(flags)) {
+        config.listen = ListenAddress{"127.0.0.1", 8443};
+    }
+    if (config.database_url.empty() && config.data_dir.empty()) {
+        return std::string("data_dir must not be empty when no database_url is given");
+    }
+    return config;
+}
+
+std::optional<std::string> validate_for_serve(const Config& config) {
+    if (!config.listen && !config.http_listen) {
+        return std::string("nothing to listen on: set listen (TLS) or http_listen");
+    }
+    if (config.listen && (config.tls_cert.empty() || config.tls_key.empty())) {
+        return std::string(
+            "TLS listener " + config.listen->to_string() +
+            " needs tls_cert and tls_key (--tls-cert/--tls-key or SCIM_BRIDGE_TLS_CERT/"
+            "SCIM_BRIDGE_TLS_KEY; certs/make-dev-certs.sh makes a development pair)");
+    }
+    return std::nullopt;
+}
+
+}  // namespace scimbridge::server

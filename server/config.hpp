@@ -1,0 +1,68 @@
+#pragma once
+// Configuration of the scim-bridge process: defaults < config file (JSON) < environment < flags.
+// Everything is validated once, at start-up; a bad value is one clear line and a non-zero exit.
+
+#include <boost/system/result.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace scimbridge::server {
+
+struct ListenAddress {
+    std::string host;
+    std::uint16_t port = 0;
+    std::string to_string() const;
+};
+
+struct Config {
+    std::optional<ListenAddress> listen;       // TLS
+    std::optional<ListenAddress> http_listen;  // plain HTTP, only when asked for
+    std::string database_url;                  // empty: embedded cluster under data_dir
+    std::string data_dir = ".scim-bridge";
+    std::string pg_bindir;                     // embedded cluster: PostgreSQL binaries
+    std::string pg_user = "postgres";          // embedded cluster owner when running as root
+    std::string tls_cert;
+    std::string tls_key;
+    std::size_t max_body_bytes = 1024 * 1024;
+    std::size_t max_header_bytes = 16 * 1024;
+    std::chrono::milliseconds handshake_timeout{10'000};
+    std::chrono::milliseconds read_timeout{30'000};
+    std::chrono::milliseconds write_timeout{30'000};
+    std::chrono::milliseconds idle_timeout{60'000};
+    std::chrono::milliseconds shutdown_grace{25'000};
+    std::size_t io_threads = 2;
+    std::size_t db_pool_size = 8;
+    std::chrono::milliseconds db_lease_timeout{5'000};
+    std::chrono::milliseconds db_statement_timeout{30'000};
+    std::string log_level = "info";
+};
+
+using ConfigResult = boost::system::result<Config, std::string>;
+
+// One configuration source each; keys are the config-file keys (e.g. "listen", "max_body_bytes").
+using Settings = std::map<std::string, std::string>;
+
+// Environment variables that configure the bridge: DATABASE_URL and SCIM_BRIDGE_<KEY>.
+Settings settings_from_environment(char** envp);
+
+// A JSON object of the config-file keys; values may be strings, numbers or booleans.
+boost::system::result<Settings, std::string> settings_from_json(const std::string& text);
+
+// Applies file, then environment, then flags over the defaults, validating each value.
+ConfigResult build_config(const Settings& file, const Settings& env, const Settings& flags);
+
+// What `serve` needs beyond a valid config: something to listen on, and a certificate for TLS.
+std::optional<std::string> validate_for_serve(const Config& config);
+
+// Every key a config file, SCIM_BRIDGE_<KEY> or --<key with dashes> may set.
+const std::vector<std::string>& config_keys();
+
+boost::system::result<ListenAddress, std::string> parse_listen_address(const std::string& text);
+
+}  // namespace scimbridge::server

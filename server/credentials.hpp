@@ -1,0 +1,61 @@
+#pragma once
+// API tokens: made here, shown once, stored only as a hash, verified in constant time.
+//
+// A token reads "scb_<id>_<secret>": <id> is 16 hex digits (a public key id, used to find the
+// record and to revoke it), <secret> is 32 random bytes in base64url (256 bits). Only SHA-256 of
+// the secret is stored. A fast hash is right here: the secret is random, not a password.
+
+#include "scim/tenancy.hpp"
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace scimbridge::server {
+
+// Who is calling: the one tenant a request is bound to, and with which credential.
+struct Principal {
+    std::string tenant_id;
+    std::string tenant_name;
+    std::string token_id;
+    scim::TokenKind kind = scim::TokenKind::kIdp;
+};
+
+struct ParsedToken {
+    std::string id;
+    std::string secret;
+};
+
+struct NewToken {
+    std::string token;          // shown to the admin once
+    scim::TokenRecord record;   // what is stored
+};
+
+std::optional<ParsedToken> parse_token(std::string_view token);
+
+// Hex SHA-256 of the secret part.
+std::string hash_secret(std::string_view secret);
+
+// Equal-length comparison that takes the same time wherever the first difference is.
+bool constant_time_equal(std::string_view a, std::string_view b);
+
+// Cryptographically random bytes from OpenSSL; throws if the generator fails.
+std::string random_bytes(std::size_t n);
+std::string base64url(std::string_view bytes);
+std::string hex(std::string_view bytes);
+
+class Credentials {
+public:
+    explicit Credentials(scim::TokenStore& tokens) : tokens_(tokens) {}
+
+    scim::Result<NewToken> create(const scim::Tenant& tenant, scim::TokenKind kind,
+                                  const std::string& name);
+
+    // The principal for a bearer token, or nullopt for an unknown, malformed or revoked one.
+    std::optional<Principal> authenticate(std::string_view token);
+
+private:
+    scim::TokenStore& tokens_;
+};
+
+}  // namespace scimbridge::server

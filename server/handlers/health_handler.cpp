@@ -1,0 +1,35 @@
+#include "server/handlers/health_handler.hpp"
+
+#include "server/responses.hpp"
+
+namespace scimbridge::server {
+
+Response HealthHandler::healthz(const RequestContext& ctx) const {
+    return render_json(http::status::ok, {{"status", "ok"}}, ctx.request.version(),
+                       ctx.request.keep_alive(), "application/json");
+}
+
+Response HealthHandler::readyz(const RequestContext& ctx) const {
+    const bool ready = database_ready_();
+    return render_json(ready ? http::status::ok : http::status::service_unavailable,
+                       {{"status", ready ? "ready" : "not ready"},
+                        {"database", ready ? "ok" : "unreachable or not migrated"}},
+                       ctx.request.version(), ctx.request.keep_alive(), "application/json");
+}
+
+Response HealthHandler::metrics(const RequestContext& ctx) const {
+    return render_text(http::status::ok, metrics_.render(), "text/plain; version=0.0.4",
+                       ctx.request.version(), ctx.request.keep_alive());
+}
+
+Response HealthHandler::whoami(const RequestContext& ctx) const {
+    const Principal& p = *ctx.principal;
+    return render_json(http::status::ok,
+                       {{"tenant", p.tenant_name},
+                        {"tenantId", p.tenant_id},
+                        {"tokenId", p.token_id},
+                        {"kind", scim::to_string(p.kind)}},
+                       ctx.request.version(), ctx.request.keep_alive(), "application/json");
+}
+
+}  // namespace scimbridge::server

@@ -1,0 +1,267 @@
+// The composition root: the only file that knows every concrete type.
+#include "db/database.hpp"
+#include "db/embedded_postgres.hpp"
+#include "db/migrations.hpp"
+#include "db/pg_tenancy_store.hpp"
+#include "server/cli.hpp"
+#include "server/credentials.hpp"
+#include "server/dispatcher.hpp"
+#include "server/handlers/health_handler.hpp"
+#include "server/http_server.hpp"
+#include "server/log.hpp"
+#include "server/routes.hpp"
+#include "server/tls.hpp"
+
+#include <boost/asio/signal_set.hpp>
+
+#include <csignal>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+namespace sb = scimbridge;
+namespace server = scimbridge::server;
+namespace db = scimbridge::db;
+
+namespace {
+
+constexpr int kExitError = 1;
+constexpr int kExitUsage = 2;
+
+[[noreturn]] void fail(const std::string& message, int code = kExitError) {
+    std::cerr << "scim-bridge: error: " << message << "\n";
+    std::exit(code);
+}
+
+server::Config load_config(const server::Command& cmd, char** envp) {
+    const server::Settings env = server::settings_from_environment(envp);
+    std::string file_path = cmd.config_file;
+    if (file_path.empty()) {
+        if (const char* p = std::getenv("SCIM_BRIDGE_CONFIG")) {  // NOLINT(concurrency-mt-unsafe)
+            file_path = p;
+        }
+    }
+    server::Settings file;
+    if (!file_path.empty()) {
+        std::ifstream in(file_path);
+        if (!in) {
+            fail("cannot read config file " + file_path, kExitUsage);
+        }
+        std::stringstream text;
+        text << in.rdbuf();
+        auto parsed = server::settings_from_json(text.str());
+        if (!parsed) {
+            fail(file_path + ": " + parsed.error(), kExitUsage);
+        }
+        file = *parsed;
+    }
+    auto config = server::build_config(file, env, cmd.config_flags);
+    if (!config) {
+        fail(config.error(), kExitUsage);
+    }
+    return *config;
+}
+
+// The database every command uses: DATABASE_URL when given, else the embedded cluster.
+// Members destroy in reverse order: the pool closes before the embedded cluster stops.
+struct DatabaseHandle {
+    std::unique_ptr<db::EmbeddedPostgres> embedded;
+    std::unique_ptr<db::Database> database;
+};
+
+DatabaseHandle open_database(const server::Config& config, std::size_t pool_size,
+                             bool serving = false) {
+    DatabaseHandle handle;
+    std::string dsn = config.database_url;
+    try {
+        if (dsn.empty()) {
+            handle.embedded = db::EmbeddedPostgres::start(
+                {config.data_dir, config.pg_user, config.pg_bindir, serving});
+            dsn = handle.embedded->dsn();
+            server::log::info("embedded PostgreSQL",
+                              {{"data_dir", config.data_dir},
+                               {"initialised_now", handle.embedded->initialised_now()},
+                               {"started_here", handle.embedded->started_here()}});
+        }
+        handle.database = db::Database::open(
+            dsn, {pool_size, config.db_lease_timeout, config.db_statement_timeout});
+        const db::MigrationReport report = db::migrate(*handle.database);
+        if (!report.applied.empty()) {
+            server::log::info("migrations applied",
+                              {{"count", report.applied.size()}, {"version", report.version}});
+        }
+    } catch (const std::exception& e) {
+        fail(e.what());
+    }
+    return handle;
+}
+
+sb::scim::Tenant require_tenant(db::PgTenancyStore& store, const std::string& name) {
+    auto tenant = store.find_tenant_by_name(name);
+    if (!tenant) {
+        fail("no tenant named '" + name + "' (see 'scim-bridge tenant list')");
+    }
+    return *tenant;
+}
+
+int run_migrate(const server::Config& config) {
+    DatabaseHandle h = open_database(config, 1);
+    std::cout << "schema at version " << db::current_schema_version(*h.database) << "\n";
+    return 0;
+}
+
+int run_tenant(const server::Command& cmd, const server::Config& config) {
+    DatabaseHandle h = open_database(config, 1);
+    db::PgTenancyStore store(*h.database);
+    if (cmd.action == "list") {
+        for (const auto& t : store.list_tenants()) {
+            std::cout << t.name << "\t" << t.id << "\t" << t.created_at << "\n";
+        }
+        return 0;
+    }
+    auto name = sb::scim::validate_tenant_name(cmd.args.at(0));
+    if (!name) {
+        fail(name.error().detail, kExitUsage);
+    }
+    auto created = store.create_tenant(*name);
+    if (!created) {
+        fail(created.error().detail);
+    }
+    std::cout << "created tenant " << created->name << " (" << created->id << ")\n";
+    return 0;
+}
+
+int run_token(const server::Command& cmd, const server::Config& config) {
+    DatabaseHandle h = open_database(config, 1);
+    db::PgTenancyStore store(*h.database);
+    server::Credentials credentials(store);
+    if (cmd.action == "revoke") {
+        auto revoked = store.revoke_token(cmd.args.at(0));
+        if (!revoked) {
+            fail(revoked.error().detail);
+        }
+        std::cout << "revoked token " << revoked->id << " of tenant " << revoked->tenant_name
+                  << "\n";
+        return 0;
+    }
+    const sb::scim::Tenant tenant = require_tenant(store, cmd.options.at("tenant"));
+    if (cmd.action == "list") {
+        for (const auto& t : store.list_tokens(tenant.id)) {
+            std::cout << t.id << "\t" << sb::scim::to_string(t.kind) << "\t"
+                      << (t.revoked_at ? "revoked " + *t.revoked_at : std::string("active"))
+                      << "\t" << t.created_at << "\t" << t.name << "\n";
+        }
+        return 0;
+    }
+    const auto kind = sb::scim::parse_token_kind(cmd.options.at("kind"));
+    if (!kind) {
+        fail("--kind must be idp or admin", kExitUsage);
+    }
+    const auto name_it = cmd.options.find("name");
+    auto made = credentials.create(tenant, *kind,
+                                   name_it == cmd.options.end() ? "" : name_it->second);
+    if (!made) {
+        fail(made.error().detail);
+    }
+    std::cout << "created " << sb::scim::to_string(*kind) << " token " << made->record.id
+              << " for tenant " << tenant.name << "; it is shown only once:\n"
+              << made->token << "\n";
+    return 0;
+}
+
+int run_serve(const server::Config& config) {
+    if (auto err = server::validate_for_serve(config)) {
+        fail(*err, kExitUsage);
+    }
+    std::optional<boost::asio::ssl::context> tls;
+    if (config.listen) {
+        try {
+            tls.emplace(server::make_tls_context(config.tls_cert, config.tls_key));
+        } catch (const std::exception& e) {
+            fail(e.what());
+        }
+    }
+    DatabaseHandle h = open_database(config, config.db_pool_size, true);
+    db::Database& database = *h.database;
+
+    db::PgTenancyStore tenancy(database);
+    server::Credentials credentials(tenancy);
+    server::Metrics metrics;
+    metrics.set_pool_gauges([&database] { return database.in_use(); }, database.pool_size());
+    const server::HealthHandler health([&database] { return database.ready(); }, metrics);
+    const server::Router router(server::make_routes({health}));
+    server::Dispatcher dispatcher(router, credentials, metrics);
+
+    boost::asio::io_context ioc(static_cast<int>(config.io_threads));
+    // Sized to the connection pool: a worker never waits for a connection another worker holds.
+    boost::asio::thread_pool workers(config.db_pool_size);
+    server::HttpServer http_server(ioc, workers, dispatcher, metrics, server::limits_from(config));
+    try {
+        if (config.listen) {
+            http_server.listen(*config.listen, &*tls);
+        }
+        if (config.http_listen) {
+            http_server.listen(*config.http_listen, nullptr);
+        }
+    } catch (const std::exception& e) {
+        fail(e.what());
+    }
+
+    boost::asio::signal_set signals(ioc, SIGINT, SIGTERM);
+    signals.async_wait([&](const boost::system::error_code& ec, int signo) {
+        if (!ec) {
+            server::log::info("signal received", {{"signal", signo}});
+            http_server.shutdown();
+        }
+    });
+    std::vector<std::thread> io_threads;
+    for (std::size_t i = 1; i < config.io_threads; ++i) {
+        io_threads.emplace_back([&ioc] { ioc.run(); });
+    }
+    ioc.run();
+    for (auto& t : io_threads) {
+        t.join();
+    }
+    workers.join();
+    server::log::info("stopped");
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv, char** envp) {
+    std::signal(SIGPIPE, SIG_IGN);  // NOLINT(cert-err33-c): a closed peer is an error_code, not a signal
+    if (std::getenv("PGCONNECT_TIMEOUT") == nullptr) {  // NOLINT(concurrency-mt-unsafe)
+        setenv("PGCONNECT_TIMEOUT", "10", 0);           // NOLINT(concurrency-mt-unsafe)
+    }
+    const std::vector<std::string> args(argv, argv + argc);
+    auto cmd = server::parse_command_line(args);
+    if (!cmd) {
+        fail(cmd.error(), kExitUsage);
+    }
+    if (cmd->name == "help") {
+        std::cout << server::usage();
+        return 0;
+    }
+    if (cmd->name == "version") {
+        std::cout << "scim-bridge " << SCIM_BRIDGE_VERSION << "\n";
+        return 0;
+    }
+    const server::Config config = load_config(*cmd, envp);
+    // Commands other than serve print their results on stdout; keep stderr for problems.
+    server::log::set_level(cmd->name == "serve" || cmd->config_flags.count("log_level") != 0
+                               ? config.log_level
+                               : "warn");
+    if (cmd->name == "serve") {
+        return run_serve(config);
+    }
+    if (cmd->name == "migrate") {
+        return run_migrate(config);
+    }
+    if (cmd->name == "tenant") {
+        return run_tenant(*cmd, config);
+    }
+    return run_token(*cmd, config);
+}

@@ -1,0 +1,89 @@
+#include "server/metrics.hpp"
+
+#include <cstdio>
+
+namespace scimbridge::server {
+
+namespace {
+// Label values escape backslash, double quote and newline.
+std::string label(const std::string& value) {
+    std::string out;
+    for (const char c : value) {
+        if (c == '\\' || c == '"') {
+            out.push_back('\\');
+            out.push_back(c);
+        } else if (c == '\n') {
+            out.append("\\n");
+        } else {
+            out.push_back(c);
+        }
+    }
+    return out;
+}
+
+std::string number(double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.9g", v);
+    return buf;
+}
+}  // namespace
+
+void Metrics::record_request(const std::string& route, const std::string& method, unsigned status,
+                             std::chrono::nanoseconds duration) {
+    const double seconds = std::chrono::duration<double>(duration).count();
+    const std::lock_guard lock(mutex_);
+    ++requests_[{route, method, status}];
+    Histogram& h = latency_[route];
+    for (std::size_t i = 0; i < kBuckets.size(); ++i) {
+        if (seconds <= kBuckets[i]) {
+            ++h.buckets[i];
+        }
+    }
+    ++h.count;
+    h.sum += seconds;
+}
+
+void Metrics::set_pool_gauges(std::function<std::size_t()> in_use, std::size_t size) {
+    const std::lock_guard lock(mutex_);
+    pool_in_use_ = std::move(in_use);
+    pool_size_ = size;
+}
+
+std::string Metrics::render() const {
+    const std::lock_guard lock(mutex_);
+    std::string out;
+    out.append("# HELP scim_bridge_http_requests_total HTTP requests by route, method and status.\n");
+    out.append("# TYPE scim_bridge_http_requests_total counter\n");
+    for (const auto& [key, count] : requests_) {
+        const auto& [route, method, status] = key;
+        out.append("scim_bridge_http_requests_total{route=\"" + label(route) + "\",method=\"" +
+                   label(method) + "\",status=\"" + std::to_string(status) + "\"} " +
+                   std::to_string(count) + "\n");
+    }
+    out.append("# HELP scim_bridge_http_request_duration_seconds Request latency by route.\n");
+    out.append("# TYPE scim_bridge_http_request_duration_seconds histogram\n");
+    for (const auto& [route, h] : latency_) {
+        const std::string r = label(route);
+        for (std::size_t i = 0; i < kBuckets.size(); ++i) {
+            out.append("scim_bridge_http_request_duration_seconds_bucket{route=\"" + r +
+                       "\",le=\"" + number(kBuckets[i]) + "\"} " + std::to_string(h.buckets[i]) +
+                       "\n");
+        }
+        out.append("scim_bridge_http_request_duration_seconds_bucket{route=\"" + r +
+                   "\",le=\"+Inf\"} " + std::to_string(h.count) + "\n");
+        out.append("scim_bridge_http_request_duration_seconds_sum{route=\"" + r + "\"} " +
+                   number(h.sum) + "\n");
+        out.append("scim_bridge_http_request_duration_seconds_count{route=\"" + r + "\"} " +
+                   std::to_string(h.count) + "\n");
+    }
+    out.append("# HELP scim_bridge_db_pool_in_use Database connections leased right now.\n");
+    out.append("# TYPE scim_bridge_db_pool_in_use gauge\n");
+    out.append("scim_bridge_db_pool_in_use " +
+               std::to_string(pool_in_use_ ? pool_in_use_() : 0) + "\n");
+    out.append("# HELP scim_bridge_db_pool_size Database connections in the pool.\n");
+    out.append("# TYPE scim_bridge_db_pool_size gauge\n");
+    out.append("scim_bridge_db_pool_size " + std::to_string(pool_size_) + "\n");
+    return out;
+}
+
+}  // namespace scimbridge::server

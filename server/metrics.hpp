@@ -1,0 +1,44 @@
+#pragma once
+// Prometheus metrics of the HTTP edge and the database pool, rendered in the text exposition
+// format (version 0.0.4).
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <tuple>
+
+namespace scimbridge::server {
+
+class Metrics {
+public:
+    // Upper bounds of the latency histogram, in seconds.
+    static constexpr std::array<double, 12> kBuckets = {
+        0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0};
+
+    // route: the matched route pattern (never the raw path, which may hold identifiers).
+    void record_request(const std::string& route, const std::string& method, unsigned status,
+                        std::chrono::nanoseconds duration);
+
+    // Gauges read at scrape time.
+    void set_pool_gauges(std::function<std::size_t()> in_use, std::size_t size);
+
+    std::string render() const;
+
+private:
+    struct Histogram {
+        std::array<std::uint64_t, kBuckets.size()> buckets{};
+        std::uint64_t count = 0;
+        double sum = 0.0;
+    };
+    mutable std::mutex mutex_;
+    std::map<std::tuple<std::string, std::string, unsigned>, std::uint64_t> requests_;
+    std::map<std::string, Histogram> latency_;
+    std::function<std::size_t()> pool_in_use_;
+    std::size_t pool_size_ = 0;
+};
+
+}  // namespace scimbridge::server

@@ -1,0 +1,17 @@
+#pragma once
+
+#include "server/handlers/health_handler.hpp"
+#include "server/router.hpp"
+
+#include <vector>
+
+namespace scimbridge::server {
+
+// The handlers the route table points at; owned by the composition root.
+struct Handlers {
+    const HealthHandler& health;
+};
+
+std::vector<Route> make_routes(const Handlers& handlers);
+
+}  // namespace scimbridge::server
