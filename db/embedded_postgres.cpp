@@ -131,8 +131,9 @@ std::unique_ptr<EmbeddedPostgres> EmbeddedPostgres::start(const EmbeddedOptions&
         make_dir(pg->cluster_dir_, 0700);
     }
 
+    pg->lock_path_ = data_dir / "serve.lock";
     if (options.exclusive) {
-        const fs::path lock_path = data_dir / "serve.lock";
+        const fs::path& lock_path = pg->lock_path_;
         pg->lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
         if (pg->lock_fd_ < 0) {
             throw std::runtime_error("cannot open " + lock_path.string() + ": " +
@@ -219,6 +220,17 @@ void EmbeddedPostgres::stop() {
         return;
     }
     started_here_ = false;
+    if (lock_fd_ < 0) {
+        // A command that started the cluster leaves it to a server that came up meanwhile.
+        const int fd = ::open(lock_path_.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd >= 0) {
+            const bool server_running = ::flock(fd, LOCK_SH | LOCK_NB) != 0;
+            ::close(fd);
+            if (server_running) {
+                return;
+            }
+        }
+    }
     run_process(as_owner({tool("pg_ctl"), "stop", "-D", cluster_dir_.string(), "-m", "fast", "-w",
                           "-t", "60", "-s"}));
 }

@@ -45,7 +45,8 @@ private:
     std::string bin_dir_;
     std::string run_as_;  // empty when not root
     std::string dsn_;
-    int lock_fd_ = -1;
+    std::filesystem::path lock_path_;
+    int lock_fd_ = -1;  // held by serve only
     bool initialised_now_ = false;
     bool started_here_ = false;
 };

@@ -1,0 +1,35 @@
+# Sourced by scripts/test.sh: a throwaway PostgreSQL 15 for the tests. It listens only on a Unix
+# socket inside its temp directory, with fsync off (the data is disposable). initdb refuses to run
+# as root, so as root the cluster belongs to the postgres user.
+
+start_test_postgres() {
+    local bindir=/usr/lib/postgresql/15/bin
+    TEST_PG_DIR=$(mktemp -d /tmp/scim-bridge-testpg.XXXXXX)
+    chmod 755 "$TEST_PG_DIR"
+    local as=()
+    if [[ $(id -u) -eq 0 ]]; then
+        chown postgres:postgres "$TEST_PG_DIR"
+        as=(runuser -u postgres --)
+    fi
+    "${as[@]}" "$bindir/initdb" -D "$TEST_PG_DIR/data" -U postgres --auth=trust -E UTF8 \
+        --locale=C >/dev/null
+    cat >>"$TEST_PG_DIR/data/postgresql.conf" <<CONF
+listen_addresses = ''
+unix_socket_directories = '$TEST_PG_DIR'
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+max_connections = 300
+CONF
+    "${as[@]}" "$bindir/pg_ctl" start -D "$TEST_PG_DIR/data" -l "$TEST_PG_DIR/log" -w -s
+    SCIM_TEST_PG_DSN="host=$TEST_PG_DIR port=5432 user=postgres dbname=postgres"
+    TEST_PG_AS=("${as[@]}")
+    echo "test PostgreSQL: $SCIM_TEST_PG_DSN"
+}
+
+stop_test_postgres() {
+    if [[ -n "${TEST_PG_DIR:-}" && -d "$TEST_PG_DIR/data" ]]; then
+        "${TEST_PG_AS[@]}" /usr/lib/postgresql/15/bin/pg_ctl stop -D "$TEST_PG_DIR/data" -m fast -w -s || true
+        rm -rf "$TEST_PG_DIR"
+    fi
+}
