@@ -6,6 +6,7 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace scimbridge::scim {
 
@@ -30,6 +31,12 @@ struct Error {
     int status = 500;
     ScimType scim_type = ScimType::kNone;
     std::string detail;  // written for the client; never an internal message
+
+    // Not an aggregate on purpose: Result<int64_t> / Result<bool> must not be able to build an
+    // Error from a lone number.
+    Error() = default;
+    Error(int status_code, ScimType type, std::string text)
+        : status(status_code), scim_type(type), detail(std::move(text)) {}
 
     // 400
     static Error invalid_syntax(std::string detail);

@@ -20,6 +20,14 @@ std::optional<TokenKind> parse_token_kind(std::string_view text) {
     return std::nullopt;
 }
 
+bool is_known_source(std::string_view source) {
+    return source == "generic" || source == "okta" || source == "entra" || source == "onelogin" ||
+           source == "jumpcloud" || source == "google";
+}
+
+// Entra's documented bodies carry explicit nulls and stray keys; OneLogin templates quote booleans.
+bool lenient_by_default(std::string_view source) { return source == "entra" || source == "onelogin"; }
+
 namespace {
 bool is_lower_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
 }  // namespace

@@ -31,10 +31,16 @@ struct TokenRecord {
     std::string tenant_name;
     TokenKind kind = TokenKind::kIdp;
     std::string name;
-    std::string secret_hash;  // SHA-256 of the secret part, raw bytes
+    std::string secret_hash;  // SHA-256 of the secret part, hex
+    std::string source = "generic";  // generic, okta, entra, onelogin, jumpcloud, google
+    bool lenient = false;            // decode this source's requests leniently
     std::string created_at;
     std::optional<std::string> revoked_at;
 };
+
+// IdP sources a token may name, and whether each is decoded leniently by default.
+bool is_known_source(std::string_view source);
+bool lenient_by_default(std::string_view source);
 
 // A tenant name is what admins type on the command line and what appears in logs and URLs:
 // 1..63 characters of [a-z0-9], '-', '_' or '.', starting with a letter or digit.

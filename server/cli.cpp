@@ -18,7 +18,7 @@ const std::vector<CommandSpec>& specs() {
         {"serve", {}, {}},
         {"migrate", {}, {}},
         {"tenant", {"create", "list"}, {}},
-        {"token", {"create", "list", "revoke"}, {"tenant", "kind", "name"}},
+        {"token", {"create", "list", "revoke"}, {"tenant", "kind", "name", "source", "lenient"}},
         {"help", {}, {}},
         {"version", {}, {}},
     };
@@ -143,6 +143,7 @@ usage:
   scim-bridge tenant create NAME
   scim-bridge tenant list
   scim-bridge token create --tenant NAME --kind idp|admin [--name LABEL]
+                           [--source generic|okta|entra|onelogin|jumpcloud|google] [--lenient true|false]
   scim-bridge token list --tenant NAME
   scim-bridge token revoke ID
   scim-bridge help | version

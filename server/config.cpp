@@ -97,6 +97,26 @@ const std::vector<std::pair<std::string, Setter>>& setters() {
          millis_setter(&Config::db_lease_timeout, 1, 600'000, "db_lease_timeout_ms")},
         {"db_statement_timeout_ms", millis_setter(&Config::db_statement_timeout, 1, 86'400'000,
                                                   "db_statement_timeout_ms")},
+        {"public_base_url",
+         [](Config& c, const std::string& v) -> std::optional<std::string> {
+             if (!v.empty() && v.rfind("https://", 0) != 0 && v.rfind("http://", 0) != 0) {
+                 return "public_base_url must start with https:// or http://, got '" + v + "'";
+             }
+             c.public_base_url = v;
+             while (!c.public_base_url.empty() && c.public_base_url.back() == '/') {
+                 c.public_base_url.pop_back();
+             }
+             return std::nullopt;
+         }},
+        {"max_results",
+         [](Config& c, const std::string& v) -> std::optional<std::string> {
+             std::size_t n = 0;
+             if (auto err = parse_size("max_results", v, 1, 100000, n)) {
+                 return err;
+             }
+             c.max_results = static_cast<std::int64_t>(n);
+             return std::nullopt;
+         }},
         {"log_level",
          [](Config& c, const std::string& v) -> std::optional<std::string> {
              if (v != "debug" && v != "info" && v != "warn" && v != "error") {

@@ -41,6 +41,10 @@ struct Config {
     std::chrono::milliseconds db_lease_timeout{5'000};
     std::chrono::milliseconds db_statement_timeout{30'000};
     std::string log_level = "info";
+    // Base of the URLs responses name (meta.location, $ref), e.g. https://scim.example.com;
+    // empty: taken from the request's Host header.
+    std::string public_base_url;
+    std::int64_t max_results = 1000;  // largest page a list returns (count is clamped to it)
 };
 
 using ConfigResult = boost::system::result<Config, std::string>;

@@ -106,10 +106,15 @@ std::optional<ParsedToken> parse_token(std::string_view token) {
 }
 
 scim::Result<NewToken> Credentials::create(const scim::Tenant& tenant, scim::TokenKind kind,
-                                           const std::string& name) {
+                                           const std::string& name, const std::string& source,
+                                           std::optional<bool> lenient) {
     auto label = scim::validate_token_name(name);
     if (!label) {
         return label.error();
+    }
+    if (!scim::is_known_source(source)) {
+        return scim::Error::invalid_value(
+            "source must be one of generic, okta, entra, onelogin, jumpcloud, google");
     }
     NewToken made;
     made.record.id = hex(random_bytes(kIdBytes));
@@ -119,6 +124,8 @@ scim::Result<NewToken> Credentials::create(const scim::Tenant& tenant, scim::Tok
     made.record.kind = kind;
     made.record.name = *label;
     made.record.secret_hash = hash_secret(secret);
+    made.record.source = source;
+    made.record.lenient = lenient.value_or(scim::lenient_by_default(source));
     auto stored = tokens_.insert_token(made.record);
     if (!stored) {
         return stored.error();
@@ -140,7 +147,8 @@ std::optional<Principal> Credentials::authenticate(std::string_view token) {
     if (!constant_time_equal(hash_secret(parsed->secret), record->secret_hash)) {
         return std::nullopt;
     }
-    return Principal{record->tenant_id, record->tenant_name, record->id, record->kind};
+    return Principal{record->tenant_id, record->tenant_name, record->id,
+                     record->kind,      record->source,      record->lenient};
 }
 
 }  // namespace scimbridge::server

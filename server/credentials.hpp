@@ -19,6 +19,8 @@ struct Principal {
     std::string tenant_name;
     std::string token_id;
     scim::TokenKind kind = scim::TokenKind::kIdp;
+    std::string source = "generic";
+    bool lenient = false;
 };
 
 struct ParsedToken {
@@ -48,8 +50,10 @@ class Credentials {
 public:
     explicit Credentials(scim::TokenStore& tokens) : tokens_(tokens) {}
 
+    // source: the IdP (scim::is_known_source); lenient: nullopt = the source's default.
     scim::Result<NewToken> create(const scim::Tenant& tenant, scim::TokenKind kind,
-                                  const std::string& name);
+                                  const std::string& name, const std::string& source = "generic",
+                                  std::optional<bool> lenient = std::nullopt);
 
     // The principal for a bearer token, or nullopt for an unknown, malformed or revoked one.
     std::optional<Principal> authenticate(std::string_view token);

@@ -79,7 +79,7 @@ std::string request_id_for(const Request& request) {
     return hex(random_bytes(8));
 }
 
-Response Dispatcher::handle(Request request) noexcept {
+Response Dispatcher::handle(Request request, bool secure) noexcept {
     const auto started = std::chrono::steady_clock::now();
     std::string request_id;
     std::string route_label = "unmatched";
@@ -119,8 +119,8 @@ Response Dispatcher::handle(Request request) noexcept {
                                     keep_alive);
         } else {
             route_label = match.route->pattern;
-            const RequestContext context{request, request_id, path, query, principal,
-                                         match.params};
+            const RequestContext context{request, request_id, path,         query,
+                                         principal, match.params, secure};
             response = match.route->handler(context);
         }
     } catch (const db::DatabaseUnavailable& e) {

@@ -28,7 +28,8 @@ public:
     Dispatcher(const Router& router, Credentials& credentials, Metrics& metrics)
         : router_(router), credentials_(credentials), metrics_(metrics) {}
 
-    Response handle(Request request) noexcept;
+    // secure: the request arrived over TLS (for the URLs the response names).
+    Response handle(Request request, bool secure = true) noexcept;
 
 private:
     const Router& router_;

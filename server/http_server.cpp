@@ -148,7 +148,7 @@ net::awaitable<void> HttpServer::run_session(tcp::socket socket, ssl::context* t
         if (tls == nullptr) {
             beast::tcp_stream stream(std::move(socket));
             state->tcp = &stream;
-            co_await serve_requests(stream, *state);
+            co_await serve_requests(stream, *state, false);
             beast::error_code ignored;
             stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
         } else {
@@ -159,7 +159,7 @@ net::awaitable<void> HttpServer::run_session(tcp::socket socket, ssl::context* t
             if (ec) {
                 log_io_error(ec, "handshake");
             } else {
-                co_await serve_requests(stream, *state);
+                co_await serve_requests(stream, *state, true);
                 tcp_of(stream).expires_after(kTlsShutdownTimeout);
                 auto [sec] = co_await stream.async_shutdown(kUseTuple);
                 if (sec) {
@@ -176,7 +176,8 @@ net::awaitable<void> HttpServer::run_session(tcp::socket socket, ssl::context* t
 }
 
 template <class Stream>
-net::awaitable<void> HttpServer::serve_requests(Stream& stream, SessionState& state) {
+net::awaitable<void> HttpServer::serve_requests(Stream& stream, SessionState& state,
+                                                bool secure) {
     beast::tcp_stream& lowest = tcp_of(stream);
     beast::flat_buffer buffer;
     bool first = true;
@@ -256,7 +257,7 @@ net::awaitable<void> HttpServer::serve_requests(Stream& stream, SessionState& st
 
         Request request = parser.release();
         Response response = co_await net::co_spawn(
-            workers_.get_executor(), dispatch(std::move(request)), net::use_awaitable);
+            workers_.get_executor(), dispatch(std::move(request), secure), net::use_awaitable);
         const bool keep_alive = response.keep_alive() && !draining_.load();
         response.keep_alive(keep_alive);
         lowest.expires_after(limits_.write_timeout);
@@ -273,8 +274,8 @@ net::awaitable<void> HttpServer::serve_requests(Stream& stream, SessionState& st
 
 // A plain member coroutine, not a capturing lambda: GCC 12 destroys init-captures of coroutine
 // lambdas twice.
-net::awaitable<Response> HttpServer::dispatch(Request request) {
-    co_return dispatcher_.handle(std::move(request));
+net::awaitable<Response> HttpServer::dispatch(Request request, bool secure) {
+    co_return dispatcher_.handle(std::move(request), secure);
 }
 
 void HttpServer::session_ended(std::uint64_t id) {

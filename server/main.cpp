@@ -2,12 +2,14 @@
 #include "db/database.hpp"
 #include "db/embedded_postgres.hpp"
 #include "db/migrations.hpp"
+#include "db/pg_resource_store.hpp"
 #include "db/pg_tenancy_store.hpp"
 #include "server/cli.hpp"
 #include "server/credentials.hpp"
 #include "server/dispatcher.hpp"
 #include "server/handlers/health_handler.hpp"
 #include "server/http_server.hpp"
+#include "server/ids.hpp"
 #include "server/log.hpp"
 #include "server/routes.hpp"
 #include "server/tls.hpp"
@@ -149,7 +151,8 @@ int run_token(const server::Command& cmd, const server::Config& config) {
     const sb::scim::Tenant tenant = require_tenant(store, cmd.options.at("tenant"));
     if (cmd.action == "list") {
         for (const auto& t : store.list_tokens(tenant.id)) {
-            std::cout << t.id << "\t" << sb::scim::to_string(t.kind) << "\t"
+            std::cout << t.id << "\t" << sb::scim::to_string(t.kind) << "\t" << t.source
+                      << (t.lenient ? " (lenient)" : "") << "\t"
                       << (t.revoked_at ? "revoked " + *t.revoked_at : std::string("active"))
                       << "\t" << t.created_at << "\t" << t.name << "\n";
         }
@@ -159,9 +162,19 @@ int run_token(const server::Command& cmd, const server::Config& config) {
     if (!kind) {
         fail("--kind must be idp or admin", kExitUsage);
     }
-    const auto name_it = cmd.options.find("name");
-    auto made = credentials.create(tenant, *kind,
-                                   name_it == cmd.options.end() ? "" : name_it->second);
+    const auto option = [&](const char* key, const char* fallback) {
+        const auto it = cmd.options.find(key);
+        return it == cmd.options.end() ? std::string(fallback) : it->second;
+    };
+    std::optional<bool> lenient;
+    if (const std::string l = option("lenient", ""); !l.empty()) {
+        if (l != "true" && l != "false") {
+            fail("--lenient must be true or false", kExitUsage);
+        }
+        lenient = l == "true";
+    }
+    auto made = credentials.create(tenant, *kind, option("name", ""), option("source", "generic"),
+                                   lenient);
     if (!made) {
         fail(made.error().detail);
     }
@@ -191,7 +204,14 @@ int run_serve(const server::Config& config) {
     server::Metrics metrics;
     metrics.set_pool_gauges([&database] { return database.in_use(); }, database.pool_size());
     const server::HealthHandler health([&database] { return database.ready(); }, metrics);
-    const server::Router router(server::make_routes({health}));
+    db::PgResourceStore resources(database, sb::scim::SchemaRegistry::core());
+    const server::SystemClock clock;
+    server::RandomIdGenerator ids;
+    sb::scim::ResourceService resource_service(resources, clock, ids,
+                                               {std::min<std::int64_t>(100, config.max_results),
+                                                config.max_results});
+    const server::ScimHandler scim_handler(resource_service, config.public_base_url);
+    const server::Router router(server::make_routes({health, scim_handler}));
     server::Dispatcher dispatcher(router, credentials, metrics);
 
     boost::asio::io_context ioc(static_cast<int>(config.io_threads));

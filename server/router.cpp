@@ -1,5 +1,7 @@
 #include "server/router.hpp"
 
+#include "scim/schema.hpp"
+
 namespace scimbridge::server {
 
 namespace {
@@ -31,7 +33,7 @@ bool match_pattern(std::string_view pattern, std::string_view path, PathParams& 
         const std::string_view w = want[i];
         if (w.size() > 2 && w.front() == '{' && w.back() == '}') {
             found.emplace(std::string(w.substr(1, w.size() - 2)), std::string(have[i]));
-        } else if (w != have[i]) {
+        } else if (!scim::iequals(w, have[i])) {
             return false;
         }
     }

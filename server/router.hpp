@@ -1,6 +1,7 @@
 #pragma once
 // Matches (method, path) against the route table (routes.cpp). Patterns are literal segments and
-// {name} placeholders that match exactly one non-empty segment.
+// {name} placeholders that match exactly one non-empty segment. Literal segments match
+// case-insensitively (IdPs send /scim/v2/users as often as /Users).
 
 #include "server/credentials.hpp"
 #include "server/http_types.hpp"
@@ -30,6 +31,7 @@ struct RequestContext {
     std::string_view query;  // after '?', may be empty
     const std::optional<Principal>& principal;
     PathParams params;
+    bool secure = true;  // arrived over TLS
 };
 
 using Handler = std::function<Response(const RequestContext&)>;

@@ -1,4 +1,5 @@
 // The route table: the API's table of contents, one line per (method, path, access, handler).
+// Literal segments match case-insensitively, so /scim/v2/users reaches /scim/v2/Users.
 #include "server/routes.hpp"
 
 namespace scimbridge::server {
@@ -7,13 +8,36 @@ std::vector<Route> make_routes(const Handlers& h) {
     const auto bind = [](const auto& handler, auto method) {
         return [&handler, method](const RequestContext& ctx) { return (handler.*method)(ctx); };
     };
+    const auto bind_kind = [](const ScimHandler& handler, auto method, scim::ResourceKind kind) {
+        return [&handler, method, kind](const RequestContext& ctx) { return (handler.*method)(ctx, kind); };
+    };
     using V = http::verb;
     using A = Access;
+    using K = scim::ResourceKind;
+    const ScimHandler& s = h.scim;
     return {
         {V::get, "/healthz", A::kPublic, bind(h.health, &HealthHandler::healthz)},
         {V::get, "/readyz", A::kPublic, bind(h.health, &HealthHandler::readyz)},
         {V::get, "/metrics", A::kPublic, bind(h.health, &HealthHandler::metrics)},
         {V::get, "/admin/v1/whoami", A::kToken, bind(h.health, &HealthHandler::whoami)},
+
+        {V::post, "/scim/v2/Users", A::kToken, bind_kind(s, &ScimHandler::create, K::kUser)},
+        {V::get, "/scim/v2/Users", A::kToken, bind_kind(s, &ScimHandler::list, K::kUser)},
+        {V::get, "/scim/v2/Users/{id}", A::kToken, bind_kind(s, &ScimHandler::get, K::kUser)},
+        {V::put, "/scim/v2/Users/{id}", A::kToken, bind_kind(s, &ScimHandler::replace, K::kUser)},
+        {V::delete_, "/scim/v2/Users/{id}", A::kToken, bind_kind(s, &ScimHandler::remove, K::kUser)},
+
+        {V::post, "/scim/v2/Groups", A::kToken, bind_kind(s, &ScimHandler::create, K::kGroup)},
+        {V::get, "/scim/v2/Groups", A::kToken, bind_kind(s, &ScimHandler::list, K::kGroup)},
+        {V::get, "/scim/v2/Groups/{id}", A::kToken, bind_kind(s, &ScimHandler::get, K::kGroup)},
+        {V::put, "/scim/v2/Groups/{id}", A::kToken, bind_kind(s, &ScimHandler::replace, K::kGroup)},
+        {V::delete_, "/scim/v2/Groups/{id}", A::kToken, bind_kind(s, &ScimHandler::remove, K::kGroup)},
+
+        {V::get, "/scim/v2/ServiceProviderConfig", A::kToken, bind(s, &ScimHandler::service_provider_config)},
+        {V::get, "/scim/v2/ResourceTypes", A::kToken, bind(s, &ScimHandler::resource_types)},
+        {V::get, "/scim/v2/ResourceTypes/{id}", A::kToken, bind(s, &ScimHandler::resource_type)},
+        {V::get, "/scim/v2/Schemas", A::kToken, bind(s, &ScimHandler::schemas)},
+        {V::get, "/scim/v2/Schemas/{id}", A::kToken, bind(s, &ScimHandler::schema)},
     };
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "server/handlers/health_handler.hpp"
+#include "server/handlers/scim_handler.hpp"
 #include "server/router.hpp"
 
 #include <vector>
@@ -10,6 +11,7 @@ namespace scimbridge::server {
 // The handlers the route table points at; owned by the composition root.
 struct Handlers {
     const HealthHandler& health;
+    const ScimHandler& scim;
 };
 
 std::vector<Route> make_routes(const Handlers& handlers);

@@ -1,0 +1,25 @@
+#pragma once
+// Filter AST → SQL WHERE fragment. Every literal becomes a bound parameter: no request text ever
+// becomes SQL text. Attribute paths are resolved through the schema registry; indexed columns
+// serve what IdPs look up (userName, externalId, id, emails.value, displayName).
+
+#include "scim/filter.hpp"
+#include "scim/resource_store.hpp"
+#include "scim/schema.hpp"
+
+#include <string>
+#include <vector>
+
+namespace scimbridge::db {
+
+struct SqlFragment {
+    std::string sql;                  // uses :p1, :p2, ... in order
+    std::vector<std::string> params;  // text values, bound in order
+};
+
+// 400 invalidFilter for what is not supported yet (operators other than eq; and/or/not are).
+scim::Result<SqlFragment> compile_filter(const scim::Filter& filter, scim::ResourceKind kind,
+                                         const scim::SchemaRegistry& registry,
+                                         std::size_t first_param = 1);
+
+}  // namespace scimbridge::db

@@ -1,0 +1,39 @@
+#pragma once
+// PostgreSQL implementation of scim::ResourceStore.
+
+#include "db/database.hpp"
+#include "scim/resource_store.hpp"
+#include "scim/schema.hpp"
+
+namespace scimbridge::db {
+
+class PgResourceStore final : public scim::ResourceStore {
+public:
+    PgResourceStore(Database& db, const scim::SchemaRegistry& registry)
+        : db_(db), registry_(registry) {}
+
+    scim::Result<scim::StoredResource> insert(const std::string& tenant_id,
+                                              const scim::WriteRequest& w) override;
+    scim::Result<scim::StoredResource> update(const std::string& tenant_id,
+                                              const scim::WriteRequest& w) override;
+    scim::Result<void> remove(const std::string& tenant_id, scim::ResourceKind kind,
+                              const std::string& id, std::optional<std::int64_t> expected_version,
+                              const std::string& timestamp) override;
+    std::optional<scim::StoredResource> find(const std::string& tenant_id, scim::ResourceKind kind,
+                                             const std::string& id,
+                                             const scim::LoadOptions& load) override;
+    scim::Result<scim::Page> list(const std::string& tenant_id,
+                                  const scim::ListRequest& request) override;
+
+private:
+    Database& db_;
+    const scim::SchemaRegistry& registry_;
+};
+
+// A PostgreSQL array literal ('{"a","b"}') for binding a list as one text parameter.
+std::string pg_array_literal(const std::vector<std::string>& values);
+
+// Whether text is a canonical UUID (8-4-4-4-12 hex digits).
+bool is_uuid(std::string_view text);
+
+}  // namespace scimbridge::db

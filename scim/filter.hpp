@@ -1,0 +1,54 @@
+#pragma once
+// SCIM filters (RFC 7644 §3.4.2.2): the whole grammar parsed into an AST. One parser serves
+// list filters and (later) PATCH paths; the SQL compiler (db/) and the in-memory evaluator read
+// the same AST.
+
+#include "scim/result.hpp"
+
+#include <boost/json/value.hpp>
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace scimbridge::scim {
+
+// [urn ":"] attr ["." sub]
+struct AttrPath {
+    std::string urn;   // schema URN as written, or empty
+    std::string attr;  // attribute name as written
+    std::string sub;   // sub-attribute name, or empty
+    std::string to_string() const;
+};
+
+enum class CompareOp { kEq, kNe, kCo, kSw, kEw, kGt, kGe, kLt, kLe };
+std::string_view to_string(CompareOp op);
+
+struct Filter;
+using FilterPtr = std::unique_ptr<Filter>;
+
+struct Filter {
+    enum class Kind { kCompare, kPresent, kAnd, kOr, kNot, kValuePath };
+    Kind kind = Kind::kCompare;
+    AttrPath path;              // kCompare, kPresent, kValuePath
+    CompareOp op = CompareOp::kEq;
+    boost::json::value value;   // kCompare: string, number, bool or null
+    FilterPtr left;             // kAnd/kOr: left; kNot: operand; kValuePath: the inner filter
+    FilterPtr right;            // kAnd/kOr
+};
+
+struct FilterLimits {
+    std::size_t max_length = 4096;
+    std::size_t max_depth = 32;
+};
+
+// 400 invalidFilter with the position (1-based character) in the detail.
+Result<FilterPtr> parse_filter(std::string_view text, const FilterLimits& limits = {});
+
+// Canonical, fully parenthesised text: ((a eq "x") and (b pr)).
+std::string to_string(const Filter& filter);
+
+// Splits "urn:...:User:manager.value" / "name.givenName" / "userName" into an AttrPath.
+Result<AttrPath> parse_attr_path(std::string_view text);
+
+}  // namespace scimbridge::scim

@@ -1,0 +1,74 @@
+#pragma once
+// A SCIM resource on its way in and out, driven by the schema registry:
+//   normalize_resource — validate a client body (POST/PUT) and rewrite it into canonical form:
+//                        attribute names in schema case, types checked (and coerced in lenient
+//                        mode), readOnly input dropped, writeOnly (password) removed, required
+//                        attributes present, at most one primary per multi-valued attribute.
+//   check_immutable    — PUT must not change an immutable attribute that has a value.
+//   project            — attributes / excludedAttributes with the `returned` characteristic.
+//   changed_attributes — names of the attributes that differ between two versions.
+
+#include "scim/filter.hpp"
+#include "scim/schema.hpp"
+
+#include <boost/json/object.hpp>
+
+#include <set>
+#include <string>
+#include <vector>
+
+namespace scimbridge::scim {
+
+// How forgiving the decoder is, chosen per IdP source. Both modes treat null as "no value"
+// (RFC 7643 §2.5). Lenient also drops attributes no schema declares and coerces "True"/"False"
+// and quoted numbers, as Entra's and OneLogin's documented bodies need.
+enum class Leniency { kStrict, kLenient };
+
+struct NormalizedResource {
+    boost::json::object document;  // canonical attributes, without id, meta, members, groups
+    std::vector<std::string> schemas;
+    std::optional<std::string> external_id;
+    bool had_password = false;     // accepted and discarded: the bridge never stores passwords
+    // Group members from the body (value and optional type), when the body had a members key.
+    std::optional<std::vector<std::pair<std::string, std::string>>> members;
+};
+
+Result<NormalizedResource> normalize_resource(const SchemaRegistry& registry,
+                                              const ResourceType& type,
+                                              const boost::json::value& body, Leniency leniency);
+
+// 400 mutability when `replacement` changes an immutable attribute that `current` has set.
+Result<void> check_immutable(const SchemaRegistry& registry, const ResourceType& type,
+                             const boost::json::object& current,
+                             const boost::json::object& replacement);
+
+struct Projection {
+    std::vector<AttrPath> attributes;           // empty: the default set
+    std::vector<AttrPath> excluded_attributes;
+};
+
+// Parses a comma-separated attributes / excludedAttributes list; 400 invalidValue on bad paths.
+Result<std::vector<AttrPath>> parse_attribute_list(std::string_view text);
+
+// Whether `attr` (top-level, core or extension) would be returned under `projection`.
+bool is_returned(const SchemaRegistry& registry, const ResourceType& type,
+                 const Projection& projection, std::string_view urn, std::string_view attr);
+
+// What a read must load so that `projection` can be answered: group members and user groups
+// only when they will be returned (excludedAttributes=members never reads membership rows).
+struct LoadPlan {
+    bool members = false;
+    bool groups = false;
+};
+LoadPlan load_plan(const SchemaRegistry& registry, const ResourceType& type,
+                   const Projection& projection);
+
+// Applies the projection to a full resource (with id, meta, members/groups already in place).
+boost::json::object project(const SchemaRegistry& registry, const ResourceType& type,
+                            const boost::json::object& resource, const Projection& projection);
+
+// Top-level attribute names whose values differ; extension attributes as "urn:...:name".
+std::vector<std::string> changed_attributes(const boost::json::object& before,
+                                            const boost::json::object& after);
+
+}  // namespace scimbridge::scim

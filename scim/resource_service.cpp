@@ -1,0 +1,322 @@
+#include "scim/resource_service.hpp"
+
+#include <boost/json/array.hpp>
+
+#include <algorithm>
+
+namespace scimbridge::scim {
+
+namespace json = boost::json;
+
+std::string_view resource_type_id(ResourceKind kind) {
+    return kind == ResourceKind::kUser ? "User" : "Group";
+}
+
+std::string etag_of(std::int64_t version) { return "W/\"" + std::to_string(version) + "\""; }
+
+bool etag_matches(std::string_view header, std::int64_t version) {
+    const std::string weak = etag_of(version);
+    const std::string strong = "\"" + std::to_string(version) + "\"";
+    std::size_t pos = 0;
+    while (pos < header.size()) {
+        std::size_t end = header.find(',', pos);
+        if (end == std::string_view::npos) {
+            end = header.size();
+        }
+        std::string_view tag = header.substr(pos, end - pos);
+        while (!tag.empty() && tag.front() == ' ') {
+            tag.remove_prefix(1);
+        }
+        while (!tag.empty() && tag.back() == ' ') {
+            tag.remove_suffix(1);
+        }
+        // Weak comparison (RFC 7232 §2.3.2): W/"3" and "3" name the same version.
+        if (tag == "*" || tag == weak || tag == strong) {
+            return true;
+        }
+        pos = end + 1;
+    }
+    return false;
+}
+
+namespace {
+
+const ResourceType& type_of(const CallContext& ctx, ResourceKind kind) {
+    return *ctx.registry->resource_type(resource_type_id(kind));
+}
+
+std::optional<std::vector<MemberRef>> members_of(const NormalizedResource& n) {
+    if (!n.members) {
+        return std::nullopt;
+    }
+    std::vector<MemberRef> out;
+    for (const auto& [value, type] : *n.members) {
+        out.push_back({value, type, ""});
+    }
+    return out;
+}
+
+Result<void> check_path(const SchemaRegistry& registry, const ResourceType& type,
+                        const AttrPath& path, const AttrPath* parent) {
+    const AttrPath& top = parent != nullptr ? *parent : path;
+    const std::string& attr = parent != nullptr ? parent->attr : path.attr;
+    if (top.urn.empty() || iequals(top.urn, type.schema)) {
+        if (parent == nullptr && (iequals(attr, "id") || iequals(attr, "externalId"))) {
+            return {};
+        }
+        if (parent == nullptr && iequals(attr, "meta")) {
+            static const char* kMeta[] = {"created", "lastModified", "resourceType", "location",
+                                          "version"};
+            for (const char* m : kMeta) {
+                if (iequals(path.sub, m)) {
+                    return {};
+                }
+            }
+            return Error::invalid_filter("unknown attribute " + path.to_string());
+        }
+    }
+    const Schema* schema = top.urn.empty() ? registry.schema(type.schema) : registry.schema(top.urn);
+    const AttributeDef* def = schema == nullptr ? nullptr : schema->attribute(attr);
+    if (def == nullptr) {
+        return Error::invalid_filter("unknown attribute " + top.to_string());
+    }
+    const std::string& sub = parent != nullptr ? path.attr : path.sub;
+    if (!sub.empty() && def->sub(sub) == nullptr) {
+        return Error::invalid_filter("unknown attribute " + attr + "." + sub);
+    }
+    return {};
+}
+
+Result<void> check_node(const SchemaRegistry& registry, const ResourceType& type,
+                        const Filter& f, const AttrPath* parent) {
+    switch (f.kind) {
+        case Filter::Kind::kCompare:
+        case Filter::Kind::kPresent:
+            return check_path(registry, type, f.path, parent);
+        case Filter::Kind::kAnd:
+        case Filter::Kind::kOr: {
+            auto l = check_node(registry, type, *f.left, parent);
+            if (!l) {
+                return l;
+            }
+            return check_node(registry, type, *f.right, parent);
+        }
+        case Filter::Kind::kNot:
+            return check_node(registry, type, *f.left, parent);
+        case Filter::Kind::kValuePath: {
+            auto p = check_path(registry, type, f.path, nullptr);
+            if (!p) {
+                return p;
+            }
+            return check_node(registry, type, *f.left, &f.path);
+        }
+    }
+    return {};
+}
+
+}  // namespace
+
+Result<void> check_filter_attributes(const SchemaRegistry& registry, const ResourceType& type,
+                                     const Filter& filter) {
+    return check_node(registry, type, filter, nullptr);
+}
+
+Result<StoredResource> ResourceService::create(const CallContext& ctx, ResourceKind kind,
+                                               const json::value& body) {
+    const ResourceType& type = type_of(ctx, kind);
+    auto normalized = normalize_resource(*ctx.registry, type, body, ctx.leniency);
+    if (!normalized) {
+        return normalized.error();
+    }
+    WriteRequest w;
+    w.kind = kind;
+    w.id = ids_.next_id();
+    w.external_id = normalized->external_id;
+    w.schemas = normalized->schemas;
+    w.members = members_of(*normalized);
+    w.timestamp = clock_.now_rfc3339();
+    w.event.operation = "create";
+    for (const auto& [key, value] : normalized->document) {
+        w.event.changed.emplace_back(key);
+    }
+    if (w.external_id) {
+        w.event.changed.emplace_back("externalId");
+    }
+    if (w.members && !w.members->empty()) {
+        w.event.changed.emplace_back("members");
+    }
+    w.document = std::move(normalized->document);
+    return store_.insert(ctx.tenant_id, w);
+}
+
+Result<StoredResource> ResourceService::get(const CallContext& ctx, ResourceKind kind,
+                                            const std::string& id, const LoadOptions& load) {
+    auto found = store_.find(ctx.tenant_id, kind, id, load);
+    if (!found) {
+        return Error::not_found(std::string(resource_type_id(kind)) + " " + id + " not found");
+    }
+    return std::move(*found);
+}
+
+Result<StoredResource> ResourceService::replace(const CallContext& ctx, ResourceKind kind,
+                                                const std::string& id, const json::value& body,
+                                                std::string_view if_match,
+                                                const LoadOptions& load) {
+    const ResourceType& type = type_of(ctx, kind);
+    auto normalized = normalize_resource(*ctx.registry, type, body, ctx.leniency);
+    if (!normalized) {
+        return normalized.error();
+    }
+    // A concurrent writer may bump the version between our read and our write; without an
+    // If-Match from the client that is not the client's problem, so read again and retry.
+    constexpr int kAttempts = 3;
+    for (int attempt = 0; attempt < kAttempts; ++attempt) {
+        auto current = store_.find(ctx.tenant_id, kind, id, LoadOptions{kind == ResourceKind::kGroup, false});
+        if (!current) {
+            return Error::not_found(std::string(resource_type_id(kind)) + " " + id + " not found");
+        }
+        if (!if_match.empty() && !etag_matches(if_match, current->version)) {
+            return Error::precondition_failed("resource has changed: version is " +
+                                              etag_of(current->version));
+        }
+        auto immutable = check_immutable(*ctx.registry, type, current->document, normalized->document);
+        if (!immutable) {
+            return immutable.error();
+        }
+        WriteRequest w;
+        w.kind = kind;
+        w.id = id;
+        w.external_id = normalized->external_id;
+        w.schemas = normalized->schemas;
+        w.document = normalized->document;
+        w.members = members_of(*normalized);
+        if (kind == ResourceKind::kGroup && !w.members) {
+            w.members.emplace();  // PUT replaces: no members key means no members
+        }
+        w.timestamp = clock_.now_rfc3339();
+        w.expected_version = current->version;
+        w.event.operation = "replace";
+        w.event.changed = changed_attributes(current->document, w.document);
+        if (current->external_id != w.external_id) {
+            w.event.changed.emplace_back("externalId");
+        }
+        if (kind == ResourceKind::kGroup) {
+            std::vector<std::string> before;
+            std::vector<std::string> after;
+            for (const MemberRef& m : current->members.value_or(std::vector<MemberRef>{})) {
+                before.push_back(m.value);
+            }
+            for (const MemberRef& m : *w.members) {
+                after.push_back(m.value);
+            }
+            std::sort(before.begin(), before.end());
+            std::sort(after.begin(), after.end());
+            after.erase(std::unique(after.begin(), after.end()), after.end());
+            if (before != after) {
+                w.event.changed.emplace_back("members");
+            }
+        }
+        auto updated = store_.update(ctx.tenant_id, w);
+        if (updated || updated.error().status != 412 || !if_match.empty()) {
+            if (updated && (load.groups || (load.members && !updated->members))) {
+                auto reread = store_.find(ctx.tenant_id, kind, id, load);
+                if (reread) {
+                    return std::move(*reread);
+                }
+            }
+            return updated;
+        }
+    }
+    return Error::precondition_failed("resource is being changed concurrently; retry");
+}
+
+Result<void> ResourceService::remove(const CallContext& ctx, ResourceKind kind,
+                                     const std::string& id, std::string_view if_match) {
+    std::optional<std::int64_t> expected;
+    if (!if_match.empty()) {
+        auto current = store_.find(ctx.tenant_id, kind, id, {});
+        if (!current) {
+            return Error::not_found(std::string(resource_type_id(kind)) + " " + id + " not found");
+        }
+        if (!etag_matches(if_match, current->version)) {
+            return Error::precondition_failed("resource has changed: version is " +
+                                              etag_of(current->version));
+        }
+        expected = current->version;
+    }
+    return store_.remove(ctx.tenant_id, kind, id, expected, clock_.now_rfc3339());
+}
+
+Result<Page> ResourceService::list(const CallContext& ctx, ResourceKind kind,
+                                   const ListParams& params) {
+    FilterPtr filter;
+    if (!params.filter.empty()) {
+        auto parsed = parse_filter(params.filter);
+        if (!parsed) {
+            return parsed.error();
+        }
+        auto known = check_filter_attributes(*ctx.registry, type_of(ctx, kind), **parsed);
+        if (!known) {
+            return known.error();
+        }
+        filter = std::move(*parsed);
+    }
+    ListRequest request;
+    request.kind = kind;
+    request.filter = filter.get();
+    request.start_index = std::max<std::int64_t>(1, params.start_index);  // RFC 7644 §3.4.2.4
+    request.count = std::clamp<std::int64_t>(params.count, 0, limits_.max_count);
+    request.load = params.load;
+    return store_.list(ctx.tenant_id, request);
+}
+
+json::object render_resource(const ResourceType& type, const StoredResource& r,
+                             const std::string& base_url) {
+    json::object out;
+    json::array schemas;
+    for (const std::string& s : r.schemas) {
+        schemas.emplace_back(s);
+    }
+    out["schemas"] = std::move(schemas);
+    out["id"] = r.id;
+    if (r.external_id) {
+        out["externalId"] = *r.external_id;
+    }
+    for (const auto& [key, value] : r.document) {
+        out[key] = value;
+    }
+    if (r.members) {
+        json::array members;
+        for (const MemberRef& m : *r.members) {
+            json::object o{{"value", m.value},
+                           {"$ref", base_url + (m.type == "Group" ? "/Groups/" : "/Users/") + m.value},
+                           {"type", m.type}};
+            if (!m.display.empty()) {
+                o["display"] = m.display;
+            }
+            members.emplace_back(std::move(o));
+        }
+        out["members"] = std::move(members);
+    }
+    if (r.groups && !r.groups->empty()) {
+        json::array groups;
+        for (const GroupRef& g : *r.groups) {
+            json::object o{{"value", g.value},
+                           {"$ref", base_url + "/Groups/" + g.value},
+                           {"type", g.direct ? "direct" : "indirect"}};
+            if (!g.display.empty()) {
+                o["display"] = g.display;
+            }
+            groups.emplace_back(std::move(o));
+        }
+        out["groups"] = std::move(groups);
+    }
+    out["meta"] = json::object{{"resourceType", type.id},
+                               {"created", r.created},
+                               {"lastModified", r.last_modified},
+                               {"location", base_url + type.endpoint + "/" + r.id},
+                               {"version", etag_of(r.version)}};
+    return out;
+}
+
+}  // namespace scimbridge::scim

@@ -1,0 +1,76 @@
+#pragma once
+// Use cases on Users and Groups: create, get, replace, delete, list. Rules live here (schema
+// validation, immutability, ETag preconditions, meta); storage behind ResourceStore.
+
+#include "scim/resource.hpp"
+#include "scim/resource_store.hpp"
+#include "scim/schema.hpp"
+
+#include <boost/json/object.hpp>
+
+#include <optional>
+#include <string>
+
+namespace scimbridge::scim {
+
+// Who is asking, in which tenant, with which schemas and how forgiving to be.
+struct CallContext {
+    std::string tenant_id;
+    const SchemaRegistry* registry = &SchemaRegistry::core();
+    Leniency leniency = Leniency::kStrict;
+};
+
+struct ListParams {
+    std::string filter;            // empty: none
+    std::int64_t start_index = 1;
+    std::int64_t count = 100;
+    LoadOptions load;
+};
+
+struct ListLimits {
+    std::int64_t default_count = 100;
+    std::int64_t max_count = 1000;
+};
+
+// "W/\"3\"" for version 3.
+std::string etag_of(std::int64_t version);
+// Whether an If-Match / If-None-Match header value names `version` ("*" names any).
+bool etag_matches(std::string_view header, std::int64_t version);
+
+class ResourceService {
+public:
+    ResourceService(ResourceStore& store, const Clock& clock, IdGenerator& ids,
+                    ListLimits limits = {})
+        : store_(store), clock_(clock), ids_(ids), limits_(limits) {}
+
+    Result<StoredResource> create(const CallContext& ctx, ResourceKind kind,
+                                  const boost::json::value& body);
+    Result<StoredResource> get(const CallContext& ctx, ResourceKind kind, const std::string& id,
+                               const LoadOptions& load);
+    // if_match: the If-Match header, empty when absent.
+    Result<StoredResource> replace(const CallContext& ctx, ResourceKind kind,
+                                   const std::string& id, const boost::json::value& body,
+                                   std::string_view if_match, const LoadOptions& load);
+    Result<void> remove(const CallContext& ctx, ResourceKind kind, const std::string& id,
+                        std::string_view if_match);
+    Result<Page> list(const CallContext& ctx, ResourceKind kind, const ListParams& params);
+
+    const ListLimits& limits() const { return limits_; }
+
+private:
+    ResourceStore& store_;
+    const Clock& clock_;
+    IdGenerator& ids_;
+    ListLimits limits_;
+};
+
+// The resource as a client sees it: schemas, id, externalId, attributes, members or groups,
+// meta (resourceType, created, lastModified, location, version). base_url ends before "/Users".
+boost::json::object render_resource(const ResourceType& type, const StoredResource& r,
+                                    const std::string& base_url);
+
+// Filter attribute paths must name attributes of the resource type (400 invalidFilter).
+Result<void> check_filter_attributes(const SchemaRegistry& registry, const ResourceType& type,
+                                     const Filter& filter);
+
+}  // namespace scimbridge::scim

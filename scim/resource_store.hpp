@@ -1,0 +1,110 @@
+#pragma once
+// The storage port of the resource service; db/ implements it. One call = one transaction: a
+// write also records its change event (tenant, resource, new version, operation, changed
+// attribute names) for the fan-out.
+
+#include "scim/filter.hpp"
+#include "scim/result.hpp"
+
+#include <boost/json/object.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace scimbridge::scim {
+
+enum class ResourceKind { kUser, kGroup };
+std::string_view resource_type_id(ResourceKind kind);  // "User" / "Group"
+
+struct MemberRef {
+    std::string value;    // member id
+    std::string type;     // "User" or "Group" (empty on input: inferred)
+    std::string display;  // filled on read
+};
+
+struct GroupRef {
+    std::string value;
+    std::string display;
+    bool direct = true;
+};
+
+struct StoredResource {
+    std::string id;
+    std::optional<std::string> external_id;
+    boost::json::object document;  // attributes without id, meta, members, groups
+    std::vector<std::string> schemas;
+    std::int64_t version = 0;
+    std::string created;        // RFC 3339 UTC
+    std::string last_modified;
+    std::optional<std::vector<MemberRef>> members;  // groups, when loaded
+    std::optional<std::vector<GroupRef>> groups;    // users, when loaded
+};
+
+struct LoadOptions {
+    bool members = false;  // groups: read membership rows
+    bool groups = false;   // users: compute direct and indirect groups
+};
+
+struct ChangeEvent {
+    std::string operation;                   // create, replace, delete
+    std::vector<std::string> changed;        // attribute names
+};
+
+struct WriteRequest {
+    ResourceKind kind = ResourceKind::kUser;
+    std::string id;
+    std::optional<std::string> external_id;
+    boost::json::object document;
+    std::vector<std::string> schemas;
+    // Groups: the new member list (replaces the old one); nullopt leaves members untouched.
+    std::optional<std::vector<MemberRef>> members;
+    std::string timestamp;                   // becomes meta.lastModified (and created on insert)
+    std::optional<std::int64_t> expected_version;  // replace: optimistic concurrency
+    ChangeEvent event;
+};
+
+struct ListRequest {
+    ResourceKind kind = ResourceKind::kUser;
+    const Filter* filter = nullptr;  // may be null
+    std::int64_t start_index = 1;    // 1-based
+    std::int64_t count = 100;        // 0: totalResults only
+    LoadOptions load;
+};
+
+struct Page {
+    std::int64_t total_results = 0;
+    std::vector<StoredResource> resources;
+};
+
+class ResourceStore {
+public:
+    virtual ~ResourceStore() = default;
+    // 409 uniqueness (userName, externalId); 400 invalidValue for unknown member ids.
+    virtual Result<StoredResource> insert(const std::string& tenant_id, const WriteRequest& w) = 0;
+    // 404 when gone; 412 when expected_version no longer matches.
+    virtual Result<StoredResource> update(const std::string& tenant_id, const WriteRequest& w) = 0;
+    // 404 when gone; 412 when expected_version does not match.
+    virtual Result<void> remove(const std::string& tenant_id, ResourceKind kind,
+                                const std::string& id, std::optional<std::int64_t> expected_version,
+                                const std::string& timestamp) = 0;
+    virtual std::optional<StoredResource> find(const std::string& tenant_id, ResourceKind kind,
+                                               const std::string& id, const LoadOptions& load) = 0;
+    // 400 invalidFilter for filters the store cannot run.
+    virtual Result<Page> list(const std::string& tenant_id, const ListRequest& request) = 0;
+};
+
+class Clock {
+public:
+    virtual ~Clock() = default;
+    virtual std::string now_rfc3339() const = 0;  // e.g. 2026-11-22T10:51:12.029Z
+};
+
+class IdGenerator {
+public:
+    virtual ~IdGenerator() = default;
+    virtual std::string next_id() = 0;  // a UUID
+};
+
+}  // namespace scimbridge::scim

@@ -1,0 +1,369 @@
+#include "server/handlers/scim_handler.hpp"
+
+#include "server/query.hpp"
+#include "server/responses.hpp"
+
+#include <boost/json/parse.hpp>
+
+#include <charconv>
+
+namespace scimbridge::server {
+
+namespace json = boost::json;
+using scim::Error;
+using scim::ResourceKind;
+using scim::Result;
+
+namespace {
+
+constexpr const char* kListResponse = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
+
+std::string_view header(const RequestContext& ctx, http::field field) {
+    const auto it = ctx.request.find(field);
+    return it == ctx.request.end() ? std::string_view() : std::string_view(it->value().data(), it->value().size());
+}
+
+unsigned version(const RequestContext& ctx) { return ctx.request.version(); }
+bool keep_alive(const RequestContext& ctx) { return ctx.request.keep_alive(); }
+
+Response error(const RequestContext& ctx, const Error& e) {
+    return render_error(e, version(ctx), keep_alive(ctx));
+}
+
+scim::CallContext call_context(const RequestContext& ctx) {
+    scim::CallContext c;
+    c.tenant_id = ctx.principal->tenant_id;
+    c.leniency = ctx.principal->lenient ? scim::Leniency::kLenient : scim::Leniency::kStrict;
+    return c;
+}
+
+std::string lower(std::string_view s) {
+    std::string out(s);
+    for (char& c : out) {
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    return out;
+}
+
+// RFC 7644 §3.1: requests carry application/scim+json; application/json is accepted too.
+Result<json::value> decode_body(const RequestContext& ctx) {
+    const std::string type = lower(header(ctx, http::field::content_type));
+    const std::string media = type.substr(0, type.find(';'));
+    const auto trimmed = media.substr(0, media.find_last_not_of(' ') + 1);
+    if (!trimmed.empty() && trimmed != "application/scim+json" && trimmed != "application/json") {
+        return Error::unsupported_media_type("send application/scim+json or application/json");
+    }
+    boost::system::error_code ec;
+    json::value body = json::parse(ctx.request.body(), ec);
+    if (ec) {
+        return Error::invalid_syntax("the body is not valid JSON: " + ec.message());
+    }
+    return body;
+}
+
+// 406 when the client accepts neither application/scim+json nor application/json.
+std::optional<Error> check_accept(const RequestContext& ctx) {
+    const std::string accept = lower(header(ctx, http::field::accept));
+    if (accept.empty()) {
+        return std::nullopt;
+    }
+    for (const char* ok : {"application/scim+json", "application/json", "*/*", "application/*"}) {
+        if (accept.find(ok) != std::string::npos) {
+            return std::nullopt;
+        }
+    }
+    return Error{406, scim::ScimType::kNone, "responses are application/scim+json"};
+}
+
+struct Query {
+    std::map<std::string, std::string> params;  // keys lower-cased
+    const std::string* get(const char* key) const {
+        const auto it = params.find(key);
+        return it == params.end() ? nullptr : &it->second;
+    }
+};
+
+Result<Query> parse(const RequestContext& ctx) {
+    auto raw = parse_query(ctx.query);
+    if (!raw) {
+        return Error::bad_request("malformed query string");
+    }
+    Query q;
+    for (auto& [k, v] : *raw) {
+        q.params.emplace(lower(k), std::move(v));
+    }
+    return q;
+}
+
+Result<scim::Projection> projection_of(const Query& q) {
+    scim::Projection p;
+    if (const std::string* a = q.get("attributes")) {
+        auto list = scim::parse_attribute_list(*a);
+        if (!list) {
+            return list.error();
+        }
+        p.attributes = std::move(*list);
+    }
+    if (const std::string* e = q.get("excludedattributes")) {
+        auto list = scim::parse_attribute_list(*e);
+        if (!list) {
+            return list.error();
+        }
+        p.excluded_attributes = std::move(*list);
+    }
+    return p;
+}
+
+Result<std::int64_t> integer_param(const Query& q, const char* key, std::int64_t fallback) {
+    const std::string* v = q.get(key);
+    if (v == nullptr || v->empty()) {
+        return fallback;
+    }
+    std::int64_t n = 0;
+    const auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
+    if (ec != std::errc() || p != v->data() + v->size()) {
+        return Error::invalid_value(std::string(key == std::string("startindex") ? "startIndex" : "count") +
+                                    " must be an integer");
+    }
+    return n;
+}
+
+// What the projection needs loaded: members and groups only when they will be returned, so
+// excludedAttributes=members never reads membership rows.
+scim::LoadOptions load_for(const scim::ResourceType& type, const scim::Projection& p) {
+    const scim::LoadPlan plan = scim::load_plan(scim::SchemaRegistry::core(), type, p);
+    return scim::LoadOptions{plan.members, plan.groups};
+}
+
+const scim::ResourceType& type_of(ResourceKind kind) {
+    return *scim::SchemaRegistry::core().resource_type(scim::resource_type_id(kind));
+}
+
+Response resource_response(const RequestContext& ctx, http::status status,
+                           const scim::ResourceType& type, const scim::StoredResource& r,
+                           const scim::Projection& p, const std::string& base) {
+    const json::object full = scim::render_resource(type, r, base);
+    Response res = render_json(status, scim::project(scim::SchemaRegistry::core(), type, full, p),
+                               version(ctx), keep_alive(ctx));
+    res.set(http::field::etag, scim::etag_of(r.version));
+    if (status == http::status::created) {
+        res.set(http::field::location, base + type.endpoint + "/" + r.id);
+    }
+    return res;
+}
+
+json::object with_meta(json::object o, const char* resource_type, const std::string& location) {
+    o["meta"] = json::object{{"resourceType", resource_type}, {"location", location}};
+    return o;
+}
+
+json::object list_response(json::array resources, std::int64_t total) {
+    const auto n = static_cast<std::int64_t>(resources.size());
+    return json::object{{"schemas", json::array{kListResponse}},
+                        {"totalResults", total},
+                        {"startIndex", 1},
+                        {"itemsPerPage", n},
+                        {"Resources", std::move(resources)}};
+}
+
+}  // namespace
+
+std::string ScimHandler::base_url(const RequestContext& ctx) const {
+    if (!public_base_url_.empty()) {
+        return public_base_url_ + "/scim/v2";
+    }
+    std::string host(header(ctx, http::field::host));
+    for (const char c : host) {
+        const bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' ||
+                        c == ':' || c == '[' || c == ']';
+        if (!ok) {
+            host = "localhost";  // never echo a hostile Host into URLs
+            break;
+        }
+    }
+    if (host.empty()) {
+        host = "localhost";
+    }
+    return std::string(ctx.secure ? "https://" : "http://") + host + "/scim/v2";
+}
+
+Response ScimHandler::create(const RequestContext& ctx, ResourceKind kind) const {
+    if (auto e = check_accept(ctx)) {
+        return error(ctx, *e);
+    }
+    auto body = decode_body(ctx);
+    if (!body) {
+        return error(ctx, body.error());
+    }
+    auto query = parse(ctx);
+    auto proj = query ? projection_of(*query) : Result<scim::Projection>(query.error());
+    if (!proj) {
+        return error(ctx, proj.error());
+    }
+    auto created = service_.create(call_context(ctx), kind, *body);
+    if (!created) {
+        return error(ctx, created.error());
+    }
+    return resource_response(ctx, http::status::created, type_of(kind), *created, *proj, base_url(ctx));
+}
+
+Response ScimHandler::get(const RequestContext& ctx, ResourceKind kind) const {
+    if (auto e = check_accept(ctx)) {
+        return error(ctx, *e);
+    }
+    auto query = parse(ctx);
+    auto proj = query ? projection_of(*query) : Result<scim::Projection>(query.error());
+    if (!proj) {
+        return error(ctx, proj.error());
+    }
+    const scim::ResourceType& type = type_of(kind);
+    auto found = service_.get(call_context(ctx), kind, ctx.params.at("id"), load_for(type, *proj));
+    if (!found) {
+        return error(ctx, found.error());
+    }
+    const std::string_view if_none_match = header(ctx, http::field::if_none_match);
+    if (!if_none_match.empty() && scim::etag_matches(if_none_match, found->version)) {
+        Response res{http::status::not_modified, version(ctx)};
+        res.set(http::field::etag, scim::etag_of(found->version));
+        res.keep_alive(keep_alive(ctx));
+        return res;
+    }
+    return resource_response(ctx, http::status::ok, type, *found, *proj, base_url(ctx));
+}
+
+Response ScimHandler::replace(const RequestContext& ctx, ResourceKind kind) const {
+    if (auto e = check_accept(ctx)) {
+        return error(ctx, *e);
+    }
+    auto body = decode_body(ctx);
+    if (!body) {
+        return error(ctx, body.error());
+    }
+    auto query = parse(ctx);
+    auto proj = query ? projection_of(*query) : Result<scim::Projection>(query.error());
+    if (!proj) {
+        return error(ctx, proj.error());
+    }
+    const scim::ResourceType& type = type_of(kind);
+    auto replaced = service_.replace(call_context(ctx), kind, ctx.params.at("id"), *body,
+                                     header(ctx, http::field::if_match), load_for(type, *proj));
+    if (!replaced) {
+        return error(ctx, replaced.error());
+    }
+    return resource_response(ctx, http::status::ok, type, *replaced, *proj, base_url(ctx));
+}
+
+Response ScimHandler::remove(const RequestContext& ctx, ResourceKind kind) const {
+    auto removed = service_.remove(call_context(ctx), kind, ctx.params.at("id"),
+                                   header(ctx, http::field::if_match));
+    if (!removed) {
+        return error(ctx, removed.error());
+    }
+    Response res{http::status::no_content, version(ctx)};
+    res.keep_alive(keep_alive(ctx));
+    return res;
+}
+
+Response ScimHandler::list(const RequestContext& ctx, ResourceKind kind) const {
+    if (auto e = check_accept(ctx)) {
+        return error(ctx, *e);
+    }
+    auto query = parse(ctx);
+    if (!query) {
+        return error(ctx, query.error());
+    }
+    auto proj = projection_of(*query);
+    if (!proj) {
+        return error(ctx, proj.error());
+    }
+    auto start = integer_param(*query, "startindex", 1);
+    auto count = integer_param(*query, "count", service_.limits().default_count);
+    if (!start) {
+        return error(ctx, start.error());
+    }
+    if (!count) {
+        return error(ctx, count.error());
+    }
+    const scim::ResourceType& type = type_of(kind);
+    scim::ListParams params;
+    params.filter = query->get("filter") != nullptr ? *query->get("filter") : "";
+    params.start_index = *start;
+    params.count = *count;
+    params.load = load_for(type, *proj);
+    auto page = service_.list(call_context(ctx), kind, params);
+    if (!page) {
+        return error(ctx, page.error());
+    }
+    const std::string base = base_url(ctx);
+    json::array resources;
+    for (const scim::StoredResource& r : page->resources) {
+        resources.emplace_back(scim::project(scim::SchemaRegistry::core(), type,
+                                             scim::render_resource(type, r, base), *proj));
+    }
+    json::object body = list_response(std::move(resources), page->total_results);
+    body["startIndex"] = std::max<std::int64_t>(1, *start);
+    return render_json(http::status::ok, body, version(ctx), keep_alive(ctx));
+}
+
+Response ScimHandler::service_provider_config(const RequestContext& ctx) const {
+    const std::string base = base_url(ctx);
+    json::object config{
+        {"schemas", json::array{"urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"}},
+        {"documentationUri", "https://datatracker.ietf.org/doc/html/rfc7644"},
+        {"patch", json::object{{"supported", false}}},
+        {"bulk", json::object{{"supported", false}, {"maxOperations", 0}, {"maxPayloadSize", 0}}},
+        {"filter", json::object{{"supported", true}, {"maxResults", service_.limits().max_count}}},
+        {"changePassword", json::object{{"supported", false}}},
+        {"sort", json::object{{"supported", false}}},
+        {"etag", json::object{{"supported", true}}},
+        {"authenticationSchemes",
+         json::array{json::object{{"type", "oauthbearertoken"},
+                                  {"name", "Bearer token"},
+                                  {"description", "A per-tenant API token: Authorization: Bearer <token>"},
+                                  {"primary", true}}}}};
+    return render_json(http::status::ok,
+                       with_meta(std::move(config), "ServiceProviderConfig", base + "/ServiceProviderConfig"),
+                       version(ctx), keep_alive(ctx));
+}
+
+Response ScimHandler::resource_types(const RequestContext& ctx) const {
+    const std::string base = base_url(ctx);
+    json::array all;
+    for (const scim::ResourceType& t : scim::SchemaRegistry::core().resource_types()) {
+        all.emplace_back(with_meta(scim::to_json(t), "ResourceType", base + "/ResourceTypes/" + t.id));
+    }
+    const auto n = static_cast<std::int64_t>(all.size());
+    return render_json(http::status::ok, list_response(std::move(all), n), version(ctx), keep_alive(ctx));
+}
+
+Response ScimHandler::resource_type(const RequestContext& ctx) const {
+    const scim::ResourceType* t = scim::SchemaRegistry::core().resource_type(ctx.params.at("id"));
+    if (t == nullptr) {
+        return error(ctx, Error::not_found("no resource type " + ctx.params.at("id")));
+    }
+    return render_json(http::status::ok,
+                       with_meta(scim::to_json(*t), "ResourceType", base_url(ctx) + "/ResourceTypes/" + t->id),
+                       version(ctx), keep_alive(ctx));
+}
+
+Response ScimHandler::schemas(const RequestContext& ctx) const {
+    const std::string base = base_url(ctx);
+    json::array all;
+    for (const scim::Schema& s : scim::SchemaRegistry::core().schemas()) {
+        all.emplace_back(with_meta(scim::to_json(s), "Schema", base + "/Schemas/" + s.id));
+    }
+    const auto n = static_cast<std::int64_t>(all.size());
+    return render_json(http::status::ok, list_response(std::move(all), n), version(ctx), keep_alive(ctx));
+}
+
+Response ScimHandler::schema(const RequestContext& ctx) const {
+    const scim::Schema* s = scim::SchemaRegistry::core().schema(ctx.params.at("id"));
+    if (s == nullptr) {
+        return error(ctx, Error::not_found("no schema " + ctx.params.at("id")));
+    }
+    return render_json(http::status::ok,
+                       with_meta(scim::to_json(*s), "Schema", base_url(ctx) + "/Schemas/" + s->id),
+                       version(ctx), keep_alive(ctx));
+}
+
+}  // namespace scimbridge::server

@@ -1,0 +1,36 @@
+#pragma once
+// /scim/v2: Users and Groups (POST, GET, PUT, DELETE, list) and discovery
+// (ServiceProviderConfig, ResourceTypes, Schemas). Each method: decode → service → render.
+
+#include "scim/resource_service.hpp"
+#include "server/router.hpp"
+
+#include <string>
+
+namespace scimbridge::server {
+
+class ScimHandler final {
+public:
+    ScimHandler(scim::ResourceService& service, std::string public_base_url)
+        : service_(service), public_base_url_(std::move(public_base_url)) {}
+
+    Response create(const RequestContext& ctx, scim::ResourceKind kind) const;
+    Response get(const RequestContext& ctx, scim::ResourceKind kind) const;
+    Response replace(const RequestContext& ctx, scim::ResourceKind kind) const;
+    Response remove(const RequestContext& ctx, scim::ResourceKind kind) const;
+    Response list(const RequestContext& ctx, scim::ResourceKind kind) const;
+
+    Response service_provider_config(const RequestContext& ctx) const;
+    Response resource_types(const RequestContext& ctx) const;
+    Response resource_type(const RequestContext& ctx) const;
+    Response schemas(const RequestContext& ctx) const;
+    Response schema(const RequestContext& ctx) const;
+
+private:
+    std::string base_url(const RequestContext& ctx) const;
+
+    scim::ResourceService& service_;
+    std::string public_base_url_;
+};
+
+}  // namespace scimbridge::server
