@@ -1,0 +1,345 @@
+#include "db/pg_resource_store.hpp"
+
+#include "db/migrations.hpp"
+#include "db/pg_tenancy_store.hpp"
+#include "scim/resource_service.hpp"
+#include "server/ids.hpp"
+#include "tests/support/pg_test_database.hpp"
+
+#include <doctest/doctest.h>
+
+#include <boost/json/parse.hpp>
+
+#include <atomic>
+#include <thread>
+
+using namespace scimbridge;  // NOLINT(google-build-using-namespace): test brevity
+using scim::ResourceKind;
+using scimbridge::tests::PgTestDatabase;
+namespace json = boost::json;
+
+namespace {
+
+struct World {
+    PgTestDatabase t;
+    std::unique_ptr<db::Database> database = db::Database::open(t.dsn(), {8});
+    db::PgTenancyStore tenancy{*database};
+    db::PgResourceStore store{*database, scim::SchemaRegistry::core()};
+    server::SystemClock clock;
+    server::RandomIdGenerator ids;
+    scim::ResourceService service{store, clock, ids};
+    scim::CallContext a;
+    scim::CallContext b;
+
+    World() {
+        db::migrate(*database);
+        a.tenant_id = tenancy.create_tenant("tenant-a")->id;
+        b.tenant_id = tenancy.create_tenant("tenant-b")->id;
+    }
+
+    scim::StoredResource user(const scim::CallContext& ctx, const std::string& user_name,
+                              const std::string& extra = "") {
+        auto r = service.create(ctx, ResourceKind::kUser,
+                                json::parse(R"({"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":")" +
+                                            user_name + "\"" + extra + "}"));
+        REQUIRE_MESSAGE(r.has_value(), (r.has_value() ? "" : r.error().detail));
+        return *r;
+    }
+
+    scim::Result<scim::StoredResource> group(const scim::CallContext& ctx, const std::string& name,
+                                             const std::vector<std::string>& members) {
+        json::array m;
+        for (const auto& id : members) {
+            m.push_back(json::object{{"value", id}});
+        }
+        json::object body{{"schemas", json::array{"urn:ietf:params:scim:schemas:core:2.0:Group"}},
+                          {"displayName", name},
+                          {"members", m}};
+        return service.create(ctx, ResourceKind::kGroup, body);
+    }
+
+    scim::Page list(const scim::CallContext& ctx, ResourceKind kind, const std::string& filter,
+                    scim::LoadOptions load = {}) {
+        scim::ListParams p;
+        p.filter = filter;
+        p.load = load;
+        auto page = service.list(ctx, kind, p);
+        REQUIRE_MESSAGE(page.has_value(), (page.has_value() ? "" : page.error().detail));
+        return *page;
+    }
+
+    std::string events(const std::string& resource_id) {
+        return t.query("SELECT string_agg(operation || ':' || version || ':' || "
+                       "array_to_string(changed_attributes, ','), ' ' ORDER BY id) "
+                       "FROM change_event WHERE resource_id = '" + resource_id + "'");
+    }
+};
+
+}  // namespace
+
+TEST_SUITE("db.resources") {
+TEST_CASE("32 concurrent creates of one userName: exactly one wins, the rest get 409 uniqueness") {
+    World w;
+    std::atomic<int> created{0};
+    std::atomic<int> conflicts{0};
+    std::atomic<int> other{0};
+    std::vector<std::thread> threads;
+    for (int i = 0; i < 32; ++i) {
+        threads.emplace_back([&, i] {
+            // Different case each time: userName is unique case-insensitively.
+            const std::string name = i % 2 == 0 ? "race@example.com" : "RACE@Example.com";
+            auto r = w.service.create(w.a, ResourceKind::kUser,
+                                      json::parse(R"({"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":")" + name + "\"}"));
+            if (r.has_value()) {
+                ++created;
+            } else if (r.error().status == 409 && r.error().scim_type == scim::ScimType::kUniqueness) {
+                ++conflicts;
+            } else {
+                ++other;
+            }
+        });
+    }
+    for (auto& th : threads) {
+        th.join();
+    }
+    CHECK(created.load() == 1);
+    CHECK(conflicts.load() == 31);
+    CHECK(other.load() == 0);
+    CHECK(w.t.query("SELECT count(*) FROM scim_user") == "1");
+    CHECK(w.t.query("SELECT count(*) FROM change_event") == "1");  // failed writes record nothing
+}
+
+TEST_CASE("externalId is unique per tenant and resource type") {
+    World w;
+    w.user(w.a, "u1", R"(,"externalId":"ext-1")");
+    auto dup = w.service.create(w.a, ResourceKind::kUser,
+                                json::parse(R"({"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"u2","externalId":"ext-1"})"));
+    REQUIRE_FALSE(dup.has_value());
+    CHECK(dup.error().status == 409);
+    CHECK(dup.error().detail.find("externalId") != std::string::npos);
+    // A group may carry the same externalId, and so may a user of another tenant.
+    auto g = w.service.create(w.a, ResourceKind::kGroup,
+                              json::parse(R"({"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"G","externalId":"ext-1"})"));
+    CHECK(g.has_value());
+    w.user(w.b, "u1", R"(,"externalId":"ext-1")");
+}
+
+TEST_CASE("tenants never see each other's resources") {
+    World w;
+    const auto mine = w.user(w.a, "alice@example.com");
+    w.user(w.b, "alice@example.com");  // the same userName in another tenant is fine
+    CHECK_FALSE(w.store.find(w.b.tenant_id, ResourceKind::kUser, mine.id, {}).has_value());
+    CHECK(w.service.get(w.b, ResourceKind::kUser, mine.id, {}).error().status == 404);
+    CHECK(w.service.remove(w.b, ResourceKind::kUser, mine.id, "").error().status == 404);
+    CHECK(w.list(w.b, ResourceKind::kUser, "id eq \"" + mine.id + "\"").total_results == 0);
+    CHECK(w.list(w.a, ResourceKind::kUser, "").total_results == 1);
+    CHECK(w.list(w.b, ResourceKind::kUser, "").total_results == 1);
+    // A group in B cannot take A's user as a member.
+    auto g = w.group(w.b, "B group", {mine.id});
+    REQUIRE_FALSE(g.has_value());
+    CHECK(g.error().status == 400);
+    CHECK(g.error().scim_type == scim::ScimType::kInvalidValue);
+}
+
+TEST_CASE("versions and preconditions: If-Match on PUT and DELETE") {
+    World w;
+    const auto u = w.user(w.a, "bob");
+    CHECK(u.version == 1);
+    const json::value body = json::parse(R"({"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"bob","displayName":"Bob"})");
+    auto stale = w.service.replace(w.a, ResourceKind::kUser, u.id, body, "W/\"7\"", {});
+    REQUIRE_FALSE(stale.has_value());
+    CHECK(stale.error().status == 412);
+    auto ok = w.service.replace(w.a, ResourceKind::kUser, u.id, body, "W/\"1\"", {});
+    REQUIRE(ok.has_value());
+    CHECK(ok->version == 2);
+    CHECK(ok->document.at("displayName") == "Bob");
+    CHECK(w.service.remove(w.a, ResourceKind::kUser, u.id, "W/\"1\"").error().status == 412);
+    CHECK(w.service.remove(w.a, ResourceKind::kUser, u.id, "W/\"2\"").has_value());
+    CHECK(w.service.get(w.a, ResourceKind::kUser, u.id, {}).error().status == 404);
+    CHECK(w.events(u.id) == "create:1:userName replace:2:displayName delete:3:");
+}
+
+TEST_CASE("concurrent PUTs without If-Match both land, one version each") {
+    World w;
+    const auto u = w.user(w.a, "carol");
+    std::vector<std::thread> threads;
+    std::atomic<int> ok{0};
+    for (int i = 0; i < 8; ++i) {
+        threads.emplace_back([&, i] {
+            auto r = w.service.replace(
+                w.a, ResourceKind::kUser, u.id,
+                json::parse(R"({"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"carol","title":"t)" + std::to_string(i) + "\"}"),
+                "", {});
+            ok += r.has_value() ? 1 : 0;
+        });
+    }
+    for (auto& th : threads) {
+        th.join();
+    }
+    // Retries absorb most races; every success is exactly one version.
+    CHECK(ok.load() >= 1);
+    CHECK(w.t.query("SELECT version FROM scim_user") == std::to_string(1 + ok.load()));
+    CHECK(w.t.query("SELECT count(*) FROM change_event WHERE operation = 'replace'") == std::to_string(ok.load()));
+}
+
+TEST_CASE("active=false keeps the user visible to GET and list") {
+    World w;
+    const auto u = w.user(w.a, "dave", R"(,"active":true)");
+    REQUIRE(w.service.replace(w.a, ResourceKind::kUser, u.id,
+                              json::parse(R"({"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"dave","active":false})"),
+                              "", {}).has_value());
+    auto got = w.service.get(w.a, ResourceKind::kUser, u.id, {});
+    REQUIRE(got.has_value());
+    CHECK(got->document.at("active") == false);
+    CHECK(w.list(w.a, ResourceKind::kUser, "active eq false").total_results == 1);
+    CHECK(w.list(w.a, ResourceKind::kUser, "userName eq \"DAVE\"").total_results == 1);
+}
+
+TEST_CASE("groups: membership rows, member display, direct and indirect User.groups") {
+    World w;
+    const auto alice = w.user(w.a, "alice", R"(,"displayName":"Alice A")");
+    const auto bob = w.user(w.a, "bob");
+    auto inner = w.group(w.a, "Inner", {alice.id});
+    REQUIRE(inner.has_value());
+    auto outer = w.group(w.a, "Outer", {inner->id, bob.id});
+    REQUIRE(outer.has_value());
+    REQUIRE(outer->members.has_value());
+    CHECK(outer->members->size() == 2);
+    CHECK(w.t.query("SELECT count(*) FROM scim_group_member") == "3");
+    CHECK(w.t.query("SELECT count(*) FROM scim_group WHERE doc ? 'members'") == "0");
+
+    auto got = w.service.get(w.a, ResourceKind::kUser, alice.id, {false, true});
+    REQUIRE(got.has_value());
+    REQUIRE(got->groups.has_value());
+    REQUIRE(got->groups->size() == 2);
+    CHECK(got->groups->at(0).display == "Inner");
+    CHECK(got->groups->at(0).direct);
+    CHECK(got->groups->at(1).display == "Outer");
+    CHECK_FALSE(got->groups->at(1).direct);
+
+    auto in = w.service.get(w.a, ResourceKind::kGroup, inner->id, {true, false});
+    REQUIRE(in.has_value());
+    REQUIRE(in->members.has_value());
+    CHECK(in->members->at(0).display == "Alice A");
+    CHECK(in->members->at(0).type == "User");
+
+    // Not asked for: not loaded (excludedAttributes=members never reads member rows).
+    auto bare = w.store.find(w.a.tenant_id, ResourceKind::kGroup, inner->id, {false, false});
+    REQUIRE(bare.has_value());
+    CHECK_FALSE(bare->members.has_value());
+}
+
+TEST_CASE("deleting a user or a group removes its memberships") {
+    World w;
+    const auto alice = w.user(w.a, "alice");
+    auto inner = w.group(w.a, "Inner", {alice.id});
+    auto outer = w.group(w.a, "Outer", {inner->id});
+    REQUIRE(outer.has_value());
+    REQUIRE(w.service.remove(w.a, ResourceKind::kUser, alice.id, "").has_value());
+    CHECK(w.t.query("SELECT count(*) FROM scim_group_member WHERE member_id = '" + alice.id + "'") == "0");
+    REQUIRE(w.service.remove(w.a, ResourceKind::kGroup, inner->id, "").has_value());
+    CHECK(w.t.query("SELECT count(*) FROM scim_group_member") == "0");  // both sides gone
+    auto o = w.service.get(w.a, ResourceKind::kGroup, outer->id, {true, false});
+    REQUIRE(o.has_value());
+    CHECK(o->members->empty());
+}
+
+TEST_CASE("an unknown member id is 400 invalidValue and nothing is written") {
+    World w;
+    auto g = w.group(w.a, "G", {"6b0a8d3c-1111-4222-8333-944444444444"});
+    REQUIRE_FALSE(g.has_value());
+    CHECK(g.error().status == 400);
+    CHECK(g.error().scim_type == scim::ScimType::kInvalidValue);
+    auto junk = w.group(w.a, "G", {"not-a-uuid"});
+    CHECK(junk.error().scim_type == scim::ScimType::kInvalidValue);
+    CHECK(w.t.query("SELECT count(*) FROM scim_group") == "0");
+    CHECK(w.t.query("SELECT count(*) FROM change_event") == "0");
+}
+
+TEST_CASE("PUT replaces the member list with a set difference in the database") {
+    World w;
+    std::vector<std::string> ids;
+    for (int i = 0; i < 300; ++i) {
+        ids.push_back(w.user(w.a, "member" + std::to_string(i)).id);
+    }
+    auto g = w.group(w.a, "Big", std::vector<std::string>(ids.begin(), ids.begin() + 200));
+    REQUIRE(g.has_value());
+    CHECK(g->members->size() == 200);
+    json::array next;
+    for (std::size_t i = 100; i < 300; ++i) {
+        next.push_back(json::object{{"value", ids[i]}, {"type", "User"}});
+    }
+    auto r = w.service.replace(w.a, ResourceKind::kGroup, g->id,
+                               json::object{{"schemas", json::array{"urn:ietf:params:scim:schemas:core:2.0:Group"}},
+                                            {"displayName", "Big"},
+                                            {"members", next}},
+                               "", {true, false});
+    REQUIRE(r.has_value());
+    CHECK(r->members->size() == 200);
+    CHECK(w.t.query("SELECT count(*) FROM scim_group_member WHERE member_id = '" + ids[0] + "'") == "0");
+    CHECK(w.t.query("SELECT count(*) FROM scim_group_member WHERE member_id = '" + ids[299] + "'") == "1");
+    CHECK(w.events(g->id) == "create:1:displayName,members replace:2:members");
+}
+
+TEST_CASE("lookup filters IdPs need: eq and and on userName, externalId, id, emails.value, displayName") {
+    World w;
+    const auto u = w.user(w.a, "Erin@Example.com",
+                          R"(,"externalId":"E-1","emails":[{"value":"Erin.Work@Example.com","type":"work","primary":true}],"displayName":"Erin","name":{"givenName":"Erin"})");
+    w.user(w.a, "frank@example.com", R"(,"externalId":"F-1")");
+    struct Case {
+        const char* filter;
+        std::int64_t expect;
+    };
+    const std::string by_id = "id eq \"" + u.id + "\"";
+    const Case cases[] = {
+        {"userName eq \"erin@example.com\"", 1},
+        {"externalId eq \"E-1\"", 1},
+        {"externalId eq \"e-1\"", 0},  // externalId is caseExact
+        {"externalId eq E-1", 1},      // Entra's unquoted value
+        {by_id.c_str(), 1},
+        {"id eq \"6b0a8d3c-1111-4222-8333-944444444444\"", 0},  // Entra's test connection
+        {"id eq \"not-a-uuid\"", 0},
+        {"emails.value eq \"erin.work@example.com\"", 1},
+        {"emails eq \"ERIN.WORK@EXAMPLE.COM\"", 1},
+        {"displayName eq \"erin\"", 1},
+        {"name.givenName eq \"ERIN\"", 1},
+        {"userName eq \"erin@example.com\" and externalId eq \"E-1\"", 1},
+        {"userName eq \"erin@example.com\" and externalId eq \"F-1\"", 0},
+        {"userName eq \"erin@example.com\" or externalId eq \"F-1\"", 2},
+        {"not (userName eq \"erin@example.com\")", 1},
+        {"userName eq \"x' OR '1'='1\"", 0},  // a hostile literal is just a value
+        {"userName eq \"%\"", 0},
+    };
+    for (const Case& c : cases) {
+        CAPTURE(c.filter);
+        CHECK(w.list(w.a, ResourceKind::kUser, c.filter).total_results == c.expect);
+    }
+    auto bad = w.service.list(w.a, ResourceKind::kUser, {"nickName co \"x\"", 1, 10, {}});
+    REQUIRE_FALSE(bad.has_value());
+    CHECK(bad.error().scim_type == scim::ScimType::kInvalidFilter);
+    auto unknown = w.service.list(w.a, ResourceKind::kUser, {"shoeSize eq 3", 1, 10, {}});
+    CHECK(unknown.error().scim_type == scim::ScimType::kInvalidFilter);
+}
+
+TEST_CASE("paging with startIndex and count is stable; count=0 gives only totalResults") {
+    World w;
+    for (int i = 0; i < 25; ++i) {
+        w.user(w.a, "page" + std::to_string(i));
+    }
+    std::set<std::string> seen;
+    for (std::int64_t start = 1; start <= 25; start += 10) {
+        auto page = w.service.list(w.a, ResourceKind::kUser, {"", start, 10, {}});
+        REQUIRE(page.has_value());
+        CHECK(page->total_results == 25);
+        for (const auto& r : page->resources) {
+            CHECK(seen.insert(r.id).second);
+        }
+    }
+    CHECK(seen.size() == 25);
+    auto none = w.service.list(w.a, ResourceKind::kUser, {"", 1, 0, {}});
+    CHECK(none->total_results == 25);
+    CHECK(none->resources.empty());
+    auto past = w.service.list(w.a, ResourceKind::kUser, {"", 100, 10, {}});
+    CHECK(past->resources.empty());
+}
+}
