@@ -28,6 +28,14 @@ void Database::Impl::connect(soci::session& session) {
     session << "SET client_min_messages = warning";
 }
 
+bool Database::Impl::connected(soci::session& session) {
+    if (session.get_backend() == nullptr) {
+        return false;
+    }
+    PGconn* conn = native_connection(session);
+    return conn != nullptr && PQstatus(conn) == CONNECTION_OK;
+}
+
 void Database::Impl::reconnect(soci::session& session) {
     session.close();
     connect(session);

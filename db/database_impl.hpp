@@ -39,13 +39,14 @@ public:
         } give_back{this, pos};
         soci::session& session = pool_.at(pos);
         try {
-            if (!session.is_connected()) {
+            // A local check: SOCI's is_connected() costs a round trip ("/* ping */").
+            if (!connected(session)) {
                 reconnect(session);
             }
             return fn(session);
         } catch (const soci::soci_error& e) {
             if (e.get_error_category() == soci::soci_error::connection_error ||
-                !session.is_connected()) {
+                !connected(session)) {
                 throw DatabaseUnavailable(std::string("database connection lost: ") + e.what());
             }
             throw;
@@ -56,6 +57,7 @@ public:
     std::size_t in_use() const { return in_use_.load(); }
 
 private:
+    static bool connected(soci::session& session);
     void connect(soci::session& session);
     void reconnect(soci::session& session);
 

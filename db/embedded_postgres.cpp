@@ -148,7 +148,7 @@ std::unique_ptr<EmbeddedPostgres> EmbeddedPostgres::start(const EmbeddedOptions&
     if (!fs::exists(pg->cluster_dir_ / "PG_VERSION")) {
         const ProcessResult init = run_process(pg->as_owner(
             {pg->tool("initdb"), "-D", cluster, "-U", std::string(kSuperuser), "-E", "UTF8",
-             "--locale=C", "--auth-local=trust", "--auth-host=reject"}));
+             "--locale=C", "--lc-ctype=C.UTF-8", "--auth-local=trust", "--auth-host=reject"}));
         if (init.exit_code != 0) {
             throw std::runtime_error("initdb failed: " + last_line(init.output));
         }

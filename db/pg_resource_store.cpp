@@ -19,30 +19,51 @@ namespace {
 
 #define SCIMBRIDGE_TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
 
-// Column lists shared by every read: id, external_id, schemas, doc, version, created, modified.
-constexpr const char* kUserColumns =
-    "t.id::text, t.external_id, array_to_string(t.schemas, ' '), t.doc::text, t.version, "
-    SCIMBRIDGE_TS("t.created_at") ", " SCIMBRIDGE_TS("t.modified_at");
-constexpr const char* kGroupColumns = kUserColumns;
+constexpr const char* kCreated = SCIMBRIDGE_TS("t.created_at");
+constexpr const char* kModified = SCIMBRIDGE_TS("t.modified_at");
 
-constexpr const char* kInsertUser =
-    "INSERT INTO scim_user (tenant_id, id, user_name, external_id, display_name, active, emails, "
-    "schemas, doc, version, created_at, modified_at) VALUES (CAST(:t AS uuid), CAST(:id AS uuid), "
-    ":user_name, :external_id, :display_name, CAST(:active AS boolean), CAST(:emails AS text[]), "
-    "CAST(:schemas AS text[]), CAST(:doc AS jsonb), 1, CAST(:ts AS timestamptz), "
-    "CAST(:ts AS timestamptz))";
+// Direct and indirect groups of user t (nested groups; cycles bounded by depth), as JSON.
+constexpr const char* kGroupsOfUser =
+    "(WITH RECURSIVE up(group_id, depth) AS ("
+    "   SELECT m.group_id, 1 FROM scim_group_member m"
+    "   WHERE m.tenant_id = t.tenant_id AND m.member_id = t.id"
+    "   UNION"
+    "   SELECT m.group_id, up.depth + 1 FROM scim_group_member m JOIN up ON m.member_id = up.group_id"
+    "   WHERE m.tenant_id = t.tenant_id AND up.depth < 16)"
+    " SELECT coalesce(json_agg(json_build_object('value', g.id, 'display', g.display_name,"
+    "                                            'direct', d.depth = 1) ORDER BY d.depth, g.id), '[]')"
+    " FROM (SELECT group_id, min(depth) AS depth FROM up GROUP BY group_id) d"
+    " JOIN scim_group g ON g.tenant_id = t.tenant_id AND g.id = d.group_id)";
+// Members of group t with their current display names, as JSON.
+constexpr const char* kMembersOfGroup =
+    "(SELECT coalesce(json_agg(json_build_object('value', m.member_id, 'type', m.member_type,"
+    "   'display', coalesce(u.display_name, u.user_name, g.display_name, '')) ORDER BY m.member_id), '[]')"
+    " FROM scim_group_member m"
+    " LEFT JOIN scim_user u ON m.member_type = 'User' AND u.tenant_id = m.tenant_id AND u.id = m.member_id"
+    " LEFT JOIN scim_group g ON m.member_type = 'Group' AND g.tenant_id = m.tenant_id AND g.id = m.member_id"
+    " WHERE m.tenant_id = t.tenant_id AND m.group_id = t.id)";
+
+// One resource row t as a JSON object: a read is one statement and one round trip, whatever
+// it loads. SOCI prepares multi-row statements (PREPARE + EXECUTE + DEALLOCATE); a single text
+// value avoids that.
+std::string resource_object(ResourceKind kind, const scim::LoadOptions& load) {
+    std::string sql = std::string("json_build_object('id', t.id, 'externalId', t.external_id, ") +
+                      "'schemas', t.schemas, 'doc', t.doc, 'version', t.version, 'created', " +
+                      kCreated + ", 'modified', " + kModified;
+    if (kind == ResourceKind::kUser && load.groups) {
+        sql += std::string(", 'groups', ") + kGroupsOfUser;
+    }
+    if (kind == ResourceKind::kGroup && load.members) {
+        sql += std::string(", 'members', ") + kMembersOfGroup;
+    }
+    return sql + ")";
+}
+
 constexpr const char* kInsertGroup =
     "INSERT INTO scim_group (tenant_id, id, display_name, external_id, schemas, doc, version, "
     "created_at, modified_at) VALUES (CAST(:t AS uuid), CAST(:id AS uuid), :display_name, "
     ":external_id, CAST(:schemas AS text[]), CAST(:doc AS jsonb), 1, CAST(:ts AS timestamptz), "
     "CAST(:ts AS timestamptz))";
-constexpr const char* kUpdateUser =
-    "UPDATE scim_user SET user_name = :user_name, external_id = :external_id, "
-    "display_name = :display_name, active = CAST(:active AS boolean), "
-    "emails = CAST(:emails AS text[]), schemas = CAST(:schemas AS text[]), "
-    "doc = CAST(:doc AS jsonb), version = version + 1, modified_at = CAST(:ts AS timestamptz) "
-    "WHERE tenant_id = CAST(:t AS uuid) AND id = CAST(:id AS uuid) AND version = :v "
-    "RETURNING version";
 constexpr const char* kUpdateGroup =
     "UPDATE scim_group SET display_name = :display_name, external_id = :external_id, "
     "schemas = CAST(:schemas AS text[]), doc = CAST(:doc AS jsonb), version = version + 1, "
@@ -69,53 +90,41 @@ constexpr const char* kInsertMembers =
     "CASE WHEN EXISTS (SELECT 1 FROM scim_user u WHERE u.tenant_id = CAST(:t AS uuid) AND u.id = m.id) "
     "THEN 'User' ELSE 'Group' END FROM unnest(CAST(:ids AS uuid[])) AS m(id) "
     "ON CONFLICT DO NOTHING";
-constexpr const char* kSelectMembers =
-    "SELECT m.member_id::text, m.member_type, coalesce(u.display_name, u.user_name, g.display_name, '') "
-    "FROM scim_group_member m "
-    "LEFT JOIN scim_user u ON m.member_type = 'User' AND u.tenant_id = m.tenant_id AND u.id = m.member_id "
-    "LEFT JOIN scim_group g ON m.member_type = 'Group' AND g.tenant_id = m.tenant_id AND g.id = m.member_id "
-    "WHERE m.tenant_id = CAST(:t AS uuid) AND m.group_id = CAST(:g AS uuid) ORDER BY m.member_id";
-// Direct and indirect groups of many users at once (nested groups, cycles bounded by depth).
-constexpr const char* kSelectGroupsOfUsers =
-    "WITH RECURSIVE up(root, group_id, depth) AS ("
-    "  SELECT m.member_id, m.group_id, 1 FROM scim_group_member m "
-    "  WHERE m.tenant_id = CAST(:t AS uuid) AND m.member_id = ANY (CAST(:ids AS uuid[])) "
-    "  UNION "
-    "  SELECT up.root, m.group_id, up.depth + 1 FROM scim_group_member m JOIN up ON m.member_id = up.group_id "
-    "  WHERE m.tenant_id = CAST(:t AS uuid) AND up.depth < 16) "
-    "SELECT up.root::text, up.group_id::text, g.display_name, min(up.depth) "
-    "FROM up JOIN scim_group g ON g.tenant_id = CAST(:t AS uuid) AND g.id = up.group_id "
-    "GROUP BY up.root, up.group_id, g.display_name ORDER BY up.root, min(up.depth), up.group_id::text";
-
 #undef SCIMBRIDGE_TS
 
 const char* table_of(ResourceKind kind) { return kind == ResourceKind::kUser ? "scim_user" : "scim_group"; }
 
-std::vector<std::string> split_words(const std::string& text) {
-    std::vector<std::string> out;
-    std::size_t pos = 0;
-    while (pos < text.size()) {
-        const std::size_t end = std::min(text.find(' ', pos), text.size());
-        if (end > pos) {
-            out.push_back(text.substr(pos, end - pos));
+scim::StoredResource from_json(const json::object& o) {
+    scim::StoredResource r;
+    r.id = std::string(o.at("id").as_string());
+    if (const json::value* e = o.if_contains("externalId"); e != nullptr && e->is_string()) {
+        r.external_id = std::string(e->as_string());
+    }
+    for (const json::value& s : o.at("schemas").as_array()) {
+        r.schemas.emplace_back(s.as_string());
+    }
+    r.document = o.at("doc").as_object();
+    r.version = o.at("version").to_number<std::int64_t>();
+    r.created = std::string(o.at("created").as_string());
+    r.last_modified = std::string(o.at("modified").as_string());
+    if (const json::value* g = o.if_contains("groups"); g != nullptr) {
+        r.groups.emplace();
+        for (const json::value& v : g->as_array()) {
+            const json::object& x = v.as_object();
+            r.groups->push_back({std::string(x.at("value").as_string()),
+                                 std::string(x.at("display").as_string()), x.at("direct").as_bool()});
         }
-        pos = end + 1;
     }
-    return out;
-}
-
-scim::StoredResource from_row(const soci::row& r) {
-    scim::StoredResource s;
-    s.id = r.get<std::string>(0);
-    if (r.get_indicator(1) == soci::i_ok) {
-        s.external_id = r.get<std::string>(1);
+    if (const json::value* m = o.if_contains("members"); m != nullptr) {
+        r.members.emplace();
+        for (const json::value& v : m->as_array()) {
+            const json::object& x = v.as_object();
+            r.members->push_back({std::string(x.at("value").as_string()),
+                                  std::string(x.at("type").as_string()),
+                                  std::string(x.at("display").as_string())});
+        }
     }
-    s.schemas = split_words(r.get<std::string>(2));
-    s.document = json::parse(r.get<std::string>(3)).as_object();
-    s.version = r.get<long long>(4);
-    s.created = r.get<std::string>(5);
-    s.last_modified = r.get<std::string>(6);
-    return s;
+    return r;
 }
 
 // The extracted, indexed columns of a user document.
@@ -233,68 +242,21 @@ std::optional<Error> write_members(soci::session& s, const std::string& tenant_i
     return std::nullopt;
 }
 
-std::vector<scim::MemberRef> read_members(soci::session& s, const std::string& tenant_id,
-                                          const std::string& group_id) {
-    std::vector<scim::MemberRef> out;
-    soci::rowset<soci::row> rows =
-        (s.prepare << kSelectMembers, soci::use(tenant_id, "t"), soci::use(group_id, "g"));
-    for (const soci::row& r : rows) {
-        out.push_back({r.get<std::string>(0), r.get<std::string>(1), r.get<std::string>(2)});
-    }
-    return out;
-}
-
-void read_groups(soci::session& s, const std::string& tenant_id,
-                 std::vector<scim::StoredResource>& users) {
-    std::vector<std::string> ids;
-    std::map<std::string, scim::StoredResource*> by_id;
-    for (scim::StoredResource& u : users) {
-        ids.push_back(u.id);
-        by_id[u.id] = &u;
-        u.groups.emplace();
-    }
-    if (ids.empty()) {
-        return;
-    }
-    const std::string literal = pg_array_literal(ids);
-    soci::rowset<soci::row> rows =
-        (s.prepare << kSelectGroupsOfUsers, soci::use(tenant_id, "t"), soci::use(literal, "ids"));
-    for (const soci::row& r : rows) {
-        const auto it = by_id.find(r.get<std::string>(0));
-        if (it != by_id.end()) {
-            it->second->groups->push_back(
-                {r.get<std::string>(1), r.get<std::string>(2), r.get<int>(3) == 1});
-        }
-    }
-}
-
 std::optional<scim::StoredResource> select_one(soci::session& s, const std::string& tenant_id,
-                                               ResourceKind kind, const std::string& id) {
+                                               ResourceKind kind, const std::string& id,
+                                               const scim::LoadOptions& load) {
     if (!is_uuid(id)) {
         return std::nullopt;
     }
-    const std::string sql = std::string("SELECT ") +
-                            (kind == ResourceKind::kUser ? kUserColumns : kGroupColumns) +
-                            " FROM " + table_of(kind) +
+    const std::string sql = "SELECT " + resource_object(kind, load) + "::text FROM " +
+                            table_of(kind) +
                             " t WHERE t.tenant_id = CAST(:t AS uuid) AND t.id = CAST(:id AS uuid)";
-    soci::row r;
-    s << sql, soci::use(tenant_id, "t"), soci::use(id, "id"), soci::into(r);
+    std::string text;
+    s << sql, soci::use(tenant_id, "t"), soci::use(id, "id"), soci::into(text);
     if (!s.got_data()) {
         return std::nullopt;
     }
-    return from_row(r);
-}
-
-void load_extras(soci::session& s, const std::string& tenant_id, ResourceKind kind,
-                 const scim::LoadOptions& load, std::vector<scim::StoredResource>& resources) {
-    if (kind == ResourceKind::kGroup && load.members) {
-        for (scim::StoredResource& g : resources) {
-            g.members = read_members(s, tenant_id, g.id);
-        }
-    }
-    if (kind == ResourceKind::kUser && load.groups) {
-        read_groups(s, tenant_id, resources);
-    }
+    return from_json(json::parse(text).as_object());
 }
 
 }  // namespace
@@ -335,57 +297,92 @@ bool is_uuid(std::string_view text) {
     return true;
 }
 
+namespace {
+
+// User writes are one autocommit statement each: the data-modifying CTE writes the row and its
+// change event atomically, in one round trip.
+constexpr const char* kInsertUserWithEvent =
+    "WITH ins AS (INSERT INTO scim_user (tenant_id, id, user_name, external_id, display_name, "
+    "active, emails, schemas, doc, version, created_at, modified_at) VALUES (CAST(:t AS uuid), "
+    "CAST(:id AS uuid), :user_name, :external_id, :display_name, CAST(:active AS boolean), "
+    "CAST(:emails AS text[]), CAST(:schemas AS text[]), CAST(:doc AS jsonb), 1, "
+    "CAST(:ts AS timestamptz), CAST(:ts AS timestamptz)) RETURNING tenant_id, id, version) "
+    "INSERT INTO change_event (tenant_id, resource_type, resource_id, version, operation, "
+    "changed_attributes, occurred_at) SELECT tenant_id, 'User', id, version, :op, "
+    "CAST(:changed AS text[]), CAST(:ts AS timestamptz) FROM ins";
+constexpr const char* kUpdateUserWithEvent =
+    "WITH upd AS (UPDATE scim_user SET user_name = :user_name, external_id = :external_id, "
+    "display_name = :display_name, active = CAST(:active AS boolean), "
+    "emails = CAST(:emails AS text[]), schemas = CAST(:schemas AS text[]), "
+    "doc = CAST(:doc AS jsonb), version = version + 1, modified_at = CAST(:ts AS timestamptz) "
+    "WHERE tenant_id = CAST(:t AS uuid) AND id = CAST(:id AS uuid) AND version = :v "
+    "RETURNING tenant_id, id, version, created_at), "
+    "ev AS (INSERT INTO change_event (tenant_id, resource_type, resource_id, version, operation, "
+    "changed_attributes, occurred_at) SELECT tenant_id, 'User', id, version, :op, "
+    "CAST(:changed AS text[]), CAST(:ts AS timestamptz) FROM upd) "
+    "SELECT version, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') FROM upd";
+
+scim::StoredResource written(const scim::WriteRequest& w, std::int64_t version,
+                             const std::string& created) {
+    scim::StoredResource out;
+    out.id = w.id;
+    out.external_id = w.external_id;
+    out.document = w.document;
+    out.schemas = w.schemas;
+    out.version = version;
+    out.created = created;
+    out.last_modified = w.timestamp;
+    return out;
+}
+
+}  // namespace
+
 scim::Result<scim::StoredResource> PgResourceStore::insert(const std::string& tenant_id,
                                                            const scim::WriteRequest& w) {
     return db_.impl().with_session([&](soci::session& s) -> scim::Result<scim::StoredResource> {
         const std::string doc = json::serialize(w.document);
         const std::string schemas = pg_array_literal(w.schemas);
+        const std::string changed = pg_array_literal(w.event.changed);
         std::string external_id = w.external_id.value_or("");
         soci::indicator external_ind = w.external_id ? soci::i_ok : soci::i_null;
-        soci::transaction tr(s);
         try {
             if (w.kind == ResourceKind::kUser) {
                 UserColumns c = user_columns(w.document);
-                s << kInsertUser, soci::use(tenant_id, "t"), soci::use(w.id, "id"),
+                s << kInsertUserWithEvent, soci::use(tenant_id, "t"), soci::use(w.id, "id"),
                     soci::use(c.user_name, "user_name"),
                     soci::use(external_id, external_ind, "external_id"),
                     soci::use(c.display_name, c.display_ind, "display_name"),
                     soci::use(c.active, c.active_ind, "active"), soci::use(c.emails, "emails"),
                     soci::use(schemas, "schemas"), soci::use(doc, "doc"),
-                    soci::use(w.timestamp, "ts");
-            } else {
-                const std::string display = group_display_name(w.document);
-                s << kInsertGroup, soci::use(tenant_id, "t"), soci::use(w.id, "id"),
-                    soci::use(display, "display_name"),
-                    soci::use(external_id, external_ind, "external_id"),
-                    soci::use(schemas, "schemas"), soci::use(doc, "doc"),
-                    soci::use(w.timestamp, "ts");
-                if (w.members) {
-                    if (auto err = write_members(s, tenant_id, w.id, *w.members)) {
-                        return *err;  // the transaction rolls back
-                    }
+                    soci::use(w.timestamp, "ts"), soci::use(w.event.operation, "op"),
+                    soci::use(changed, "changed");
+                return written(w, 1, w.timestamp);
+            }
+            soci::transaction tr(s);
+            const std::string display = group_display_name(w.document);
+            s << kInsertGroup, soci::use(tenant_id, "t"), soci::use(w.id, "id"),
+                soci::use(display, "display_name"),
+                soci::use(external_id, external_ind, "external_id"),
+                soci::use(schemas, "schemas"), soci::use(doc, "doc"), soci::use(w.timestamp, "ts");
+            if (w.members) {
+                if (auto err = write_members(s, tenant_id, w.id, *w.members)) {
+                    return *err;  // the transaction rolls back
                 }
             }
+            insert_event(s, tenant_id, w.kind, w.id, 1, w.event.operation, w.event.changed,
+                         w.timestamp);
+            tr.commit();
         } catch (const soci::soci_error& e) {
             if (auto err = uniqueness_error(e, w)) {
                 return *err;
             }
             throw;
         }
-        insert_event(s, tenant_id, w.kind, w.id, 1, w.event.operation, w.event.changed, w.timestamp);
-        tr.commit();
-        scim::StoredResource out;
-        out.id = w.id;
-        out.external_id = w.external_id;
-        out.document = w.document;
-        out.schemas = w.schemas;
-        out.version = 1;
-        out.created = w.timestamp;
-        out.last_modified = w.timestamp;
-        if (w.kind == ResourceKind::kGroup) {
-            out.members = read_members(s, tenant_id, w.id);
+        auto stored = select_one(s, tenant_id, w.kind, w.id, {true, false});
+        if (!stored) {
+            return Error::not_found(w.id + " vanished");
         }
-        return out;
+        return std::move(*stored);
     });
 }
 
@@ -394,57 +391,63 @@ scim::Result<scim::StoredResource> PgResourceStore::update(const std::string& te
     return db_.impl().with_session([&](soci::session& s) -> scim::Result<scim::StoredResource> {
         const std::string doc = json::serialize(w.document);
         const std::string schemas = pg_array_literal(w.schemas);
+        const std::string changed = pg_array_literal(w.event.changed);
         std::string external_id = w.external_id.value_or("");
         soci::indicator external_ind = w.external_id ? soci::i_ok : soci::i_null;
         const long long expected = w.expected_version.value_or(0);
         long long version = 0;
-        soci::transaction tr(s);
+        const auto missing_or_changed = [&]() -> Error {
+            if (!select_one(s, tenant_id, w.kind, w.id, {}).has_value()) {
+                return Error::not_found(std::string(scim::resource_type_id(w.kind)) + " " + w.id +
+                                        " not found");
+            }
+            return Error::precondition_failed("resource has changed since it was read");
+        };
         try {
             if (w.kind == ResourceKind::kUser) {
                 UserColumns c = user_columns(w.document);
-                s << kUpdateUser, soci::use(c.user_name, "user_name"),
+                std::string created;
+                s << kUpdateUserWithEvent, soci::use(c.user_name, "user_name"),
                     soci::use(external_id, external_ind, "external_id"),
                     soci::use(c.display_name, c.display_ind, "display_name"),
                     soci::use(c.active, c.active_ind, "active"), soci::use(c.emails, "emails"),
                     soci::use(schemas, "schemas"), soci::use(doc, "doc"),
                     soci::use(w.timestamp, "ts"), soci::use(tenant_id, "t"),
-                    soci::use(w.id, "id"), soci::use(expected, "v"), soci::into(version);
-            } else {
-                const std::string display = group_display_name(w.document);
-                s << kUpdateGroup, soci::use(display, "display_name"),
-                    soci::use(external_id, external_ind, "external_id"),
-                    soci::use(schemas, "schemas"), soci::use(doc, "doc"),
-                    soci::use(w.timestamp, "ts"), soci::use(tenant_id, "t"),
-                    soci::use(w.id, "id"), soci::use(expected, "v"), soci::into(version);
-            }
-            if (!s.got_data()) {
-                const bool exists = select_one(s, tenant_id, w.kind, w.id).has_value();
-                if (!exists) {
-                    return Error::not_found(std::string(scim::resource_type_id(w.kind)) + " " +
-                                            w.id + " not found");
+                    soci::use(w.id, "id"), soci::use(expected, "v"),
+                    soci::use(w.event.operation, "op"), soci::use(changed, "changed"),
+                    soci::into(version), soci::into(created);
+                if (!s.got_data()) {
+                    return missing_or_changed();
                 }
-                return Error::precondition_failed("resource has changed since it was read");
+                return written(w, version, created);
             }
-            if (w.kind == ResourceKind::kGroup && w.members) {
+            soci::transaction tr(s);
+            const std::string display = group_display_name(w.document);
+            s << kUpdateGroup, soci::use(display, "display_name"),
+                soci::use(external_id, external_ind, "external_id"),
+                soci::use(schemas, "schemas"), soci::use(doc, "doc"),
+                soci::use(w.timestamp, "ts"), soci::use(tenant_id, "t"), soci::use(w.id, "id"),
+                soci::use(expected, "v"), soci::into(version);
+            if (!s.got_data()) {
+                return missing_or_changed();
+            }
+            if (w.members) {
                 if (auto err = write_members(s, tenant_id, w.id, *w.members)) {
                     return *err;
                 }
             }
+            insert_event(s, tenant_id, w.kind, w.id, version, w.event.operation, w.event.changed,
+                         w.timestamp);
+            tr.commit();
         } catch (const soci::soci_error& e) {
             if (auto err = uniqueness_error(e, w)) {
                 return *err;
             }
             throw;
         }
-        insert_event(s, tenant_id, w.kind, w.id, version, w.event.operation, w.event.changed,
-                     w.timestamp);
-        tr.commit();
-        auto stored = select_one(s, tenant_id, w.kind, w.id);
+        auto stored = select_one(s, tenant_id, w.kind, w.id, {true, false});
         if (!stored) {
             return Error::not_found(w.id + " vanished");
-        }
-        if (w.kind == ResourceKind::kGroup) {
-            stored->members = read_members(s, tenant_id, w.id);
         }
         return std::move(*stored);
     });
@@ -460,26 +463,29 @@ scim::Result<void> PgResourceStore::remove(const std::string& tenant_id, Resourc
         if (!is_uuid(id)) {
             return Error::not_found(not_found);
         }
-        soci::transaction tr(s);
-        long long version = 0;
+        // One statement: the row, its memberships (a group's own member rows cascade) and the
+        // change event, all or nothing.
+        const std::string rt(scim::resource_type_id(kind));
         const long long expected = expected_version.value_or(-1);
-        const std::string sql = std::string("DELETE FROM ") + table_of(kind) +
-                                " WHERE tenant_id = CAST(:t AS uuid) AND id = CAST(:id AS uuid) "
-                                "AND (:v < 0 OR version = :v) RETURNING version";
+        const std::string sql =
+            std::string("WITH del AS (DELETE FROM ") + table_of(kind) +
+            " WHERE tenant_id = CAST(:t AS uuid) AND id = CAST(:id AS uuid) "
+            "AND (CAST(:v AS bigint) < 0 OR version = :v) RETURNING tenant_id, id, version), "
+            "mem AS (DELETE FROM scim_group_member WHERE tenant_id = CAST(:t AS uuid) "
+            "AND member_id = CAST(:id AS uuid) AND EXISTS (SELECT 1 FROM del)), "
+            "ev AS (INSERT INTO change_event (tenant_id, resource_type, resource_id, version, "
+            "operation, occurred_at) SELECT tenant_id, :rt, id, version + 1, 'delete', "
+            "CAST(:ts AS timestamptz) FROM del) "
+            "SELECT version FROM del";
+        long long version = 0;
         s << sql, soci::use(tenant_id, "t"), soci::use(id, "id"), soci::use(expected, "v"),
-            soci::into(version);
+            soci::use(rt, "rt"), soci::use(timestamp, "ts"), soci::into(version);
         if (!s.got_data()) {
-            if (expected_version && select_one(s, tenant_id, kind, id)) {
+            if (expected_version && select_one(s, tenant_id, kind, id, {})) {
                 return Error::precondition_failed("resource has changed since it was read");
             }
             return Error::not_found(not_found);
         }
-        // Its memberships go with it (a group's own member rows cascade).
-        s << "DELETE FROM scim_group_member WHERE tenant_id = CAST(:t AS uuid) AND "
-             "member_id = CAST(:id AS uuid)",
-            soci::use(tenant_id, "t"), soci::use(id, "id");
-        insert_event(s, tenant_id, kind, id, version + 1, "delete", {}, timestamp);
-        tr.commit();
         return {};
     });
 }
@@ -487,15 +493,8 @@ scim::Result<void> PgResourceStore::remove(const std::string& tenant_id, Resourc
 std::optional<scim::StoredResource> PgResourceStore::find(const std::string& tenant_id,
                                                           ResourceKind kind, const std::string& id,
                                                           const scim::LoadOptions& load) {
-    return db_.impl().with_session([&](soci::session& s) -> std::optional<scim::StoredResource> {
-        auto found = select_one(s, tenant_id, kind, id);
-        if (!found) {
-            return std::nullopt;
-        }
-        std::vector<scim::StoredResource> one{std::move(*found)};
-        load_extras(s, tenant_id, kind, load, one);
-        return std::move(one.front());
-    });
+    return db_.impl().with_session(
+        [&](soci::session& s) { return select_one(s, tenant_id, kind, id, load); });
 }
 
 scim::Result<scim::Page> PgResourceStore::list(const std::string& tenant_id,
@@ -510,47 +509,43 @@ scim::Result<scim::Page> PgResourceStore::list(const std::string& tenant_id,
         where += " AND " + compiled->sql;
         params = std::move(compiled->params);
     }
+    const std::string table = table_of(request.kind);
+    // One statement, one row: the total and the page as a JSON array.
+    std::string sql = "SELECT (SELECT count(*) FROM " + table + " t WHERE " + where + "), ";
+    if (request.count > 0) {
+        // Stable across pages (Okta pages with startIndex): ordered by id.
+        sql += "(SELECT coalesce(json_agg(" + resource_object(request.kind, request.load) +
+               " ORDER BY t.id), '[]')::text FROM (SELECT * FROM " + table + " t WHERE " + where +
+               " ORDER BY t.id LIMIT :limit OFFSET :offset) t)";
+    } else {
+        sql += "'[]'";
+    }
     return db_.impl().with_session([&](soci::session& s) -> scim::Result<scim::Page> {
-        const auto bind_all = [&](soci::statement& st) {
-            st.exchange(soci::use(tenant_id, "t"));
-            for (std::size_t i = 0; i < params.size(); ++i) {
-                st.exchange(soci::use(params[i], "p" + std::to_string(i + 1)));
-            }
-        };
-        scim::Page page;
-        {
-            long long total = 0;
-            soci::statement st(s);
-            st.alloc();
-            st.prepare(std::string("SELECT count(*) FROM ") + table_of(request.kind) + " t WHERE " + where);
-            st.exchange(soci::into(total));
-            bind_all(st);
-            st.define_and_bind();
-            st.execute(true);
-            page.total_results = total;
+        const long long limit = request.count;
+        const long long offset = request.start_index - 1;
+        long long total = 0;
+        std::string page_json;
+        soci::statement st(s);
+        st.alloc();
+        st.prepare(sql, soci::details::st_one_time_query);
+        st.exchange(soci::into(total));
+        st.exchange(soci::into(page_json));
+        st.exchange(soci::use(tenant_id, "t"));
+        for (std::size_t i = 0; i < params.size(); ++i) {
+            st.exchange(soci::use(params[i], "p" + std::to_string(i + 1)));
         }
-        if (request.count > 0 && page.total_results >= request.start_index) {
-            const long long limit = request.count;
-            const long long offset = request.start_index - 1;
-            soci::row r;
-            soci::statement st(s);
-            st.alloc();
-            // Stable across pages (Okta pages with startIndex): ordered by id.
-            st.prepare(std::string("SELECT ") +
-                       (request.kind == ResourceKind::kUser ? kUserColumns : kGroupColumns) +
-                       " FROM " + table_of(request.kind) + " t WHERE " + where +
-                       " ORDER BY t.id LIMIT :limit OFFSET :offset");
-            st.exchange(soci::into(r));
-            bind_all(st);
+        if (request.count > 0) {
             st.exchange(soci::use(limit, "limit"));
             st.exchange(soci::use(offset, "offset"));
-            st.define_and_bind();
-            st.execute(false);
-            while (st.fetch()) {
-                page.resources.push_back(from_row(r));
-            }
         }
-        load_extras(s, tenant_id, request.kind, request.load, page.resources);
+        st.define_and_bind();
+        st.execute(true);
+        scim::Page page;
+        page.total_results = total;
+        const json::value parsed = json::parse(page_json);  // must outlive the loop
+        for (const json::value& v : parsed.as_array()) {
+            page.resources.push_back(from_json(v.as_object()));
+        }
         return page;
     });
 }

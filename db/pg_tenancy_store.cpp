@@ -150,6 +150,8 @@ scim::Result<scim::TokenRecord> PgTenancyStore::revoke_token(const std::string& 
     return db_.impl().with_session(
         [&](soci::session& session) -> scim::Result<scim::TokenRecord> {
             session << kRevokeToken, soci::use(id);
+            // Servers caching credentials drop this one at once (db/notification_listener.hpp).
+            session << "SELECT pg_notify('" << kTokenRevokedChannel << "', :id)", soci::use(id);
             auto stored = select_token(session, id);
             if (!stored) {
                 return scim::Error::not_found("no token with id '" + id + "'");

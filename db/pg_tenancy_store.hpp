@@ -6,6 +6,9 @@
 
 namespace scimbridge::db {
 
+// NOTIFY channel on which revoke_token announces the revoked token id.
+inline constexpr const char* kTokenRevokedChannel = "scim_bridge_token_revoked";
+
 class PgTenancyStore final : public scim::TenantStore, public scim::TokenStore {
 public:
     explicit PgTenancyStore(Database& db) : db_(db) {}

@@ -371,10 +371,11 @@ Result<AttrPath> parse_attr_path(std::string_view text) {
 Result<FilterPtr> parse_filter(std::string_view text, const FilterLimits& limits) {
     if (text.size() > limits.max_length) {
         return Error::invalid_filter("filter longer than " + std::to_string(limits.max_length) +
-                                     " characters");
+                                     " characters at position " +
+                                     std::to_string(limits.max_length + 1));
     }
     if (text.find_first_not_of(' ') == std::string_view::npos) {
-        return Error::invalid_filter("empty filter");
+        return Error::invalid_filter("empty filter at position 1");
     }
     return Parser(text, limits).parse();
 }

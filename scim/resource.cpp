@@ -320,7 +320,13 @@ Result<NormalizedResource> normalize_resource(const SchemaRegistry& registry,
 
     // schemas: the core schema plus any extensions present (RFC 7643 §3).
     bool has_core = false;
-    if (const json::value* schemas = in.if_contains("schemas"); schemas != nullptr) {
+    const json::value* schemas = nullptr;
+    for (const auto& [key, value] : in) {
+        if (iequals(key, "schemas")) {
+            schemas = &value;
+        }
+    }
+    if (schemas != nullptr) {
         if (!schemas->is_array()) {
             return Error::invalid_syntax("schemas must be an array of URIs");
         }
@@ -424,15 +430,36 @@ Result<NormalizedResource> normalize_resource(const SchemaRegistry& registry,
 
 Result<void> check_immutable(const SchemaRegistry& registry, const ResourceType& type,
                              const json::object& current, const json::object& replacement) {
-    const Schema* core = registry.schema(type.schema);
-    for (const AttributeDef& def : core->attributes) {
-        if (def.mutability != Mutability::kImmutable) {
+    const auto check = [](const Schema& schema, const json::object& before_doc,
+                          const json::object& after_doc, const std::string& prefix) -> Result<void> {
+        for (const AttributeDef& def : schema.attributes) {
+            if (def.mutability != Mutability::kImmutable) {
+                continue;
+            }
+            const json::value* before = before_doc.if_contains(def.name);
+            const json::value* after = after_doc.if_contains(def.name);
+            if (before != nullptr && (after == nullptr || *after != *before)) {
+                return Error::mutability(prefix + def.name + " is immutable");
+            }
+        }
+        return {};
+    };
+    if (auto core = check(*registry.schema(type.schema), current, replacement, ""); !core) {
+        return core;
+    }
+    const json::object empty;
+    for (const SchemaExtension& e : type.extensions) {
+        const Schema* ext = registry.schema(e.schema);
+        const json::value* before = current.if_contains(e.schema);
+        if (ext == nullptr || before == nullptr || !before->is_object()) {
             continue;
         }
-        const json::value* before = current.if_contains(def.name);
-        const json::value* after = replacement.if_contains(def.name);
-        if (before != nullptr && (after == nullptr || *after != *before)) {
-            return Error::mutability(def.name + " is immutable");
+        const json::value* after = replacement.if_contains(e.schema);
+        auto r = check(*ext, before->as_object(),
+                       after != nullptr && after->is_object() ? after->as_object() : empty,
+                       e.schema + ":");
+        if (!r) {
+            return r;
         }
     }
     return {};
@@ -531,6 +558,25 @@ json::value keep_subs(const json::value& v, const std::vector<std::string>& subs
     return v;
 }
 
+// excludedAttributes=emails.type / name.givenName / urn:...:manager.displayName: removes the
+// sub-attribute from a complex value or from every value of a multi-valued one.
+void drop_sub(json::value& v, std::string_view sub) {
+    const auto strip = [&](json::object& o) {
+        for (auto it = o.begin(); it != o.end();) {
+            it = iequals(it->key(), sub) ? o.erase(it) : it + 1;
+        }
+    };
+    if (v.is_object()) {
+        strip(v.as_object());
+    } else if (v.is_array()) {
+        for (json::value& item : v.as_array()) {
+            if (item.is_object()) {
+                strip(item.as_object());
+            }
+        }
+    }
+}
+
 }  // namespace
 
 bool is_returned(const SchemaRegistry& registry, const ResourceType& type,
@@ -597,7 +643,13 @@ json::object project(const SchemaRegistry& registry, const ResourceType& type,
                 }
                 const auto subs = projection.attributes.empty() ? std::vector<std::string>{}
                                                                 : sub_request(ext->id, k);
-                inner[k] = subs.empty() ? v : keep_subs(v, subs);
+                json::value kept = subs.empty() ? v : keep_subs(v, subs);
+                for (const AttrPath& p : projection.excluded_attributes) {
+                    if (!p.sub.empty() && names(p, type, ext->id, k)) {
+                        drop_sub(kept, p.sub);
+                    }
+                }
+                inner[k] = std::move(kept);
             }
             if (!inner.empty()) {
                 out[key] = std::move(inner);
@@ -613,10 +665,8 @@ json::object project(const SchemaRegistry& registry, const ResourceType& type,
         json::value projected = subs.empty() ? value : keep_subs(value, subs);
         // excludedAttributes=name.givenName removes just that sub-attribute.
         for (const AttrPath& p : projection.excluded_attributes) {
-            if (!p.sub.empty() && names(p, type, "", key) && projected.is_object()) {
-                for (auto it = projected.as_object().begin(); it != projected.as_object().end();) {
-                    it = iequals(it->key(), p.sub) ? projected.as_object().erase(it) : it + 1;
-                }
+            if (!p.sub.empty() && names(p, type, "", key)) {
+                drop_sub(projected, p.sub);
             }
         }
         out[key] = std::move(projected);

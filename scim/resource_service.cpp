@@ -75,6 +75,12 @@ Result<void> check_path(const SchemaRegistry& registry, const ResourceType& type
             return Error::invalid_filter("unknown attribute " + path.to_string());
         }
     }
+    const bool own = top.urn.empty() || iequals(top.urn, type.schema) ||
+                     std::any_of(type.extensions.begin(), type.extensions.end(),
+                                 [&](const SchemaExtension& e) { return iequals(e.schema, top.urn); });
+    if (!own) {
+        return Error::invalid_filter(top.urn + " is not a schema of " + type.name);
+    }
     const Schema* schema = top.urn.empty() ? registry.schema(type.schema) : registry.schema(top.urn);
     const AttributeDef* def = schema == nullptr ? nullptr : schema->attribute(attr);
     if (def == nullptr) {

@@ -333,6 +333,9 @@ const SchemaRegistry& SchemaRegistry::core() {
 
 Result<SchemaRegistry> SchemaRegistry::with_extension(const Schema& extension,
                                                       const std::string& resource_type) const {
+    if (extension.id.size() <= 4 || !iequals(extension.id.substr(0, 4), "urn:")) {
+        return Error::invalid_value("a schema needs an id that is a URN");
+    }
     if (schema(extension.id) != nullptr) {
         return Error::uniqueness("schema " + extension.id + " is already defined");
     }

@@ -1,6 +1,7 @@
-# Sourced by scripts/test.sh: a throwaway PostgreSQL 15 for the tests. It listens only on a Unix
-# socket inside its temp directory, with fsync off (the data is disposable). initdb refuses to run
-# as root, so as root the cluster belongs to the postgres user.
+# Sourced by scripts/test.sh and tests/bench/run.sh: a throwaway PostgreSQL 15. It listens only
+# on a Unix socket inside its temp directory. Tests run it with fsync off (the data is
+# disposable); TEST_PG_DURABLE=1 keeps PostgreSQL's durable defaults (benchmarks). initdb refuses
+# to run as root, so as root the cluster belongs to the postgres user.
 
 start_test_postgres() {
     local bindir=/usr/lib/postgresql/15/bin
@@ -12,15 +13,16 @@ start_test_postgres() {
         as=(runuser -u postgres --)
     fi
     "${as[@]}" "$bindir/initdb" -D "$TEST_PG_DIR/data" -U postgres --auth=trust -E UTF8 \
-        --locale=C >/dev/null
+        --locale=C --lc-ctype=C.UTF-8 >/dev/null
     cat >>"$TEST_PG_DIR/data/postgresql.conf" <<CONF
 listen_addresses = ''
 unix_socket_directories = '$TEST_PG_DIR'
-fsync = off
-synchronous_commit = off
-full_page_writes = off
 max_connections = 300
 CONF
+    if [[ "${TEST_PG_DURABLE:-0}" != 1 ]]; then
+        printf 'fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n' \
+            >>"$TEST_PG_DIR/data/postgresql.conf"
+    fi
     "${as[@]}" "$bindir/pg_ctl" start -D "$TEST_PG_DIR/data" -l "$TEST_PG_DIR/log" -w -s
     SCIM_TEST_PG_DSN="host=$TEST_PG_DIR port=5432 user=postgres dbname=postgres"
     TEST_PG_AS=("${as[@]}")

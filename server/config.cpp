@@ -91,6 +91,8 @@ const std::vector<std::pair<std::string, Setter>>& setters() {
          millis_setter(&Config::idle_timeout, 100, 3'600'000, "idle_timeout_ms")},
         {"shutdown_grace_ms",
          millis_setter(&Config::shutdown_grace, 0, 3'600'000, "shutdown_grace_ms")},
+        {"auth_cache_ttl_ms",
+         millis_setter(&Config::auth_cache_ttl, 0, 3'600'000, "auth_cache_ttl_ms")},
         {"io_threads", size_setter(&Config::io_threads, 1, 256, "io_threads")},
         {"db_pool_size", size_setter(&Config::db_pool_size, 1, 1024, "db_pool_size")},
         {"db_lease_timeout_ms",

@@ -44,7 +44,10 @@ struct Config {
     // Base of the URLs responses name (meta.location, $ref), e.g. https://scim.example.com;
     // empty: taken from the request's Host header.
     std::string public_base_url;
-    std::int64_t max_results = 1000;  // largest page a list returns (count is clamped to it)
+    std::int64_t max_results = 1000;
+    // How long a verified token is trusted without asking the database again. Revocations are
+    // pushed to every server at once (LISTEN/NOTIFY); this bounds staleness if that link is down.
+    std::chrono::milliseconds auth_cache_ttl{10'000};  // largest page a list returns (count is clamped to it)
 };
 
 using ConfigResult = boost::system::result<Config, std::string>;

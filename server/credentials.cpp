@@ -135,12 +135,52 @@ scim::Result<NewToken> Credentials::create(const scim::Tenant& tenant, scim::Tok
     return made;
 }
 
+void Credentials::invalidate(const std::string& token_id) {
+    const std::lock_guard lock(mutex_);
+    cache_.erase(token_id);
+    ++generation_;
+}
+
+void Credentials::invalidate_all() {
+    const std::lock_guard lock(mutex_);
+    cache_.clear();
+    ++generation_;
+}
+
+std::optional<scim::TokenRecord> Credentials::lookup(const std::string& id) {
+    if (cache_ttl_.count() <= 0) {
+        return tokens_.find_token(id);
+    }
+    const auto now = std::chrono::steady_clock::now();
+    std::uint64_t generation = 0;
+    {
+        const std::lock_guard lock(mutex_);
+        const auto it = cache_.find(id);
+        if (it != cache_.end() && it->second.expires > now) {
+            return it->second.record;
+        }
+        generation = generation_;
+    }
+    auto record = tokens_.find_token(id);
+    if (record && !record->revoked_at) {
+        const std::lock_guard lock(mutex_);
+        // An invalidation while we were reading may concern this very token: do not cache.
+        if (generation == generation_) {
+            if (cache_.size() >= kMaxCached) {
+                cache_.clear();
+            }
+            cache_[id] = Cached{*record, now + cache_ttl_};
+        }
+    }
+    return record;
+}
+
 std::optional<Principal> Credentials::authenticate(std::string_view token) {
     const auto parsed = parse_token(token);
     if (!parsed) {
         return std::nullopt;
     }
-    const auto record = tokens_.find_token(parsed->id);
+    const auto record = lookup(parsed->id);
     if (!record || record->revoked_at) {
         return std::nullopt;
     }

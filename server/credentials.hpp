@@ -7,9 +7,12 @@
 
 #include "scim/tenancy.hpp"
 
+#include <chrono>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 namespace scimbridge::server {
 
@@ -46,9 +49,17 @@ std::string random_bytes(std::size_t n);
 std::string base64url(std::string_view bytes);
 std::string hex(std::string_view bytes);
 
+// Verifies tokens against the store, with a small cache of token records so that a request
+// costs no database round trip for its credential. Revocation reaches the cache through
+// invalidate() (fed by LISTEN/NOTIFY); the TTL bounds staleness when notifications are lost.
 class Credentials {
 public:
-    explicit Credentials(scim::TokenStore& tokens) : tokens_(tokens) {}
+    explicit Credentials(scim::TokenStore& tokens,
+                         std::chrono::milliseconds cache_ttl = std::chrono::milliseconds(0))
+        : tokens_(tokens), cache_ttl_(cache_ttl) {}
+
+    void invalidate(const std::string& token_id);
+    void invalidate_all();
 
     // source: the IdP (scim::is_known_source); lenient: nullopt = the source's default.
     scim::Result<NewToken> create(const scim::Tenant& tenant, scim::TokenKind kind,
@@ -59,7 +70,18 @@ public:
     std::optional<Principal> authenticate(std::string_view token);
 
 private:
+    std::optional<scim::TokenRecord> lookup(const std::string& id);
+
+    static constexpr std::size_t kMaxCached = 10000;
+    struct Cached {
+        scim::TokenRecord record;
+        std::chrono::steady_clock::time_point expires;
+    };
     scim::TokenStore& tokens_;
+    std::chrono::milliseconds cache_ttl_;
+    std::mutex mutex_;
+    std::unordered_map<std::string, Cached> cache_;
+    std::uint64_t generation_ = 0;  // bumped by invalidations; a slower lookup must not re-add
 };
 
 }  // namespace scimbridge::server

@@ -2,6 +2,7 @@
 #include "db/database.hpp"
 #include "db/embedded_postgres.hpp"
 #include "db/migrations.hpp"
+#include "db/notification_listener.hpp"
 #include "db/pg_resource_store.hpp"
 #include "db/pg_tenancy_store.hpp"
 #include "server/cli.hpp"
@@ -71,6 +72,7 @@ server::Config load_config(const server::Command& cmd, char** envp) {
 struct DatabaseHandle {
     std::unique_ptr<db::EmbeddedPostgres> embedded;
     std::unique_ptr<db::Database> database;
+    std::string dsn;
 };
 
 DatabaseHandle open_database(const server::Config& config, std::size_t pool_size,
@@ -87,6 +89,7 @@ DatabaseHandle open_database(const server::Config& config, std::size_t pool_size
                                {"initialised_now", handle.embedded->initialised_now()},
                                {"started_here", handle.embedded->started_here()}});
         }
+        handle.dsn = dsn;
         handle.database = db::Database::open(
             dsn, {pool_size, config.db_lease_timeout, config.db_statement_timeout});
         const db::MigrationReport report = db::migrate(*handle.database);
@@ -200,7 +203,15 @@ int run_serve(const server::Config& config) {
     db::Database& database = *h.database;
 
     db::PgTenancyStore tenancy(database);
-    server::Credentials credentials(tenancy);
+    server::Credentials credentials(tenancy, config.auth_cache_ttl);
+    db::NotificationListener revocations(h.dsn, db::kTokenRevokedChannel,
+                                         [&credentials](const std::string& token_id) {
+                                             if (token_id.empty()) {
+                                                 credentials.invalidate_all();
+                                             } else {
+                                                 credentials.invalidate(token_id);
+                                             }
+                                         });
     server::Metrics metrics;
     metrics.set_pool_gauges([&database] { return database.in_use(); }, database.pool_size());
     const server::HealthHandler health([&database] { return database.ready(); }, metrics);

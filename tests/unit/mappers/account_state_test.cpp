@@ -23,7 +23,7 @@ TEST_CASE("DESIGN 5: the invitation path initiated -> invited -> claimed -> pend
     CHECK(*s == AccountState::kActive);
 }
 
-TEST_CASE("SSO-only apps go straight to active; expiry returns to initiated") {
+TEST_CASE("SSO-only apps go straight to active, and expiry returns to initiated") {
     CHECK(next_state(AccountState::kInitiated, AccountEvent::kActivate) == AccountState::kActive);
     CHECK(next_state(AccountState::kInvited, AccountEvent::kInviteExpired) ==
           AccountState::kInitiated);

@@ -97,4 +97,34 @@ TEST_CASE("encodings") {
     CHECK(hash_secret("abc") ==
           "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
+TEST_CASE("the token cache answers without the store until the token is invalidated") {
+    InMemoryTenancyStore store;
+    Credentials credentials(store, std::chrono::seconds(60));
+    const auto t = store.create_tenant("acme");
+    const auto made = credentials.create(*t, TokenKind::kIdp, "");
+    REQUIRE(made.has_value());
+    REQUIRE(credentials.authenticate(made->token).has_value());  // now cached
+    REQUIRE(store.revoke_token(made->record.id).has_value());
+    CHECK(credentials.authenticate(made->token).has_value());    // stale until told
+    credentials.invalidate(made->record.id);
+    CHECK_FALSE(credentials.authenticate(made->token).has_value());
+    // A wrong secret is refused even when the record is cached.
+    const auto other = credentials.create(*t, TokenKind::kIdp, "");
+    REQUIRE(credentials.authenticate(other->token).has_value());
+    std::string tampered = other->token;
+    tampered.back() = tampered.back() == 'A' ? 'B' : 'A';
+    CHECK_FALSE(credentials.authenticate(tampered).has_value());
+    credentials.invalidate_all();
+    CHECK(credentials.authenticate(other->token).has_value());
+}
+
+TEST_CASE("with a zero TTL every check reads the store") {
+    InMemoryTenancyStore store;
+    Credentials credentials(store, std::chrono::milliseconds(0));
+    const auto t = store.create_tenant("acme");
+    const auto made = credentials.create(*t, TokenKind::kIdp, "");
+    REQUIRE(credentials.authenticate(made->token).has_value());
+    REQUIRE(store.revoke_token(made->record.id).has_value());
+    CHECK_FALSE(credentials.authenticate(made->token).has_value());
+}
 }

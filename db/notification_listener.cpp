@@ -1,0 +1,69 @@
+#include "db/notification_listener.hpp"
+
+#include <fcntl.h>
+#include <libpq-fe.h>
+#include <poll.h>
+#include <unistd.h>
+
+namespace scimbridge::db {
+
+NotificationListener::NotificationListener(std::string dsn, std::string channel,
+                                           std::function<void(const std::string&)> callback)
+    : dsn_(std::move(dsn)), channel_(std::move(channel)), callback_(std::move(callback)) {
+    if (pipe2(wake_, O_CLOEXEC | O_NONBLOCK) != 0) {
+        wake_[0] = wake_[1] = -1;
+    }
+    thread_ = std::thread([this] { run(); });
+}
+
+NotificationListener::~NotificationListener() {
+    stop_ = true;
+    if (wake_[1] >= 0) {
+        const char byte = 1;
+        [[maybe_unused]] const auto n = write(wake_[1], &byte, 1);
+    }
+    thread_.join();
+    for (const int fd : wake_) {
+        if (fd >= 0) {
+            close(fd);
+        }
+    }
+}
+
+void NotificationListener::run() {
+    while (!stop_) {
+        PGconn* conn = PQconnectdb(dsn_.c_str());
+        bool ok = PQstatus(conn) == CONNECTION_OK;
+        if (ok) {
+            char* quoted = PQescapeIdentifier(conn, channel_.c_str(), channel_.size());
+            PGresult* res = PQexec(conn, ("LISTEN " + std::string(quoted)).c_str());
+            PQfreemem(quoted);
+            ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+            PQclear(res);
+        }
+        connected_ = ok;
+        while (ok && !stop_) {
+            pollfd fds[2] = {{PQsocket(conn), POLLIN, 0}, {wake_[0], POLLIN, 0}};
+            if (poll(fds, wake_[0] >= 0 ? 2 : 1, 1000) < 0) {
+                continue;
+            }
+            if (PQconsumeInput(conn) != 1) {
+                ok = false;
+                break;
+            }
+            while (PGnotify* n = PQnotifies(conn)) {
+                callback_(n->extra != nullptr ? n->extra : "");
+                PQfreemem(n);
+            }
+        }
+        PQfinish(conn);
+        if (connected_.exchange(false) || !ok) {
+            callback_("");  // we may have missed notifications
+        }
+        for (int i = 0; i < 10 && !stop_; ++i) {
+            usleep(100'000);
+        }
+    }
+}
+
+}  // namespace scimbridge::db

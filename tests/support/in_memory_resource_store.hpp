@@ -1,0 +1,141 @@
+#pragma once
+// An in-memory ResourceStore for unit tests of the resource service and above. Versions,
+// timestamps and optimistic concurrency behave as in the PostgreSQL store (insert: version 1,
+// created = lastModified = the write's timestamp; update: version + 1, 412 when expected_version
+// no longer matches). Filters are ignored: list pages through every resource of the kind.
+
+#include "scim/resource_store.hpp"
+
+#include <map>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <vector>
+
+namespace scimbridge::tests {
+
+class InMemoryResourceStore final : public scim::ResourceStore {
+public:
+    scim::Result<scim::StoredResource> insert(const std::string& tenant_id,
+                                              const scim::WriteRequest& w) override {
+        const Key key{tenant_id, w.kind, w.id};
+        if (rows_.count(key) != 0) {
+            return scim::Error::uniqueness("id collision");
+        }
+        Row row;
+        row.resource.id = w.id;
+        row.resource.external_id = w.external_id;
+        row.resource.document = w.document;
+        row.resource.schemas = w.schemas;
+        row.resource.version = 1;
+        row.resource.created = w.timestamp;
+        row.resource.last_modified = w.timestamp;
+        row.members = w.members.value_or(std::vector<scim::MemberRef>{});
+        rows_[key] = row;
+        writes.push_back(w);
+        return read(w.kind, row, {w.kind == scim::ResourceKind::kGroup, false});
+    }
+
+    scim::Result<scim::StoredResource> update(const std::string& tenant_id,
+                                              const scim::WriteRequest& w) override {
+        const auto it = rows_.find(Key{tenant_id, w.kind, w.id});
+        if (it == rows_.end()) {
+            return scim::Error::not_found(w.id + " not found");
+        }
+        Row& row = it->second;
+        if (concurrent_writes > 0) {
+            --concurrent_writes;
+            ++row.resource.version;  // another writer got there first
+        }
+        if (w.expected_version && *w.expected_version != row.resource.version) {
+            return scim::Error::precondition_failed("resource has changed since it was read");
+        }
+        row.resource.external_id = w.external_id;
+        row.resource.document = w.document;
+        row.resource.schemas = w.schemas;
+        row.resource.last_modified = w.timestamp;
+        ++row.resource.version;
+        if (w.members) {
+            row.members = *w.members;
+        }
+        writes.push_back(w);
+        return read(w.kind, row, {w.kind == scim::ResourceKind::kGroup, false});
+    }
+
+    scim::Result<void> remove(const std::string& tenant_id, scim::ResourceKind kind,
+                              const std::string& id, std::optional<std::int64_t> expected_version,
+                              const std::string& /*timestamp*/) override {
+        const auto it = rows_.find(Key{tenant_id, kind, id});
+        if (it == rows_.end()) {
+            return scim::Error::not_found(id + " not found");
+        }
+        if (expected_version && *expected_version != it->second.resource.version) {
+            return scim::Error::precondition_failed("resource has changed since it was read");
+        }
+        rows_.erase(it);
+        return {};
+    }
+
+    std::optional<scim::StoredResource> find(const std::string& tenant_id, scim::ResourceKind kind,
+                                             const std::string& id,
+                                             const scim::LoadOptions& load) override {
+        const auto it = rows_.find(Key{tenant_id, kind, id});
+        if (it == rows_.end()) {
+            return std::nullopt;
+        }
+        return read(kind, it->second, load);
+    }
+
+    scim::Result<scim::Page> list(const std::string& tenant_id,
+                                  const scim::ListRequest& request) override {
+        lists.push_back(request);
+        lists.back().filter = nullptr;  // the caller's filter does not outlive the call
+        had_filter.push_back(request.filter != nullptr);
+        scim::Page page;
+        for (const auto& [key, row] : rows_) {
+            if (std::get<0>(key) != tenant_id || std::get<1>(key) != request.kind) {
+                continue;
+            }
+            ++page.total_results;
+            const std::int64_t position = page.total_results;  // 1-based
+            if (position >= request.start_index &&
+                position < request.start_index + request.count) {
+                page.resources.push_back(read(request.kind, row, request.load));
+            }
+        }
+        return page;
+    }
+
+    std::vector<scim::WriteRequest> writes;  // every successful insert and update, in order
+    std::vector<scim::ListRequest> lists;    // every list request (filter cleared)
+    std::vector<bool> had_filter;            // whether each list request carried a filter
+    int concurrent_writes = 0;  // this many updates find the version bumped by another writer
+
+private:
+    using Key = std::tuple<std::string, scim::ResourceKind, std::string>;
+    struct Row {
+        scim::StoredResource resource;
+        std::vector<scim::MemberRef> members;
+    };
+
+    static scim::StoredResource read(scim::ResourceKind kind, const Row& row,
+                                     const scim::LoadOptions& load) {
+        scim::StoredResource out = row.resource;
+        if (kind == scim::ResourceKind::kGroup && load.members) {
+            out.members = row.members;
+            for (scim::MemberRef& m : *out.members) {
+                if (m.type.empty()) {
+                    m.type = "User";  // the store infers the type of an untyped member
+                }
+            }
+        }
+        if (kind == scim::ResourceKind::kUser && load.groups) {
+            out.groups.emplace();
+        }
+        return out;
+    }
+
+    std::map<Key, Row> rows_;
+};
+
+}  // namespace scimbridge::tests
