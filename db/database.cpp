@@ -3,6 +3,8 @@
 #include "db/database_impl.hpp"
 #include "db/migrations.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <regex>
 
 namespace scimbridge::db {
@@ -65,6 +67,106 @@ bool Database::ready() {
     } catch (const std::exception&) {
         return false;
     }
+}
+
+std::pair<std::string, std::vector<std::string>> to_positional(const std::string& sql) {
+    std::string out;
+    std::vector<std::string> names;
+    out.reserve(sql.size());
+    const auto is_start = [](char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_'; };
+    const auto is_part = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; };
+    for (std::size_t i = 0; i < sql.size();) {
+        const char c = sql[i];
+        if (c == '\'' || c == '"') {
+            const std::size_t end = sql.find(c, i + 1);
+            const std::size_t stop = end == std::string::npos ? sql.size() : end + 1;
+            out.append(sql, i, stop - i);
+            i = stop;
+        } else if (c == ':' && i + 1 < sql.size() && sql[i + 1] == ':') {
+            out.append("::");
+            i += 2;
+        } else if (c == ':' && i + 1 < sql.size() && is_start(sql[i + 1])) {
+            std::size_t j = i + 1;
+            while (j < sql.size() && is_part(sql[j])) {
+                ++j;
+            }
+            const std::string name = sql.substr(i + 1, j - i - 1);
+            auto it = std::find(names.begin(), names.end(), name);
+            if (it == names.end()) {
+                names.push_back(name);
+                it = names.end() - 1;
+            }
+            out.append("$").append(std::to_string(it - names.begin() + 1));
+            i = j;
+        } else {
+            out.push_back(c);
+            ++i;
+        }
+    }
+    return {std::move(out), std::move(names)};
+}
+
+std::optional<Row> query_row(Connection& c, const std::string& sql, const Params& params) {
+    PGconn* conn = native_connection(c.session);
+    PreparedSlot& slot = c.prepared;
+    if (slot.conn != conn) {  // a new connection: its statements are gone
+        slot.conn = conn;
+        slot.statements.clear();
+    }
+    auto it = slot.statements.find(sql);
+    if (it == slot.statements.end()) {
+        auto [text, names] = to_positional(sql);
+        PreparedSlot::Statement st{"sb" + std::to_string(slot.statements.size() + 1), std::move(names)};
+        PGresult* res = PQprepare(conn, st.name.c_str(), text.c_str(), 0, nullptr);
+        const bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+        const std::string message = PQresultErrorMessage(res);
+        const char* state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+        const std::string sqlstate = state != nullptr ? state : "";
+        PQclear(res);
+        if (!ok) {
+            if (PQstatus(conn) != CONNECTION_OK) {
+                throw DatabaseUnavailable("database connection lost: " + first_line(message));
+            }
+            throw DatabaseError("prepare failed: " + first_line(message), sqlstate);
+        }
+        it = slot.statements.emplace(sql, std::move(st)).first;
+    }
+    std::vector<const char*> values;
+    values.reserve(it->second.params.size());
+    for (const std::string& name : it->second.params) {
+        const auto p = params.find(name);
+        values.push_back(p == params.end() || !p->second ? nullptr : p->second->c_str());
+    }
+    PGresult* res = PQexecPrepared(conn, it->second.name.c_str(), static_cast<int>(values.size()),
+                                   values.data(), nullptr, nullptr, 0);
+    const ExecStatusType status = PQresultStatus(res);
+    if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
+        const std::string message = PQresultErrorMessage(res);
+        const char* state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+        const std::string sqlstate = state != nullptr ? state : "";
+        PQclear(res);
+        if (PQstatus(conn) != CONNECTION_OK) {
+            throw DatabaseUnavailable("database connection lost: " + first_line(message));
+        }
+        if (sqlstate == "26000") {  // prepared statement vanished (e.g. DISCARD ALL): forget it
+            slot.statements.erase(it);
+        }
+        throw DatabaseError(first_line(message), sqlstate);
+    }
+    std::optional<Row> row;
+    if (status == PGRES_TUPLES_OK && PQntuples(res) > 0) {
+        row.emplace();
+        for (int i = 0; i < PQnfields(res); ++i) {
+            if (PQgetisnull(res, 0, i)) {
+                row->emplace_back(std::nullopt);
+            } else {
+                row->emplace_back(std::string(PQgetvalue(res, 0, i),
+                                              static_cast<std::size_t>(PQgetlength(res, 0, i))));
+            }
+        }
+    }
+    PQclear(res);
+    return row;
 }
 
 std::string redact_dsn(const std::string& dsn) {

@@ -2,21 +2,42 @@
 // db/-internal: the pool itself and the one way to borrow a session from it.
 
 #include "db/database.hpp"
+#include "db/sql_text.hpp"
 
 #include <soci/connection-pool.h>
 #include <soci/postgresql/soci-postgresql.h>
 #include <soci/soci.h>
 
 #include <atomic>
+#include <map>
+#include <optional>
 #include <string>
+#include <unordered_map>
 #include <utility>
+#include <vector>
 
 namespace scimbridge::db {
+
+// Server-side prepared statements of one pooled connection (they die with the connection).
+struct PreparedSlot {
+    struct Statement {
+        std::string name;
+        std::vector<std::string> params;  // parameter names in $1..$n order
+    };
+    PGconn* conn = nullptr;  // the connection the statements belong to
+    std::unordered_map<std::string, Statement> statements;
+};
+
+// A leased connection: the SOCI session and its prepared-statement cache.
+struct Connection {
+    soci::session& session;
+    PreparedSlot& prepared;
+};
 
 class Database::Impl {
 public:
     Impl(std::string dsn, const PoolOptions& options)
-        : dsn_(std::move(dsn)), options_(options), pool_(options.size) {}
+        : dsn_(std::move(dsn)), options_(options), pool_(options.size), slots_(options.size) {}
 
     void open_all();
 
@@ -24,6 +45,11 @@ public:
     // connections become DatabaseUnavailable; other SOCI errors propagate unchanged.
     template <class Fn>
     auto with_session(Fn&& fn) {
+        return with_connection([&](Connection& c) { return fn(c.session); });
+    }
+
+    template <class Fn>
+    auto with_connection(Fn&& fn) {
         std::size_t pos = 0;
         if (!pool_.try_lease(pos, static_cast<int>(options_.lease_timeout.count()))) {
             throw DatabaseUnavailable("no database connection free within the lease timeout");
@@ -43,7 +69,8 @@ public:
             if (!connected(session)) {
                 reconnect(session);
             }
-            return fn(session);
+            Connection connection{session, slots_[pos]};
+            return fn(connection);
         } catch (const soci::soci_error& e) {
             if (e.get_error_category() == soci::soci_error::connection_error ||
                 !connected(session)) {
@@ -64,7 +91,28 @@ private:
     std::string dsn_;
     PoolOptions options_;
     soci::connection_pool pool_;
+    std::vector<PreparedSlot> slots_;  // by pool position
     std::atomic<std::size_t> in_use_{0};
+};
+
+using Row = std::vector<std::optional<std::string>>;  // text columns; nullopt = SQL NULL
+using Params = std::map<std::string, std::optional<std::string>, std::less<>>;
+
+// Runs `sql` (SOCI-style :name parameters) as a cached server-side prepared statement on this
+// connection: parsed and planned once per connection, then one round trip per call. Returns the
+// first row, or nullopt when there is none. SQL errors throw soci::soci_error-compatible
+// DatabaseError (with SQLSTATE); a broken connection throws DatabaseUnavailable.
+std::optional<Row> query_row(Connection& c, const std::string& sql, const Params& params);
+
+
+class DatabaseError : public std::runtime_error {
+public:
+    DatabaseError(const std::string& message, std::string sqlstate)
+        : std::runtime_error(message), sqlstate_(std::move(sqlstate)) {}
+    const std::string& sqlstate() const { return sqlstate_; }
+
+private:
+    std::string sqlstate_;
 };
 
 // The libpq connection under a SOCI session, for what SOCI has no API for (multi-statement

@@ -242,7 +242,7 @@ std::optional<Error> write_members(soci::session& s, const std::string& tenant_i
     return std::nullopt;
 }
 
-std::optional<scim::StoredResource> select_one(soci::session& s, const std::string& tenant_id,
+std::optional<scim::StoredResource> select_one(Connection& c, const std::string& tenant_id,
                                                ResourceKind kind, const std::string& id,
                                                const scim::LoadOptions& load) {
     if (!is_uuid(id)) {
@@ -251,12 +251,11 @@ std::optional<scim::StoredResource> select_one(soci::session& s, const std::stri
     const std::string sql = "SELECT " + resource_object(kind, load) + "::text FROM " +
                             table_of(kind) +
                             " t WHERE t.tenant_id = CAST(:t AS uuid) AND t.id = CAST(:id AS uuid)";
-    std::string text;
-    s << sql, soci::use(tenant_id, "t"), soci::use(id, "id"), soci::into(text);
-    if (!s.got_data()) {
+    const auto row = query_row(c, sql, {{"t", tenant_id}, {"id", id}});
+    if (!row) {
         return std::nullopt;
     }
-    return from_json(json::parse(text).as_object());
+    return from_json(json::parse(*row->at(0)).as_object());
 }
 
 }  // namespace
@@ -339,7 +338,8 @@ scim::StoredResource written(const scim::WriteRequest& w, std::int64_t version,
 
 scim::Result<scim::StoredResource> PgResourceStore::insert(const std::string& tenant_id,
                                                            const scim::WriteRequest& w) {
-    return db_.impl().with_session([&](soci::session& s) -> scim::Result<scim::StoredResource> {
+    return db_.impl().with_connection([&](Connection& conn) -> scim::Result<scim::StoredResource> {
+        soci::session& s = conn.session;
         const std::string doc = json::serialize(w.document);
         const std::string schemas = pg_array_literal(w.schemas);
         const std::string changed = pg_array_literal(w.event.changed);
@@ -378,7 +378,7 @@ scim::Result<scim::StoredResource> PgResourceStore::insert(const std::string& te
             }
             throw;
         }
-        auto stored = select_one(s, tenant_id, w.kind, w.id, {true, false});
+        auto stored = select_one(conn, tenant_id, w.kind, w.id, {true, false});
         if (!stored) {
             return Error::not_found(w.id + " vanished");
         }
@@ -388,7 +388,8 @@ scim::Result<scim::StoredResource> PgResourceStore::insert(const std::string& te
 
 scim::Result<scim::StoredResource> PgResourceStore::update(const std::string& tenant_id,
                                                            const scim::WriteRequest& w) {
-    return db_.impl().with_session([&](soci::session& s) -> scim::Result<scim::StoredResource> {
+    return db_.impl().with_connection([&](Connection& conn) -> scim::Result<scim::StoredResource> {
+        soci::session& s = conn.session;
         const std::string doc = json::serialize(w.document);
         const std::string schemas = pg_array_literal(w.schemas);
         const std::string changed = pg_array_literal(w.event.changed);
@@ -397,7 +398,7 @@ scim::Result<scim::StoredResource> PgResourceStore::update(const std::string& te
         const long long expected = w.expected_version.value_or(0);
         long long version = 0;
         const auto missing_or_changed = [&]() -> Error {
-            if (!select_one(s, tenant_id, w.kind, w.id, {}).has_value()) {
+            if (!select_one(conn, tenant_id, w.kind, w.id, {}).has_value()) {
                 return Error::not_found(std::string(scim::resource_type_id(w.kind)) + " " + w.id +
                                         " not found");
             }
@@ -445,7 +446,7 @@ scim::Result<scim::StoredResource> PgResourceStore::update(const std::string& te
             }
             throw;
         }
-        auto stored = select_one(s, tenant_id, w.kind, w.id, {true, false});
+        auto stored = select_one(conn, tenant_id, w.kind, w.id, {true, false});
         if (!stored) {
             return Error::not_found(w.id + " vanished");
         }
@@ -457,7 +458,8 @@ scim::Result<void> PgResourceStore::remove(const std::string& tenant_id, Resourc
                                            const std::string& id,
                                            std::optional<std::int64_t> expected_version,
                                            const std::string& timestamp) {
-    return db_.impl().with_session([&](soci::session& s) -> scim::Result<void> {
+    return db_.impl().with_connection([&](Connection& conn) -> scim::Result<void> {
+        soci::session& s = conn.session;
         const std::string not_found =
             std::string(scim::resource_type_id(kind)) + " " + id + " not found";
         if (!is_uuid(id)) {
@@ -481,7 +483,7 @@ scim::Result<void> PgResourceStore::remove(const std::string& tenant_id, Resourc
         s << sql, soci::use(tenant_id, "t"), soci::use(id, "id"), soci::use(expected, "v"),
             soci::use(rt, "rt"), soci::use(timestamp, "ts"), soci::into(version);
         if (!s.got_data()) {
-            if (expected_version && select_one(s, tenant_id, kind, id, {})) {
+            if (expected_version && select_one(conn, tenant_id, kind, id, {})) {
                 return Error::precondition_failed("resource has changed since it was read");
             }
             return Error::not_found(not_found);
@@ -493,8 +495,8 @@ scim::Result<void> PgResourceStore::remove(const std::string& tenant_id, Resourc
 std::optional<scim::StoredResource> PgResourceStore::find(const std::string& tenant_id,
                                                           ResourceKind kind, const std::string& id,
                                                           const scim::LoadOptions& load) {
-    return db_.impl().with_session(
-        [&](soci::session& s) { return select_one(s, tenant_id, kind, id, load); });
+    return db_.impl().with_connection(
+        [&](Connection& conn) { return select_one(conn, tenant_id, kind, id, load); });
 }
 
 scim::Result<scim::Page> PgResourceStore::list(const std::string& tenant_id,
@@ -520,29 +522,20 @@ scim::Result<scim::Page> PgResourceStore::list(const std::string& tenant_id,
     } else {
         sql += "'[]'";
     }
-    return db_.impl().with_session([&](soci::session& s) -> scim::Result<scim::Page> {
-        const long long limit = request.count;
-        const long long offset = request.start_index - 1;
-        long long total = 0;
-        std::string page_json;
-        soci::statement st(s);
-        st.alloc();
-        st.prepare(sql, soci::details::st_one_time_query);
-        st.exchange(soci::into(total));
-        st.exchange(soci::into(page_json));
-        st.exchange(soci::use(tenant_id, "t"));
-        for (std::size_t i = 0; i < params.size(); ++i) {
-            st.exchange(soci::use(params[i], "p" + std::to_string(i + 1)));
-        }
-        if (request.count > 0) {
-            st.exchange(soci::use(limit, "limit"));
-            st.exchange(soci::use(offset, "offset"));
-        }
-        st.define_and_bind();
-        st.execute(true);
+    Params values{{"t", tenant_id}};
+    for (std::size_t i = 0; i < params.size(); ++i) {
+        values.emplace("p" + std::to_string(i + 1), params[i]);
+    }
+    if (request.count > 0) {
+        values.emplace("limit", std::to_string(request.count));
+        values.emplace("offset", std::to_string(request.start_index - 1));
+    }
+    return db_.impl().with_connection([&](Connection& conn) -> scim::Result<scim::Page> {
+        // Same filter shape, same SQL text: the prepared statement is reused.
+        const auto row = query_row(conn, sql, values);
         scim::Page page;
-        page.total_results = total;
-        const json::value parsed = json::parse(page_json);  // must outlive the loop
+        page.total_results = std::stoll(row->at(0).value_or("0"));
+        const json::value parsed = json::parse(row->at(1).value_or("[]"));  // outlives the loop
         for (const json::value& v : parsed.as_array()) {
             page.resources.push_back(from_json(v.as_object()));
         }

@@ -128,8 +128,26 @@ scim::Result<scim::TokenRecord> PgTenancyStore::insert_token(const scim::TokenRe
 }
 
 std::optional<scim::TokenRecord> PgTenancyStore::find_token(const std::string& id) {
-    return db_.impl().with_session(
-        [&](soci::session& session) { return select_token(session, id); });
+    // Every request with a cold cache comes here: a prepared statement, one round trip.
+    return db_.impl().with_connection([&](Connection& c) -> std::optional<scim::TokenRecord> {
+        const auto row = query_row(c, select_tokens("t.id = :id"), {{"id", id}});
+        if (!row) {
+            return std::nullopt;
+        }
+        const auto& r = *row;
+        scim::TokenRecord t;
+        t.id = r[0].value_or("");
+        t.tenant_id = r[1].value_or("");
+        t.tenant_name = r[2].value_or("");
+        t.kind = scim::parse_token_kind(r[3].value_or("")).value_or(scim::TokenKind::kIdp);
+        t.name = r[4].value_or("");
+        t.secret_hash = r[5].value_or("");
+        t.created_at = r[6].value_or("");
+        t.revoked_at = r[7];
+        t.source = r[8].value_or("generic");
+        t.lenient = r[9].value_or("0") != "0";
+        return t;
+    });
 }
 
 std::vector<scim::TokenRecord> PgTenancyStore::list_tokens(const std::string& tenant_id) {
