@@ -7,9 +7,9 @@
 
 namespace scimbridge::db {
 
-NotificationListener::NotificationListener(std::string dsn, std::string channel,
-                                           std::function<void(const std::string&)> callback)
-    : dsn_(std::move(dsn)), channel_(std::move(channel)), callback_(std::move(callback)) {
+NotificationListener::NotificationListener(std::string dsn, std::vector<std::string> channels,
+                                           Callback callback)
+    : dsn_(std::move(dsn)), channels_(std::move(channels)), callback_(std::move(callback)) {
     if (pipe2(wake_, O_CLOEXEC | O_NONBLOCK) != 0) {
         wake_[0] = wake_[1] = -1;
     }
@@ -34,8 +34,11 @@ void NotificationListener::run() {
     while (!stop_) {
         PGconn* conn = PQconnectdb(dsn_.c_str());
         bool ok = PQstatus(conn) == CONNECTION_OK;
-        if (ok) {
-            char* quoted = PQescapeIdentifier(conn, channel_.c_str(), channel_.size());
+        for (const std::string& channel : channels_) {
+            if (!ok) {
+                break;
+            }
+            char* quoted = PQescapeIdentifier(conn, channel.c_str(), channel.size());
             PGresult* res = PQexec(conn, ("LISTEN " + std::string(quoted)).c_str());
             PQfreemem(quoted);
             ok = PQresultStatus(res) == PGRES_COMMAND_OK;
@@ -52,13 +55,13 @@ void NotificationListener::run() {
                 break;
             }
             while (PGnotify* n = PQnotifies(conn)) {
-                callback_(n->extra != nullptr ? n->extra : "");
+                callback_(n->relname != nullptr ? n->relname : "", n->extra != nullptr ? n->extra : "");
                 PQfreemem(n);
             }
         }
         PQfinish(conn);
         if (connected_.exchange(false) || !ok) {
-            callback_("");  // we may have missed notifications
+            callback_("", "");  // we may have missed notifications
         }
         for (int i = 0; i < 10 && !stop_; ++i) {
             usleep(100'000);

@@ -1,19 +1,20 @@
 #pragma once
-// LISTEN on a PostgreSQL channel from a dedicated connection and thread (libpq directly: SOCI has
-// no API for notifications). The callback gets each payload; "" means "the listener was
-// disconnected, anything cached may be stale". Reconnects with a one-second pause.
+// LISTEN on PostgreSQL channels from a dedicated connection and thread (libpq directly: SOCI has
+// no API for notifications). The callback gets (channel, payload); an empty channel means "the
+// listener was disconnected, anything cached may be stale". Reconnects with a one-second pause.
 
 #include <atomic>
 #include <functional>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace scimbridge::db {
 
 class NotificationListener {
 public:
-    NotificationListener(std::string dsn, std::string channel,
-                         std::function<void(const std::string& payload)> callback);
+    using Callback = std::function<void(const std::string& channel, const std::string& payload)>;
+    NotificationListener(std::string dsn, std::vector<std::string> channels, Callback callback);
     ~NotificationListener();  // stops and joins
     NotificationListener(const NotificationListener&) = delete;
     NotificationListener& operator=(const NotificationListener&) = delete;
@@ -24,8 +25,8 @@ private:
     void run();
 
     std::string dsn_;
-    std::string channel_;
-    std::function<void(const std::string&)> callback_;
+    std::vector<std::string> channels_;
+    Callback callback_;
     std::atomic<bool> stop_{false};
     std::atomic<bool> connected_{false};
     int wake_[2] = {-1, -1};  // self-pipe to interrupt poll() on shutdown

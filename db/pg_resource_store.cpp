@@ -504,7 +504,8 @@ scim::Result<scim::Page> PgResourceStore::list(const std::string& tenant_id,
     std::string where = "t.tenant_id = CAST(:t AS uuid)";
     std::vector<std::string> params;
     if (request.filter != nullptr) {
-        auto compiled = compile_filter(*request.filter, request.kind, registry_);
+        auto compiled = compile_filter(*request.filter, request.kind,
+                                       request.registry != nullptr ? *request.registry : registry_);
         if (!compiled) {
             return compiled.error();
         }

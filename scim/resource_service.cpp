@@ -269,6 +269,7 @@ Result<Page> ResourceService::list(const CallContext& ctx, ResourceKind kind,
     }
     ListRequest request;
     request.kind = kind;
+    request.registry = ctx.registry;
     request.filter = filter.get();
     request.start_index = std::max<std::int64_t>(1, params.start_index);  // RFC 7644 §3.4.2.4
     request.count = std::clamp<std::int64_t>(params.count, 0, limits_.max_count);

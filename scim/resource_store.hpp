@@ -65,8 +65,11 @@ struct WriteRequest {
     ChangeEvent event;
 };
 
+class SchemaRegistry;
+
 struct ListRequest {
     ResourceKind kind = ResourceKind::kUser;
+    const SchemaRegistry* registry = nullptr;  // the tenant's; null: the core registry
     const Filter* filter = nullptr;  // may be null
     std::int64_t start_index = 1;    // 1-based
     std::int64_t count = 100;        // 0: totalResults only

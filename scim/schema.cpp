@@ -354,6 +354,22 @@ Result<SchemaRegistry> SchemaRegistry::with_extension(const Schema& extension,
     return r;
 }
 
+Result<SchemaRegistry> build_registry(const std::vector<TenantSchema>& extensions) {
+    SchemaRegistry registry = SchemaRegistry::core();
+    for (const TenantSchema& t : extensions) {
+        auto schema = parse_schema(t.definition);
+        if (!schema) {
+            return schema.error();
+        }
+        auto next = registry.with_extension(*schema, t.resource_type);
+        if (!next) {
+            return next.error();
+        }
+        registry = std::move(*next);
+    }
+    return registry;
+}
+
 const Schema* SchemaRegistry::schema(std::string_view urn) const {
     for (const Schema& s : schemas_) {
         if (iequals(s.id, urn)) {

@@ -99,4 +99,23 @@ private:
     std::vector<ResourceType> resource_types_;
 };
 
+// A custom extension schema a tenant added, as stored.
+struct TenantSchema {
+    std::string resource_type;      // "User" or "Group"
+    boost::json::object definition; // RFC 7643 §7 representation
+};
+
+// The core registry plus the tenant's extensions, in the order given. 400 invalidValue when a
+// definition does not parse, 409 uniqueness when its id is taken.
+Result<SchemaRegistry> build_registry(const std::vector<TenantSchema>& extensions);
+
+// Where tenants' extension schemas are kept; db/ implements it.
+class SchemaStore {
+public:
+    virtual ~SchemaStore() = default;
+    virtual std::vector<TenantSchema> list_schemas(const std::string& tenant_id) = 0;
+    // 409 uniqueness when the tenant already has a schema with this id.
+    virtual Result<std::string> add_schema(const std::string& tenant_id, const TenantSchema& schema) = 0;
+};
+
 }  // namespace scimbridge::scim

@@ -19,6 +19,7 @@ const std::vector<CommandSpec>& specs() {
         {"migrate", {}, {}},
         {"tenant", {"create", "list"}, {}},
         {"token", {"create", "list", "revoke"}, {"tenant", "kind", "name", "source", "lenient"}},
+        {"schema", {"add", "list"}, {"tenant", "resource_type"}},
         {"help", {}, {}},
         {"version", {}, {}},
     };
@@ -114,6 +115,13 @@ boost::system::result<Command, std::string> parse_command_line(
     std::optional<std::string> err;
     if (cmd.name == "tenant" && cmd.action == "create") {
         err = want_args(1, "tenant create NAME");
+    } else if (cmd.name == "schema") {
+        err = want_args(cmd.action == "add" ? 1 : 0,
+                        "schema add --tenant NAME [--resource-type User|Group] FILE | "
+                        "schema list --tenant NAME");
+        if (!err && cmd.options.count("tenant") == 0) {
+            err = "schema " + cmd.action + " needs --tenant NAME";
+        }
     } else if (cmd.name == "token" && cmd.action == "revoke") {
         err = want_args(1, "token revoke ID");
     } else if (cmd.name == "token") {
@@ -146,6 +154,8 @@ usage:
                            [--source generic|okta|entra|onelogin|jumpcloud|google] [--lenient true|false]
   scim-bridge token list --tenant NAME
   scim-bridge token revoke ID
+  scim-bridge schema add --tenant NAME [--resource-type User|Group] FILE
+  scim-bridge schema list --tenant NAME
   scim-bridge help | version
 
 every command accepts:

@@ -4,6 +4,7 @@
 #include "db/migrations.hpp"
 #include "db/notification_listener.hpp"
 #include "db/pg_resource_store.hpp"
+#include "db/pg_schema_store.hpp"
 #include "db/pg_tenancy_store.hpp"
 #include "server/cli.hpp"
 #include "server/credentials.hpp"
@@ -13,9 +14,11 @@
 #include "server/ids.hpp"
 #include "server/log.hpp"
 #include "server/routes.hpp"
+#include "server/tenant_registries.hpp"
 #include "server/tls.hpp"
 
 #include <boost/asio/signal_set.hpp>
+#include <boost/json/parse.hpp>
 
 #include <csignal>
 #include <cstdlib>
@@ -187,6 +190,43 @@ int run_token(const server::Command& cmd, const server::Config& config) {
     return 0;
 }
 
+int run_schema(const server::Command& cmd, const server::Config& config) {
+    DatabaseHandle h = open_database(config, 1);
+    db::PgTenancyStore tenancy(*h.database);
+    db::PgSchemaStore schemas(*h.database);
+    const sb::scim::Tenant tenant = require_tenant(tenancy, cmd.options.at("tenant"));
+    if (cmd.action == "list") {
+        for (const auto& s : schemas.list_schemas(tenant.id)) {
+            std::cout << s.definition.at("id").as_string() << "\t" << s.resource_type << "\n";
+        }
+        return 0;
+    }
+    const std::string& path = cmd.args.at(0);
+    std::ifstream in(path);
+    if (!in) {
+        fail("cannot read " + path, kExitUsage);
+    }
+    std::stringstream text;
+    text << in.rdbuf();
+    boost::system::error_code ec;
+    boost::json::value doc = boost::json::parse(text.str(), ec);
+    if (ec || !doc.is_object()) {
+        fail(path + " is not a JSON object (an RFC 7643 section 7 schema)", kExitUsage);
+    }
+    const auto type_it = cmd.options.find("resource_type");
+    const std::string type = type_it == cmd.options.end() ? "User" : type_it->second;
+    if (type != "User" && type != "Group") {
+        fail("--resource-type must be User or Group", kExitUsage);
+    }
+    auto added = schemas.add_schema(tenant.id, {type, doc.as_object()});
+    if (!added) {
+        fail(added.error().detail);
+    }
+    std::cout << "added schema " << *added << " to " << type << " for tenant " << tenant.name
+              << "\n";
+    return 0;
+}
+
 int run_serve(const server::Config& config) {
     if (auto err = server::validate_for_serve(config)) {
         fail(*err, kExitUsage);
@@ -204,14 +244,21 @@ int run_serve(const server::Config& config) {
 
     db::PgTenancyStore tenancy(database);
     server::Credentials credentials(tenancy, config.auth_cache_ttl);
-    db::NotificationListener revocations(h.dsn, db::kTokenRevokedChannel,
-                                         [&credentials](const std::string& token_id) {
-                                             if (token_id.empty()) {
-                                                 credentials.invalidate_all();
-                                             } else {
-                                                 credentials.invalidate(token_id);
-                                             }
-                                         });
+    db::PgSchemaStore schema_store(database);
+    server::TenantRegistries registries(schema_store, config.auth_cache_ttl);
+    // Revoked tokens and changed schemas reach this server's caches at once.
+    db::NotificationListener notifications(
+        h.dsn, {db::kTokenRevokedChannel, db::kSchemaChangedChannel},
+        [&](const std::string& channel, const std::string& payload) {
+            if (channel == db::kTokenRevokedChannel) {
+                credentials.invalidate(payload);
+            } else if (channel == db::kSchemaChangedChannel) {
+                registries.invalidate(payload);
+            } else {  // reconnected: anything may have been missed
+                credentials.invalidate_all();
+                registries.invalidate_all();
+            }
+        });
     server::Metrics metrics;
     metrics.set_pool_gauges([&database] { return database.in_use(); }, database.pool_size());
     const server::HealthHandler health([&database] { return database.ready(); }, metrics);
@@ -221,7 +268,7 @@ int run_serve(const server::Config& config) {
     sb::scim::ResourceService resource_service(resources, clock, ids,
                                                {std::min<std::int64_t>(100, config.max_results),
                                                 config.max_results});
-    const server::ScimHandler scim_handler(resource_service, config.public_base_url);
+    const server::ScimHandler scim_handler(resource_service, registries, config.public_base_url);
     const server::Router router(server::make_routes({health, scim_handler}));
     server::Dispatcher dispatcher(router, credentials, metrics);
 
@@ -293,6 +340,9 @@ int main(int argc, char** argv, char** envp) {
     }
     if (cmd->name == "tenant") {
         return run_tenant(*cmd, config);
+    }
+    if (cmd->name == "schema") {
+        return run_schema(*cmd, config);
     }
     return run_token(*cmd, config);
 }

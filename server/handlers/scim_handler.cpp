@@ -30,13 +30,6 @@ Response error(const RequestContext& ctx, const Error& e) {
     return render_error(e, version(ctx), keep_alive(ctx));
 }
 
-scim::CallContext call_context(const RequestContext& ctx) {
-    scim::CallContext c;
-    c.tenant_id = ctx.principal->tenant_id;
-    c.leniency = ctx.principal->lenient ? scim::Leniency::kLenient : scim::Leniency::kStrict;
-    return c;
-}
-
 std::string lower(std::string_view s) {
     std::string out(s);
     for (char& c : out) {
@@ -130,20 +123,18 @@ Result<std::int64_t> integer_param(const Query& q, const char* key, std::int64_t
 
 // What the projection needs loaded: members and groups only when they will be returned, so
 // excludedAttributes=members never reads membership rows.
-scim::LoadOptions load_for(const scim::ResourceType& type, const scim::Projection& p) {
-    const scim::LoadPlan plan = scim::load_plan(scim::SchemaRegistry::core(), type, p);
+scim::LoadOptions load_for(const scim::SchemaRegistry& registry, const scim::ResourceType& type,
+                           const scim::Projection& p) {
+    const scim::LoadPlan plan = scim::load_plan(registry, type, p);
     return scim::LoadOptions{plan.members, plan.groups};
 }
 
-const scim::ResourceType& type_of(ResourceKind kind) {
-    return *scim::SchemaRegistry::core().resource_type(scim::resource_type_id(kind));
-}
-
 Response resource_response(const RequestContext& ctx, http::status status,
-                           const scim::ResourceType& type, const scim::StoredResource& r,
-                           const scim::Projection& p, const std::string& base) {
+                           const scim::SchemaRegistry& registry, const scim::ResourceType& type,
+                           const scim::StoredResource& r, const scim::Projection& p,
+                           const std::string& base) {
     const json::object full = scim::render_resource(type, r, base);
-    Response res = render_json(status, scim::project(scim::SchemaRegistry::core(), type, full, p),
+    Response res = render_json(status, scim::project(registry, type, full, p),
                                version(ctx), keep_alive(ctx));
     res.set(http::field::etag, scim::etag_of(r.version));
     if (status == http::status::created) {
@@ -167,6 +158,18 @@ json::object list_response(json::array resources, std::int64_t total) {
 }
 
 }  // namespace
+
+const scim::ResourceType& ScimHandler::Call::type(ResourceKind kind) const {
+    return *registry->resource_type(scim::resource_type_id(kind));
+}
+
+ScimHandler::Call ScimHandler::call(const RequestContext& ctx) const {
+    Call c{registries_.get(ctx.principal->tenant_id), {}};
+    c.context.tenant_id = ctx.principal->tenant_id;
+    c.context.registry = c.registry.get();
+    c.context.leniency = ctx.principal->lenient ? scim::Leniency::kLenient : scim::Leniency::kStrict;
+    return c;
+}
 
 std::string ScimHandler::base_url(const RequestContext& ctx) const {
     if (!public_base_url_.empty()) {
@@ -200,11 +203,13 @@ Response ScimHandler::create(const RequestContext& ctx, ResourceKind kind) const
     if (!proj) {
         return error(ctx, proj.error());
     }
-    auto created = service_.create(call_context(ctx), kind, *body);
+    const Call c = call(ctx);
+    auto created = service_.create(c.context, kind, *body);
     if (!created) {
         return error(ctx, created.error());
     }
-    return resource_response(ctx, http::status::created, type_of(kind), *created, *proj, base_url(ctx));
+    return resource_response(ctx, http::status::created, *c.registry, c.type(kind), *created, *proj,
+                             base_url(ctx));
 }
 
 Response ScimHandler::get(const RequestContext& ctx, ResourceKind kind) const {
@@ -216,8 +221,9 @@ Response ScimHandler::get(const RequestContext& ctx, ResourceKind kind) const {
     if (!proj) {
         return error(ctx, proj.error());
     }
-    const scim::ResourceType& type = type_of(kind);
-    auto found = service_.get(call_context(ctx), kind, ctx.params.at("id"), load_for(type, *proj));
+    const Call c = call(ctx);
+    const scim::ResourceType& type = c.type(kind);
+    auto found = service_.get(c.context, kind, ctx.params.at("id"), load_for(*c.registry, type, *proj));
     if (!found) {
         return error(ctx, found.error());
     }
@@ -228,7 +234,7 @@ Response ScimHandler::get(const RequestContext& ctx, ResourceKind kind) const {
         res.keep_alive(keep_alive(ctx));
         return res;
     }
-    return resource_response(ctx, http::status::ok, type, *found, *proj, base_url(ctx));
+    return resource_response(ctx, http::status::ok, *c.registry, type, *found, *proj, base_url(ctx));
 }
 
 Response ScimHandler::replace(const RequestContext& ctx, ResourceKind kind) const {
@@ -244,17 +250,20 @@ Response ScimHandler::replace(const RequestContext& ctx, ResourceKind kind) cons
     if (!proj) {
         return error(ctx, proj.error());
     }
-    const scim::ResourceType& type = type_of(kind);
-    auto replaced = service_.replace(call_context(ctx), kind, ctx.params.at("id"), *body,
-                                     header(ctx, http::field::if_match), load_for(type, *proj));
+    const Call c = call(ctx);
+    const scim::ResourceType& type = c.type(kind);
+    auto replaced = service_.replace(c.context, kind, ctx.params.at("id"), *body,
+                                     header(ctx, http::field::if_match),
+                                     load_for(*c.registry, type, *proj));
     if (!replaced) {
         return error(ctx, replaced.error());
     }
-    return resource_response(ctx, http::status::ok, type, *replaced, *proj, base_url(ctx));
+    return resource_response(ctx, http::status::ok, *c.registry, type, *replaced, *proj,
+                             base_url(ctx));
 }
 
 Response ScimHandler::remove(const RequestContext& ctx, ResourceKind kind) const {
-    auto removed = service_.remove(call_context(ctx), kind, ctx.params.at("id"),
+    auto removed = service_.remove(call(ctx).context, kind, ctx.params.at("id"),
                                    header(ctx, http::field::if_match));
     if (!removed) {
         return error(ctx, removed.error());
@@ -284,20 +293,21 @@ Response ScimHandler::list(const RequestContext& ctx, ResourceKind kind) const {
     if (!count) {
         return error(ctx, count.error());
     }
-    const scim::ResourceType& type = type_of(kind);
+    const Call c = call(ctx);
+    const scim::ResourceType& type = c.type(kind);
     scim::ListParams params;
     params.filter = query->get("filter") != nullptr ? *query->get("filter") : "";
     params.start_index = *start;
     params.count = *count;
-    params.load = load_for(type, *proj);
-    auto page = service_.list(call_context(ctx), kind, params);
+    params.load = load_for(*c.registry, type, *proj);
+    auto page = service_.list(c.context, kind, params);
     if (!page) {
         return error(ctx, page.error());
     }
     const std::string base = base_url(ctx);
     json::array resources;
     for (const scim::StoredResource& r : page->resources) {
-        resources.emplace_back(scim::project(scim::SchemaRegistry::core(), type,
+        resources.emplace_back(scim::project(*c.registry, type,
                                              scim::render_resource(type, r, base), *proj));
     }
     json::object body = list_response(std::move(resources), page->total_results);
@@ -329,7 +339,8 @@ Response ScimHandler::service_provider_config(const RequestContext& ctx) const {
 Response ScimHandler::resource_types(const RequestContext& ctx) const {
     const std::string base = base_url(ctx);
     json::array all;
-    for (const scim::ResourceType& t : scim::SchemaRegistry::core().resource_types()) {
+    const Call c = call(ctx);
+    for (const scim::ResourceType& t : c.registry->resource_types()) {
         all.emplace_back(with_meta(scim::to_json(t), "ResourceType", base + "/ResourceTypes/" + t.id));
     }
     const auto n = static_cast<std::int64_t>(all.size());
@@ -337,7 +348,8 @@ Response ScimHandler::resource_types(const RequestContext& ctx) const {
 }
 
 Response ScimHandler::resource_type(const RequestContext& ctx) const {
-    const scim::ResourceType* t = scim::SchemaRegistry::core().resource_type(ctx.params.at("id"));
+    const Call c = call(ctx);
+    const scim::ResourceType* t = c.registry->resource_type(ctx.params.at("id"));
     if (t == nullptr) {
         return error(ctx, Error::not_found("no resource type " + ctx.params.at("id")));
     }
@@ -349,7 +361,8 @@ Response ScimHandler::resource_type(const RequestContext& ctx) const {
 Response ScimHandler::schemas(const RequestContext& ctx) const {
     const std::string base = base_url(ctx);
     json::array all;
-    for (const scim::Schema& s : scim::SchemaRegistry::core().schemas()) {
+    const Call c = call(ctx);
+    for (const scim::Schema& s : c.registry->schemas()) {
         all.emplace_back(with_meta(scim::to_json(s), "Schema", base + "/Schemas/" + s.id));
     }
     const auto n = static_cast<std::int64_t>(all.size());
@@ -357,7 +370,8 @@ Response ScimHandler::schemas(const RequestContext& ctx) const {
 }
 
 Response ScimHandler::schema(const RequestContext& ctx) const {
-    const scim::Schema* s = scim::SchemaRegistry::core().schema(ctx.params.at("id"));
+    const Call c = call(ctx);
+    const scim::Schema* s = c.registry->schema(ctx.params.at("id"));
     if (s == nullptr) {
         return error(ctx, Error::not_found("no schema " + ctx.params.at("id")));
     }

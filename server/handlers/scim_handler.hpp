@@ -4,6 +4,7 @@
 
 #include "scim/resource_service.hpp"
 #include "server/router.hpp"
+#include "server/tenant_registries.hpp"
 
 #include <string>
 
@@ -11,8 +12,9 @@ namespace scimbridge::server {
 
 class ScimHandler final {
 public:
-    ScimHandler(scim::ResourceService& service, std::string public_base_url)
-        : service_(service), public_base_url_(std::move(public_base_url)) {}
+    ScimHandler(scim::ResourceService& service, TenantRegistries& registries,
+                std::string public_base_url)
+        : service_(service), registries_(registries), public_base_url_(std::move(public_base_url)) {}
 
     Response create(const RequestContext& ctx, scim::ResourceKind kind) const;
     Response get(const RequestContext& ctx, scim::ResourceKind kind) const;
@@ -29,7 +31,16 @@ public:
 private:
     std::string base_url(const RequestContext& ctx) const;
 
+    // The caller's tenant, schemas (kept alive for the request) and leniency.
+    struct Call {
+        std::shared_ptr<const scim::SchemaRegistry> registry;
+        scim::CallContext context;
+        const scim::ResourceType& type(scim::ResourceKind kind) const;
+    };
+    Call call(const RequestContext& ctx) const;
+
     scim::ResourceService& service_;
+    TenantRegistries& registries_;
     std::string public_base_url_;
 };
 

@@ -8,6 +8,8 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <fstream>
+
 using namespace scimbridge::e2e;  // NOLINT(google-build-using-namespace): test brevity
 using scimbridge::tests::PgTestDatabase;
 namespace json = boost::json;
@@ -244,5 +246,80 @@ TEST_CASE("HTTP semantics: content types, ETags, lowercase paths, discovery") {
     REQUIRE(user_schema.result_int() == 200);
     CHECK(json_of(user_schema).at("attributes").as_array().size() > 15);
     CHECK(idp.call(http::verb::get, "/scim/v2/Schemas/urn:nope").result_int() == 404);
+}
+TEST_CASE("custom extension schemas: loaded per tenant from JSON, advertised and validated like the core") {
+    Idp idp("generic");
+    TempDir dir;
+    const std::string file = dir.path() + "/acme.json";
+    {
+        std::ofstream out(file);
+        out << R"({"id":"urn:acme:params:scim:schemas:extension:badge:2.0:User","name":"Badge",
+                   "description":"Door badges","attributes":[
+                   {"name":"badgeNumber","type":"string","multiValued":false,"required":true,
+                    "caseExact":true,"mutability":"immutable","returned":"default","uniqueness":"none"},
+                   {"name":"clearance","type":"integer","multiValued":false,"required":false,
+                    "caseExact":false,"mutability":"readWrite","returned":"default","uniqueness":"none"}]})";
+    }
+    // Loaded while the server runs: the change reaches it at once (NOTIFY).
+    const CliResult added = run_cli({"schema", "add", "--tenant", "acme", "--resource-type", "User", file}, idp.env);
+    REQUIRE_MESSAGE(added.exit_code == 0, added.err);
+    const CliResult again = run_cli({"schema", "add", "--tenant", "acme", file}, idp.env);
+    CHECK(again.exit_code != 0);
+    CHECK(again.err.find("already defined") != std::string::npos);
+    {
+        std::ofstream bad(dir.path() + "/bad.json");
+        bad << R"({"id":"not-a-urn","attributes":[]})";
+    }
+    CHECK(run_cli({"schema", "add", "--tenant", "acme", dir.path() + "/bad.json"}, idp.env).exit_code != 0);
+
+    const std::string urn = "urn:acme:params:scim:schemas:extension:badge:2.0:User";
+    const auto schemas_listed = [&] {
+        return json_of(idp.call(http::verb::get, "/scim/v2/Schemas")).at("totalResults").to_number<int>();
+    };
+    const auto started = std::chrono::steady_clock::now();
+    while (schemas_listed() != 4 && std::chrono::steady_clock::now() - started < std::chrono::seconds(3)) {
+    }
+    CHECK(schemas_listed() == 4);
+    Response type = idp.call(http::verb::get, "/scim/v2/ResourceTypes/User");
+    bool advertised = false;
+    const json::object type_json = json_of(type);  // must outlive the loop
+    for (const json::value& e : type_json.at("schemaExtensions").as_array()) {
+        advertised = advertised || e.at("schema").as_string() == urn;
+    }
+    CHECK(advertised);
+
+    Response created = idp.call(http::verb::post, "/scim/v2/Users",
+                                R"({"schemas":["urn:ietf:params:scim:schemas:core:2.0:User",")" + urn +
+                                    R"("],"userName":"badge@example.com",")" + urn +
+                                    R"(":{"badgeNumber":"B-7","clearance":3}})");
+    REQUIRE_MESSAGE(created.result_int() == 201, created.body());
+    const std::string id(json_of(created).at("id").as_string());
+    CHECK(json_of(created).at(urn).at("clearance") == 3);
+
+    Response wrong_type = idp.call(http::verb::post, "/scim/v2/Users",
+                                   R"({"schemas":["urn:ietf:params:scim:schemas:core:2.0:User",")" + urn +
+                                       R"("],"userName":"b2@example.com",")" + urn + R"(":{"badgeNumber":"B-8","clearance":"high"}})");
+    CHECK(wrong_type.result_int() == 400);
+    CHECK(json_of(wrong_type).at("scimType") == "invalidValue");
+    Response unknown = idp.call(http::verb::post, "/scim/v2/Users",
+                                R"({"schemas":["urn:ietf:params:scim:schemas:core:2.0:User",")" + urn +
+                                    R"("],"userName":"b3@example.com",")" + urn + R"(":{"badgeNumber":"B-9","colour":"red"}})");
+    CHECK(unknown.result_int() == 400);
+    CHECK(json_of(unknown).at("scimType") == "invalidSyntax");
+    Response missing = idp.call(http::verb::post, "/scim/v2/Users",
+                                R"({"schemas":["urn:ietf:params:scim:schemas:core:2.0:User",")" + urn +
+                                    R"("],"userName":"b4@example.com",")" + urn + R"(":{"clearance":1}})");
+    CHECK(missing.result_int() == 400);  // badgeNumber is required within the extension
+
+    Response found = idp.call(http::verb::get, "/scim/v2/Users?filter=" + encode(urn + ":badgeNumber eq \"B-7\""));
+    REQUIRE(found.result_int() == 200);
+    CHECK(json_of(found).at("totalResults") == 1);
+    // Immutable in the extension: a PUT that changes it is refused.
+    Response changed = idp.call(http::verb::put, "/scim/v2/Users/" + id,
+                                R"({"schemas":["urn:ietf:params:scim:schemas:core:2.0:User",")" + urn +
+                                    R"("],"userName":"badge@example.com",")" + urn + R"(":{"badgeNumber":"B-0"}})");
+    CHECK(changed.result_int() == 400);
+    CHECK(json_of(changed).at("scimType") == "mutability");
+    CHECK(run_cli({"schema", "list", "--tenant", "acme"}, idp.env).out.find(urn) != std::string::npos);
 }
 }
