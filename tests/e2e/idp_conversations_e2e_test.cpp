@@ -9,6 +9,7 @@
 #include <boost/json/serialize.hpp>
 
 #include <fstream>
+#include <future>
 
 using namespace scimbridge::e2e;  // NOLINT(google-build-using-namespace): test brevity
 using scimbridge::tests::PgTestDatabase;
@@ -321,5 +322,26 @@ TEST_CASE("custom extension schemas: loaded per tenant from JSON, advertised and
     CHECK(changed.result_int() == 400);
     CHECK(json_of(changed).at("scimType") == "mutability");
     CHECK(run_cli({"schema", "list", "--tenant", "acme"}, idp.env).out.find(urn) != std::string::npos);
+}
+TEST_CASE("32 concurrent creates of one userName over TLS: exactly one 201, the rest 409") {
+    Idp idp("okta");
+    std::vector<std::future<unsigned>> calls;
+    for (int i = 0; i < 32; ++i) {
+        calls.push_back(std::async(std::launch::async, [&idp, i] {
+            const std::string name = i % 2 == 0 ? "same@example.com" : "SAME@example.com";
+            return idp.call(http::verb::post, "/scim/v2/Users",
+                            R"({"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":")" + name + "\"}")
+                .result_int();
+        }));
+    }
+    int created = 0;
+    int conflicts = 0;
+    for (auto& c : calls) {
+        const unsigned status = c.get();
+        created += status == 201 ? 1 : 0;
+        conflicts += status == 409 ? 1 : 0;
+    }
+    CHECK(created == 1);
+    CHECK(conflicts == 31);
 }
 }
