@@ -172,17 +172,30 @@ UserColumns user_columns(const json::object& doc) {
     return c;
 }
 
+// The same columns as statement parameters (nullopt = SQL NULL).
+Params user_params(const json::object& doc) {
+    const UserColumns c = user_columns(doc);
+    Params p;
+    p.emplace("user_name", c.user_name);
+    p.emplace("display_name", c.display_ind == soci::i_ok ? std::optional<std::string>(c.display_name)
+                                                          : std::nullopt);
+    p.emplace("active", c.active_ind == soci::i_ok ? std::optional<std::string>(c.active)
+                                                   : std::nullopt);
+    p.emplace("emails", c.emails);
+    return p;
+}
+
 std::string group_display_name(const json::object& doc) {
     const json::value* v = doc.if_contains("displayName");
     return v != nullptr && v->is_string() ? std::string(v->as_string()) : std::string();
 }
 
 // 23505 → 409 with the attribute that collided.
-std::optional<Error> uniqueness_error(const soci::soci_error& e, const scim::WriteRequest& w) {
-    if (sqlstate_of(e) != "23505") {
+std::optional<Error> uniqueness_error(const std::string& sqlstate, const std::string& what,
+                                      const scim::WriteRequest& w) {
+    if (sqlstate != "23505") {
         return std::nullopt;
     }
-    const std::string what = e.what();
     if (what.find("user_name_key") != std::string::npos) {
         return Error::uniqueness("userName '" +
                                  std::string(w.document.at("userName").as_string()) +
@@ -347,15 +360,12 @@ scim::Result<scim::StoredResource> PgResourceStore::insert(const std::string& te
         soci::indicator external_ind = w.external_id ? soci::i_ok : soci::i_null;
         try {
             if (w.kind == ResourceKind::kUser) {
-                UserColumns c = user_columns(w.document);
-                s << kInsertUserWithEvent, soci::use(tenant_id, "t"), soci::use(w.id, "id"),
-                    soci::use(c.user_name, "user_name"),
-                    soci::use(external_id, external_ind, "external_id"),
-                    soci::use(c.display_name, c.display_ind, "display_name"),
-                    soci::use(c.active, c.active_ind, "active"), soci::use(c.emails, "emails"),
-                    soci::use(schemas, "schemas"), soci::use(doc, "doc"),
-                    soci::use(w.timestamp, "ts"), soci::use(w.event.operation, "op"),
-                    soci::use(changed, "changed");
+                // Prepared once per connection: a create is one EXECUTE and one commit.
+                Params p = user_params(w.document);
+                p.insert({{"t", tenant_id}, {"id", w.id}, {"external_id", w.external_id},
+                          {"schemas", schemas}, {"doc", doc}, {"ts", w.timestamp},
+                          {"op", w.event.operation}, {"changed", changed}});
+                query_row(conn, kInsertUserWithEvent, p);
                 return written(w, 1, w.timestamp);
             }
             soci::transaction tr(s);
@@ -373,7 +383,12 @@ scim::Result<scim::StoredResource> PgResourceStore::insert(const std::string& te
                          w.timestamp);
             tr.commit();
         } catch (const soci::soci_error& e) {
-            if (auto err = uniqueness_error(e, w)) {
+            if (auto err = uniqueness_error(sqlstate_of(e), e.what(), w)) {
+                return *err;
+            }
+            throw;
+        } catch (const DatabaseError& e) {
+            if (auto err = uniqueness_error(e.sqlstate(), e.what(), w)) {
                 return *err;
             }
             throw;
@@ -406,21 +421,16 @@ scim::Result<scim::StoredResource> PgResourceStore::update(const std::string& te
         };
         try {
             if (w.kind == ResourceKind::kUser) {
-                UserColumns c = user_columns(w.document);
-                std::string created;
-                s << kUpdateUserWithEvent, soci::use(c.user_name, "user_name"),
-                    soci::use(external_id, external_ind, "external_id"),
-                    soci::use(c.display_name, c.display_ind, "display_name"),
-                    soci::use(c.active, c.active_ind, "active"), soci::use(c.emails, "emails"),
-                    soci::use(schemas, "schemas"), soci::use(doc, "doc"),
-                    soci::use(w.timestamp, "ts"), soci::use(tenant_id, "t"),
-                    soci::use(w.id, "id"), soci::use(expected, "v"),
-                    soci::use(w.event.operation, "op"), soci::use(changed, "changed"),
-                    soci::into(version), soci::into(created);
-                if (!s.got_data()) {
+                Params p = user_params(w.document);
+                p.insert({{"t", tenant_id}, {"id", w.id}, {"external_id", w.external_id},
+                          {"schemas", schemas}, {"doc", doc}, {"ts", w.timestamp},
+                          {"v", std::to_string(expected)}, {"op", w.event.operation},
+                          {"changed", changed}});
+                const auto row = query_row(conn, kUpdateUserWithEvent, p);
+                if (!row) {
                     return missing_or_changed();
                 }
-                return written(w, version, created);
+                return written(w, std::stoll(row->at(0).value_or("0")), row->at(1).value_or(""));
             }
             soci::transaction tr(s);
             const std::string display = group_display_name(w.document);
@@ -441,7 +451,12 @@ scim::Result<scim::StoredResource> PgResourceStore::update(const std::string& te
                          w.timestamp);
             tr.commit();
         } catch (const soci::soci_error& e) {
-            if (auto err = uniqueness_error(e, w)) {
+            if (auto err = uniqueness_error(sqlstate_of(e), e.what(), w)) {
+                return *err;
+            }
+            throw;
+        } catch (const DatabaseError& e) {
+            if (auto err = uniqueness_error(e.sqlstate(), e.what(), w)) {
                 return *err;
             }
             throw;
