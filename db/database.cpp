@@ -41,6 +41,14 @@ bool Database::Impl::connected(soci::session& session) {
 void Database::Impl::reconnect(soci::session& session) {
     session.close();
     connect(session);
+    // The old connection's prepared statements died with it (and a new PGconn may reuse the old
+    // address, so the slot cannot tell by itself).
+    for (std::size_t i = 0; i < options_.size; ++i) {
+        if (&pool_.at(i) == &session) {
+            slots_[i].statements.clear();
+            slots_[i].conn = nullptr;
+        }
+    }
 }
 
 void Database::Impl::open_all() {
@@ -106,6 +114,21 @@ std::pair<std::string, std::vector<std::string>> to_positional(const std::string
     return {std::move(out), std::move(names)};
 }
 
+namespace {
+
+[[noreturn]] void throw_result_error(PGconn* conn, PGresult* res, const char* what) {
+    const std::string message = PQresultErrorMessage(res);
+    const char* state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    const std::string sqlstate = state != nullptr ? state : "";
+    PQclear(res);
+    if (PQstatus(conn) != CONNECTION_OK) {
+        throw DatabaseUnavailable("database connection lost: " + first_line(message));
+    }
+    throw DatabaseError(std::string(what) + first_line(message), sqlstate);
+}
+
+}  // namespace
+
 std::optional<Row> query_row(Connection& c, const std::string& sql, const Params& params) {
     PGconn* conn = native_connection(c.session);
     PreparedSlot& slot = c.prepared;
@@ -113,45 +136,44 @@ std::optional<Row> query_row(Connection& c, const std::string& sql, const Params
         slot.conn = conn;
         slot.statements.clear();
     }
-    auto it = slot.statements.find(sql);
-    if (it == slot.statements.end()) {
-        auto [text, names] = to_positional(sql);
-        PreparedSlot::Statement st{"sb" + std::to_string(slot.statements.size() + 1), std::move(names)};
-        PGresult* res = PQprepare(conn, st.name.c_str(), text.c_str(), 0, nullptr);
-        const bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-        const std::string message = PQresultErrorMessage(res);
-        const char* state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-        const std::string sqlstate = state != nullptr ? state : "";
-        PQclear(res);
-        if (!ok) {
-            if (PQstatus(conn) != CONNECTION_OK) {
-                throw DatabaseUnavailable("database connection lost: " + first_line(message));
-            }
-            throw DatabaseError("prepare failed: " + first_line(message), sqlstate);
+    const auto bind = [&](const std::vector<std::string>& names) {
+        std::vector<const char*> values;
+        values.reserve(names.size());
+        for (const std::string& name : names) {
+            const auto p = params.find(name);
+            values.push_back(p == params.end() || !p->second ? nullptr : p->second->c_str());
         }
-        it = slot.statements.emplace(sql, std::move(st)).first;
+        return values;
+    };
+    PGresult* res = nullptr;
+    auto it = slot.statements.find(sql);
+    if (it == slot.statements.end() && slot.statements.size() >= PreparedSlot::kMaxStatements) {
+        auto [text, names] = to_positional(sql);
+        const auto values = bind(names);
+        res = PQexecParams(conn, text.c_str(), static_cast<int>(values.size()), nullptr,
+                           values.data(), nullptr, nullptr, 0);
+    } else {
+        if (it == slot.statements.end()) {
+            auto [text, names] = to_positional(sql);
+            PreparedSlot::Statement st{"sb" + std::to_string(++slot.next_name), std::move(names)};
+            PGresult* prepared = PQprepare(conn, st.name.c_str(), text.c_str(), 0, nullptr);
+            if (PQresultStatus(prepared) != PGRES_COMMAND_OK) {
+                throw_result_error(conn, prepared, "prepare failed: ");
+            }
+            PQclear(prepared);
+            it = slot.statements.emplace(sql, std::move(st)).first;
+        }
+        const auto values = bind(it->second.params);
+        res = PQexecPrepared(conn, it->second.name.c_str(), static_cast<int>(values.size()),
+                             values.data(), nullptr, nullptr, 0);
     }
-    std::vector<const char*> values;
-    values.reserve(it->second.params.size());
-    for (const std::string& name : it->second.params) {
-        const auto p = params.find(name);
-        values.push_back(p == params.end() || !p->second ? nullptr : p->second->c_str());
-    }
-    PGresult* res = PQexecPrepared(conn, it->second.name.c_str(), static_cast<int>(values.size()),
-                                   values.data(), nullptr, nullptr, 0);
     const ExecStatusType status = PQresultStatus(res);
     if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
-        const std::string message = PQresultErrorMessage(res);
         const char* state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-        const std::string sqlstate = state != nullptr ? state : "";
-        PQclear(res);
-        if (PQstatus(conn) != CONNECTION_OK) {
-            throw DatabaseUnavailable("database connection lost: " + first_line(message));
+        if (state != nullptr && std::string_view(state) == "26000" && it != slot.statements.end()) {
+            slot.statements.erase(it);  // the statement vanished (e.g. DISCARD ALL): forget it
         }
-        if (sqlstate == "26000") {  // prepared statement vanished (e.g. DISCARD ALL): forget it
-            slot.statements.erase(it);
-        }
-        throw DatabaseError(first_line(message), sqlstate);
+        throw_result_error(conn, res, "");
     }
     std::optional<Row> row;
     if (status == PGRES_TUPLES_OK && PQntuples(res) > 0) {

@@ -9,6 +9,7 @@
 #include <soci/soci.h>
 
 #include <atomic>
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -26,6 +27,10 @@ struct PreparedSlot {
     };
     PGconn* conn = nullptr;  // the connection the statements belong to
     std::unordered_map<std::string, Statement> statements;
+    std::uint64_t next_name = 0;  // only grows: a name is never reused for another text
+    // Statement texts can depend on client input (the shape of a filter); past this many the
+    // rest run unprepared, so a client cannot grow the server's memory.
+    static constexpr std::size_t kMaxStatements = 64;
 };
 
 // A leased connection: the SOCI session and its prepared-statement cache.
@@ -99,9 +104,9 @@ using Row = std::vector<std::optional<std::string>>;  // text columns; nullopt =
 using Params = std::map<std::string, std::optional<std::string>, std::less<>>;
 
 // Runs `sql` (SOCI-style :name parameters) as a cached server-side prepared statement on this
-// connection: parsed and planned once per connection, then one round trip per call. Returns the
-// first row, or nullopt when there is none. SQL errors throw soci::soci_error-compatible
-// DatabaseError (with SQLSTATE); a broken connection throws DatabaseUnavailable.
+// connection: parsed and planned once per connection, then one round trip per call (unprepared
+// once the per-connection cap is reached). Returns the first row, or nullopt when there is none.
+// SQL errors throw DatabaseError (with SQLSTATE); a broken connection throws DatabaseUnavailable.
 std::optional<Row> query_row(Connection& c, const std::string& sql, const Params& params);
 
 

@@ -27,12 +27,23 @@ constexpr std::string_view kSuperuser = "scim_bridge";
 // sockaddr_un.sun_path is 108 bytes; the socket file is "<dir>/.s.PGSQL.5432".
 constexpr std::size_t kMaxSocketDirLength = 107 - std::string_view("/.s.PGSQL.5432").size();
 
-std::string find_bin_dir(const std::string& configured) {
+std::string find_bin_dir(const std::string& configured, const fs::path& cluster_dir) {
     if (!configured.empty()) {
         if (!fs::exists(fs::path(configured) / "initdb")) {
             throw std::runtime_error("no initdb in SCIM_BRIDGE_PG_BINDIR=" + configured);
         }
         return configured;
+    }
+    // An existing cluster needs the major version that created it.
+    std::string existing;
+    std::ifstream(cluster_dir / "PG_VERSION") >> existing;
+    if (!existing.empty()) {
+        const fs::path dir = fs::path("/usr/lib/postgresql") / existing / "bin";
+        if (!fs::exists(dir / "pg_ctl")) {
+            throw std::runtime_error("the cluster in " + cluster_dir.string() +
+                                     " needs PostgreSQL " + existing + " server binaries");
+        }
+        return dir.string();
     }
     constexpr std::array kVersions = {"15", "16", "17", "18", "14", "13"};
     for (const char* v : kVersions) {
@@ -95,9 +106,9 @@ std::string EmbeddedPostgres::tool(const std::string& name) const {
 
 std::unique_ptr<EmbeddedPostgres> EmbeddedPostgres::start(const EmbeddedOptions& options) {
     std::unique_ptr<EmbeddedPostgres> pg(new EmbeddedPostgres());
-    pg->bin_dir_ = find_bin_dir(options.bin_dir);
     const fs::path data_dir = fs::absolute(options.data_dir).lexically_normal();
     pg->cluster_dir_ = data_dir / "pg";
+    pg->bin_dir_ = find_bin_dir(options.bin_dir, pg->cluster_dir_);
     const std::string cluster = pg->cluster_dir_.string();
     if (cluster.size() > kMaxSocketDirLength) {
         throw std::runtime_error("data directory path is too long for a Unix socket (" +

@@ -89,6 +89,15 @@ private:
         if (core && user() && iequals(attr, "emails") && (sub.empty() || iequals(sub, "value"))) {
             return "(t.emails @> ARRAY[lower(" + bind(text) + ")])";
         }
+        if (core && !user() && iequals(attr, "members") && (sub.empty() || iequals(sub, "value"))) {
+            // Members are rows, not part of the document.
+            return "EXISTS (SELECT 1 FROM scim_group_member m WHERE m.tenant_id = t.tenant_id "
+                   "AND m.group_id = t.id AND m.member_id::text = lower(" + bind(text) + "))";
+        }
+        if (core && (iequals(attr, "members") || (user() && iequals(attr, "groups")))) {
+            return Error::invalid_filter("filtering on " + f.path.to_string() +
+                                         " is not supported yet; members.value eq is");
+        }
         if (core && user() && sub.empty() && iequals(attr, "active")) {
             if (!f.value.is_bool()) {
                 return Error::invalid_filter("active is a boolean");

@@ -30,6 +30,14 @@ NotificationListener::~NotificationListener() {
     }
 }
 
+bool NotificationListener::wait_connected(std::chrono::milliseconds timeout) const {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!connected_ && std::chrono::steady_clock::now() < deadline) {
+        usleep(10'000);
+    }
+    return connected_;
+}
+
 void NotificationListener::run() {
     while (!stop_) {
         PGconn* conn = PQconnectdb(dsn_.c_str());
@@ -43,6 +51,11 @@ void NotificationListener::run() {
             PQfreemem(quoted);
             ok = PQresultStatus(res) == PGRES_COMMAND_OK;
             PQclear(res);
+        }
+        if (ok) {
+            // Listening from now on; anything cached before this point may have missed a
+            // notification (first start, or the gap while reconnecting).
+            callback_("", "");
         }
         connected_ = ok;
         while (ok && !stop_) {
@@ -60,9 +73,7 @@ void NotificationListener::run() {
             }
         }
         PQfinish(conn);
-        if (connected_.exchange(false) || !ok) {
-            callback_("", "");  // we may have missed notifications
-        }
+        connected_ = false;
         for (int i = 0; i < 10 && !stop_; ++i) {
             usleep(100'000);
         }

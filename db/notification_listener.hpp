@@ -1,9 +1,11 @@
 #pragma once
 // LISTEN on PostgreSQL channels from a dedicated connection and thread (libpq directly: SOCI has
-// no API for notifications). The callback gets (channel, payload); an empty channel means "the
-// listener was disconnected, anything cached may be stale". Reconnects with a one-second pause.
+// no API for notifications). The callback gets (channel, payload); an empty channel, sent each
+// time LISTEN (re)starts, means "anything cached before now may be stale". Reconnects with a
+// one-second pause.
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <string>
 #include <thread>
@@ -20,6 +22,8 @@ public:
     NotificationListener& operator=(const NotificationListener&) = delete;
 
     bool connected() const { return connected_.load(); }
+    // Waits up to `timeout` for the first LISTEN; false when it did not happen in time.
+    bool wait_connected(std::chrono::milliseconds timeout) const;
 
 private:
     void run();

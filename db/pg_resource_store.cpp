@@ -74,6 +74,14 @@ constexpr const char* kInsertEvent =
     "INSERT INTO change_event (tenant_id, resource_type, resource_id, version, operation, "
     "changed_attributes, occurred_at) VALUES (CAST(:t AS uuid), :rt, CAST(:id AS uuid), :v, :op, "
     "CAST(:changed AS text[]), CAST(:ts AS timestamptz))";
+// Locks the listed members that exist (FOR KEY SHARE: a concurrent DELETE of one waits for this
+// transaction, and then finds and removes the new membership row).
+constexpr const char* kLockMembers =
+    "WITH u AS (SELECT 1 FROM scim_user WHERE tenant_id = CAST(:t AS uuid) "
+    "AND id = ANY (CAST(:ids AS uuid[])) FOR KEY SHARE), "
+    "g AS (SELECT 1 FROM scim_group WHERE tenant_id = CAST(:t AS uuid) "
+    "AND id = ANY (CAST(:ids AS uuid[])) FOR KEY SHARE) "
+    "SELECT (SELECT count(*) FROM u) + (SELECT count(*) FROM g)";
 // Member ids that are neither a user nor a group of the tenant.
 constexpr const char* kUnknownMember =
     "SELECT m.id::text FROM unnest(CAST(:ids AS uuid[])) AS m(id) "
@@ -190,9 +198,18 @@ std::string group_display_name(const json::object& doc) {
     return v != nullptr && v->is_string() ? std::string(v->as_string()) : std::string();
 }
 
-// 23505 → 409 with the attribute that collided.
+// SQLSTATEs a client's data can cause, as SCIM errors: 23505 → 409 with the attribute that
+// collided; a value too large to index (54000) or that PostgreSQL cannot store (22021 bad
+// encoding, 22P05 NUL in JSON text) → 400 invalidValue. Never a 500 for a client mistake.
 std::optional<Error> uniqueness_error(const std::string& sqlstate, const std::string& what,
                                       const scim::WriteRequest& w) {
+    if (sqlstate == "54000") {
+        return Error::invalid_value("a value is too long (userName, displayName and externalId "
+                                    "are limited to about 2,700 bytes)");
+    }
+    if (sqlstate == "22021" || sqlstate == "22P05") {
+        return Error::invalid_value("a value is not valid text");
+    }
     if (sqlstate != "23505") {
         return std::nullopt;
     }
@@ -229,7 +246,7 @@ std::optional<Error> write_members(soci::session& s, const std::string& tenant_i
         if (!is_uuid(m.value)) {
             return Error::invalid_value("member '" + m.value + "' does not exist");
         }
-        if (m.value == group_id) {
+        if (lower(m.value) == lower(group_id)) {
             return Error::invalid_value("a group cannot be a member of itself");
         }
         ids.push_back(lower(m.value));
@@ -238,6 +255,8 @@ std::optional<Error> write_members(soci::session& s, const std::string& tenant_i
     ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
     const std::string literal = pg_array_literal(ids);
     if (!ids.empty()) {
+        long long locked = 0;
+        s << kLockMembers, soci::use(tenant_id, "t"), soci::use(literal, "ids"), soci::into(locked);
         std::string unknown;
         soci::indicator ind = soci::i_null;
         s << kUnknownMember, soci::use(literal, "ids"), soci::use(tenant_id, "t"),
@@ -480,29 +499,41 @@ scim::Result<void> PgResourceStore::remove(const std::string& tenant_id, Resourc
         if (!is_uuid(id)) {
             return Error::not_found(not_found);
         }
-        // One statement: the row, its memberships (a group's own member rows cascade) and the
-        // change event, all or nothing.
+        // One transaction: the row, then (in a later statement, so that its snapshot sees
+        // memberships added concurrently) its memberships, a new version and change event for
+        // every group that lost it as a member, and its own delete event.
         const std::string rt(scim::resource_type_id(kind));
         const long long expected = expected_version.value_or(-1);
-        const std::string sql =
-            std::string("WITH del AS (DELETE FROM ") + table_of(kind) +
-            " WHERE tenant_id = CAST(:t AS uuid) AND id = CAST(:id AS uuid) "
-            "AND (CAST(:v AS bigint) < 0 OR version = :v) RETURNING tenant_id, id, version), "
-            "mem AS (DELETE FROM scim_group_member WHERE tenant_id = CAST(:t AS uuid) "
-            "AND member_id = CAST(:id AS uuid) AND EXISTS (SELECT 1 FROM del)), "
-            "ev AS (INSERT INTO change_event (tenant_id, resource_type, resource_id, version, "
-            "operation, occurred_at) SELECT tenant_id, :rt, id, version + 1, 'delete', "
-            "CAST(:ts AS timestamptz) FROM del) "
-            "SELECT version FROM del";
+        soci::transaction tr(s);
         long long version = 0;
-        s << sql, soci::use(tenant_id, "t"), soci::use(id, "id"), soci::use(expected, "v"),
-            soci::use(rt, "rt"), soci::use(timestamp, "ts"), soci::into(version);
+        s << std::string("DELETE FROM ") + table_of(kind) +
+                 " WHERE tenant_id = CAST(:t AS uuid) AND id = CAST(:id AS uuid) "
+                 "AND (CAST(:v AS bigint) < 0 OR version = :v) RETURNING version",
+            soci::use(tenant_id, "t"), soci::use(id, "id"), soci::use(expected, "v"),
+            soci::into(version);
         if (!s.got_data()) {
+            tr.rollback();
             if (expected_version && select_one(conn, tenant_id, kind, id, {})) {
                 return Error::precondition_failed("resource has changed since it was read");
             }
             return Error::not_found(not_found);
         }
+        s << "WITH gone AS (DELETE FROM scim_group_member WHERE tenant_id = CAST(:t AS uuid) "
+             "AND member_id = CAST(:id AS uuid) RETURNING group_id), "
+             "bumped AS (UPDATE scim_group g SET version = g.version + 1, "
+             "modified_at = CAST(:ts AS timestamptz) FROM (SELECT DISTINCT group_id FROM gone) x "
+             "WHERE g.tenant_id = CAST(:t AS uuid) AND g.id = x.group_id RETURNING g.id, g.version) "
+             "INSERT INTO change_event (tenant_id, resource_type, resource_id, version, operation, "
+             "changed_attributes, occurred_at) SELECT CAST(:t AS uuid), 'Group', id, version, "
+             "'patch', '{members}', CAST(:ts AS timestamptz) FROM bumped",
+            soci::use(tenant_id, "t"), soci::use(id, "id"), soci::use(timestamp, "ts");
+        const long long delete_version = version + 1;  // bound by reference: must be a named local
+        s << "INSERT INTO change_event (tenant_id, resource_type, resource_id, version, operation, "
+             "occurred_at) VALUES (CAST(:t AS uuid), :rt, CAST(:id AS uuid), :v, 'delete', "
+             "CAST(:ts AS timestamptz))",
+            soci::use(tenant_id, "t"), soci::use(rt, "rt"), soci::use(id, "id"),
+            soci::use(delete_version, "v"), soci::use(timestamp, "ts");
+        tr.commit();
         return {};
     });
 }

@@ -1,5 +1,7 @@
 #include "scim/filter.hpp"
 
+#include "scim/text.hpp"
+
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -278,7 +280,7 @@ private:
             ++pos_;
             boost::system::error_code ec;
             json::value v = json::parse(text_.substr(start, pos_ - start), ec);
-            if (ec || !v.is_string()) {
+            if (ec || !v.is_string() || !is_storable_text(v.as_string())) {
                 pos_ = start;
                 return fail("invalid string literal");
             }
@@ -299,7 +301,8 @@ private:
             return number;
         }
         // Entra sends `externalId eq jyoung`: an unquoted word is a string where unambiguous.
-        if (op == CompareOp::kEq && !word.empty() && word.find('"') == std::string_view::npos) {
+        if (op == CompareOp::kEq && !word.empty() && word.find('"') == std::string_view::npos &&
+            is_storable_text(word)) {
             return json::value(json::string(word));
         }
         pos_ = start;

@@ -1,5 +1,7 @@
 #include "scim/resource.hpp"
 
+#include "scim/text.hpp"
+
 #include <boost/json/serialize.hpp>
 
 #include <algorithm>
@@ -273,6 +275,9 @@ private:
             case AttrType::kReference:
             case AttrType::kString:
                 if (v.is_string()) {
+                    if (!is_storable_text(v.as_string())) {
+                        return Error::invalid_value(where + " must not contain U+0000");
+                    }
                     return R(v);
                 }
                 if (lenient() && (v.is_number() || v.is_bool())) {
@@ -360,8 +365,8 @@ Result<NormalizedResource> normalize_resource(const SchemaRegistry& registry,
             if (value.is_null()) {
                 continue;
             }
-            if (!value.is_string()) {
-                return Error::invalid_value("externalId must be a string");
+            if (!value.is_string() || !is_storable_text(value.as_string())) {
+                return Error::invalid_value("externalId must be a string without U+0000");
             }
             out.external_id = std::string(value.as_string());
             continue;

@@ -209,11 +209,17 @@ Result<StoredResource> ResourceService::replace(const CallContext& ctx, Resource
         if (kind == ResourceKind::kGroup) {
             std::vector<std::string> before;
             std::vector<std::string> after;
+            const auto lower = [](std::string v) {
+                for (char& c : v) {
+                    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+                }
+                return v;
+            };
             for (const MemberRef& m : current->members.value_or(std::vector<MemberRef>{})) {
-                before.push_back(m.value);
+                before.push_back(lower(m.value));
             }
             for (const MemberRef& m : *w.members) {
-                after.push_back(m.value);
+                after.push_back(lower(m.value));
             }
             std::sort(before.begin(), before.end());
             std::sort(after.begin(), after.end());

@@ -159,9 +159,20 @@ std::optional<scim::TokenRecord> Credentials::lookup(const std::string& id) {
         if (it != cache_.end() && it->second.expires > now) {
             return it->second.record;
         }
+        const auto unknown = unknown_.find(id);
+        if (unknown != unknown_.end() && unknown->second > now) {
+            return std::nullopt;
+        }
         generation = generation_;
     }
     auto record = tokens_.find_token(id);
+    if (!record) {
+        const std::lock_guard lock(mutex_);
+        if (unknown_.size() >= kMaxCached) {
+            unknown_.clear();
+        }
+        unknown_[id] = now + kUnknownTtl;  // ids are random: a new token never collides
+    }
     if (record && !record->revoked_at) {
         const std::lock_guard lock(mutex_);
         // An invalidation while we were reading may concern this very token: do not cache.

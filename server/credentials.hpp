@@ -81,6 +81,9 @@ private:
     std::chrono::milliseconds cache_ttl_;
     std::mutex mutex_;
     std::unordered_map<std::string, Cached> cache_;
+    // Unknown token ids, briefly: a flood of made-up tokens must not hold the database pool.
+    static constexpr std::chrono::seconds kUnknownTtl{2};
+    std::unordered_map<std::string, std::chrono::steady_clock::time_point> unknown_;
     std::uint64_t generation_ = 0;  // bumped by invalidations; a slower lookup must not re-add
 };
 

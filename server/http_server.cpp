@@ -11,6 +11,7 @@
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/read.hpp>
@@ -214,7 +215,7 @@ net::awaitable<void> HttpServer::serve_requests(Stream& stream, SessionState& st
         }
 
         if (!reject) {
-            if (parser.get()[http::field::expect] == "100-continue") {
+            if (beast::iequals(parser.get()[http::field::expect], "100-continue")) {
                 http::response<http::empty_body> cont{http::status::continue_, 11};
                 lowest.expires_after(limits_.write_timeout);
                 auto [cec, cn] = co_await http::async_write(stream, cont, kUseTuple);

@@ -259,6 +259,9 @@ int run_serve(const server::Config& config) {
                 registries.invalidate_all();
             }
         });
+    if (!notifications.wait_connected(std::chrono::seconds(5))) {
+        server::log::warn("not listening for revocations yet; caches rely on their TTL meanwhile");
+    }
     server::Metrics metrics;
     metrics.set_pool_gauges([&database] { return database.in_use(); }, database.pool_size());
     const server::HealthHandler health([&database] { return database.ready(); }, metrics);

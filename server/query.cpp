@@ -1,5 +1,7 @@
 #include "server/query.hpp"
 
+#include "scim/text.hpp"
+
 namespace scimbridge::server {
 
 namespace {
@@ -54,7 +56,8 @@ std::optional<std::map<std::string, std::string>> parse_query(std::string_view q
         const std::size_t eq = pair.find('=');
         auto key = url_decode(pair.substr(0, eq));
         auto value = url_decode(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1));
-        if (!key || !value) {
+        // Decoded text must be UTF-8 without NULs: nothing else can reach the database.
+        if (!key || !value || !scim::is_storable_text(*key) || !scim::is_storable_text(*value)) {
             return std::nullopt;
         }
         if (!key->empty()) {

@@ -12,7 +12,7 @@ namespace scimbridge::server {
 std::optional<std::string> url_decode(std::string_view text);
 
 // Keys are matched case-insensitively later; the first occurrence of a key wins.
-// nullopt on a malformed escape.
+// nullopt on a malformed escape, or when a key or value is not UTF-8 or holds a NUL.
 std::optional<std::map<std::string, std::string>> parse_query(std::string_view query);
 
 }  // namespace scimbridge::server

@@ -5,6 +5,7 @@
 #include "scim/schema.hpp"
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -30,6 +31,7 @@ private:
     std::chrono::milliseconds ttl_;
     std::mutex mutex_;
     std::unordered_map<std::string, Entry> cache_;
+    std::uint64_t generation_ = 0;  // bumped by invalidations; a slower load must not re-add
 };
 
 }  // namespace scimbridge::server

@@ -1,5 +1,7 @@
 #include "db/pg_resource_store.hpp"
 
+#include "db/database_impl.hpp"
+
 #include "db/migrations.hpp"
 #include "db/pg_tenancy_store.hpp"
 #include "scim/resource_service.hpp"
@@ -11,6 +13,7 @@
 #include <boost/json/parse.hpp>
 
 #include <atomic>
+#include <random>
 #include <thread>
 
 using namespace scimbridge;  // NOLINT(google-build-using-namespace): test brevity
@@ -341,5 +344,94 @@ TEST_CASE("paging with startIndex and count is stable; count=0 gives only totalR
     CHECK(none->resources.empty());
     auto past = w.service.list(w.a, ResourceKind::kUser, {"", 100, 10, {}});
     CHECK(past->resources.empty());
+}
+TEST_CASE("deleting a member gives each group it left a new version and a change event") {
+    World w;
+    const auto alice = w.user(w.a, "alice");
+    auto g = w.group(w.a, "G", {alice.id});
+    REQUIRE(g.has_value());
+    CHECK(g->version == 1);
+    REQUIRE(w.service.remove(w.a, ResourceKind::kUser, alice.id, "").has_value());
+    auto after = w.service.get(w.a, ResourceKind::kGroup, g->id, {true, false});
+    REQUIRE(after.has_value());
+    CHECK(after->version == 2);  // an If-None-Match: W/"1" no longer matches
+    CHECK(after->members->empty());
+    CHECK(w.events(g->id) == "create:1:displayName,members patch:2:members");
+    CHECK(w.events(alice.id) == "create:1:userName delete:2:");
+}
+
+TEST_CASE("a group cannot contain itself, whatever the case of its id") {
+    World w;
+    auto g = w.group(w.a, "G", {});
+    REQUIRE(g.has_value());
+    std::string upper = g->id;
+    for (char& c : upper) {
+        c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    }
+    auto r = w.service.replace(w.a, ResourceKind::kGroup, g->id,
+                               json::object{{"schemas", json::array{"urn:ietf:params:scim:schemas:core:2.0:Group"}},
+                                            {"displayName", "G"},
+                                            {"members", json::array{json::object{{"value", upper}}}}},
+                               "", {});
+    REQUIRE_FALSE(r.has_value());
+    CHECK(r.error().scim_type == scim::ScimType::kInvalidValue);
+}
+
+TEST_CASE("members.value filters read membership rows; groups filters are refused, not answered wrong") {
+    World w;
+    const auto alice = w.user(w.a, "alice");
+    const auto bob = w.user(w.a, "bob");
+    REQUIRE(w.group(w.a, "With alice", {alice.id}).has_value());
+    REQUIRE(w.group(w.a, "With bob", {bob.id}).has_value());
+    CHECK(w.list(w.a, ResourceKind::kGroup, "members.value eq \"" + alice.id + "\"").total_results == 1);
+    CHECK(w.list(w.a, ResourceKind::kGroup, "members eq \"" + bob.id + "\"").total_results == 1);
+    auto refused = w.service.list(w.a, ResourceKind::kUser, {"groups.value eq \"x\"", 1, 10, {}});
+    REQUIRE_FALSE(refused.has_value());
+    CHECK(refused.error().scim_type == scim::ScimType::kInvalidFilter);
+}
+
+TEST_CASE("values PostgreSQL cannot store or index are 400, never 500") {
+    World w;
+    const auto create = [&](const std::string& user_name) {
+        return w.service.create(w.a, ResourceKind::kUser,
+                                json::object{{"schemas", json::array{"urn:ietf:params:scim:schemas:core:2.0:User"}},
+                                             {"userName", user_name}});
+    };
+    auto nul = create(std::string("a\0b", 3));
+    REQUIRE_FALSE(nul.has_value());
+    CHECK(nul.error().status == 400);
+    std::string long_name;  // random, so that compression cannot shrink the index entry
+    std::mt19937 rng(42);
+    for (int i = 0; i < 4000; ++i) {
+        long_name.push_back(static_cast<char>('a' + rng() % 26));
+    }
+    auto too_long = create(long_name);
+    REQUIRE_FALSE(too_long.has_value());
+    CHECK(too_long.error().status == 400);
+    CHECK(too_long.error().scim_type == scim::ScimType::kInvalidValue);
+    CHECK(w.t.query("SELECT count(*) FROM scim_user") == "0");
+}
+
+TEST_CASE("filters of many shapes do not grow a connection's prepared statements without bound") {
+    PgTestDatabase t;
+    auto database = db::Database::open(t.dsn(), {1});
+    db::migrate(*database);
+    db::PgTenancyStore tenancy{*database};
+    db::PgResourceStore store{*database, scim::SchemaRegistry::core()};
+    server::SystemClock clock;
+    server::RandomIdGenerator ids;
+    scim::ResourceService service{store, clock, ids};
+    scim::CallContext ctx;
+    ctx.tenant_id = tenancy.create_tenant("a")->id;
+    std::string filter = "title eq \"x0\"";
+    for (int k = 1; k < 120; ++k) {
+        filter += " or title eq \"x" + std::to_string(k) + "\"";
+        auto page = service.list(ctx, ResourceKind::kUser, {filter, 1, 10, {}});
+        REQUIRE(page.has_value());
+    }
+    const std::string prepared = database->impl().with_connection([](db::Connection& c) {
+        return db::query_row(c, "SELECT count(*) FROM pg_prepared_statements", {})->at(0).value_or("");
+    });
+    CHECK(std::stoi(prepared) <= 64);
 }
 }
