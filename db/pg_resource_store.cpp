@@ -353,6 +353,20 @@ constexpr const char* kUpdateUserWithEvent =
     "CAST(:changed AS text[]), CAST(:ts AS timestamptz) FROM upd) "
     "SELECT version, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') FROM upd";
 
+// Inside a catch block: the SCIM error for a write that failed because of the client's data
+// (see uniqueness_error), or nullopt to rethrow.
+std::optional<Error> client_error(const scim::WriteRequest& w) {
+    try {
+        throw;
+    } catch (const soci::soci_error& e) {
+        return uniqueness_error(sqlstate_of(e), e.what(), w);
+    } catch (const DatabaseError& e) {
+        return uniqueness_error(e.sqlstate(), e.what(), w);
+    } catch (...) {
+        return std::nullopt;
+    }
+}
+
 scim::StoredResource written(const scim::WriteRequest& w, std::int64_t version,
                              const std::string& created) {
     scim::StoredResource out;
@@ -401,13 +415,8 @@ scim::Result<scim::StoredResource> PgResourceStore::insert(const std::string& te
             insert_event(s, tenant_id, w.kind, w.id, 1, w.event.operation, w.event.changed,
                          w.timestamp);
             tr.commit();
-        } catch (const soci::soci_error& e) {
-            if (auto err = uniqueness_error(sqlstate_of(e), e.what(), w)) {
-                return *err;
-            }
-            throw;
-        } catch (const DatabaseError& e) {
-            if (auto err = uniqueness_error(e.sqlstate(), e.what(), w)) {
+        } catch (...) {
+            if (auto err = client_error(w)) {
                 return *err;
             }
             throw;
@@ -469,13 +478,8 @@ scim::Result<scim::StoredResource> PgResourceStore::update(const std::string& te
             insert_event(s, tenant_id, w.kind, w.id, version, w.event.operation, w.event.changed,
                          w.timestamp);
             tr.commit();
-        } catch (const soci::soci_error& e) {
-            if (auto err = uniqueness_error(sqlstate_of(e), e.what(), w)) {
-                return *err;
-            }
-            throw;
-        } catch (const DatabaseError& e) {
-            if (auto err = uniqueness_error(e.sqlstate(), e.what(), w)) {
+        } catch (...) {
+            if (auto err = client_error(w)) {
                 return *err;
             }
             throw;

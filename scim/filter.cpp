@@ -104,18 +104,22 @@ private:
         return true;
     }
 
-    Result<FilterPtr> parse_or(std::size_t depth, bool in_brackets) {
-        auto left = parse_and(depth, in_brackets);
+    // or binds looser than and (RFC 7644 §3.4.2.2): a chain of `word`-joined operands, each
+    // parsed by `operand`, folded to the left.
+    Result<FilterPtr> parse_chain(std::size_t depth, bool in_brackets, std::string_view word,
+                                  Filter::Kind kind,
+                                  Result<FilterPtr> (Parser::*operand)(std::size_t, bool)) {
+        auto left = (this->*operand)(depth, in_brackets);
         if (!left) {
             return left;
         }
-        while (keyword("or")) {
-            auto right = parse_and(depth, in_brackets);
+        while (keyword(word)) {
+            auto right = (this->*operand)(depth, in_brackets);
             if (!right) {
                 return right;
             }
             auto node = std::make_unique<Filter>();
-            node->kind = Filter::Kind::kOr;
+            node->kind = kind;
             node->left = std::move(*left);
             node->right = std::move(*right);
             left = std::move(node);
@@ -123,23 +127,12 @@ private:
         return left;
     }
 
+    Result<FilterPtr> parse_or(std::size_t depth, bool in_brackets) {
+        return parse_chain(depth, in_brackets, "or", Filter::Kind::kOr, &Parser::parse_and);
+    }
+
     Result<FilterPtr> parse_and(std::size_t depth, bool in_brackets) {
-        auto left = parse_unary(depth, in_brackets);
-        if (!left) {
-            return left;
-        }
-        while (keyword("and")) {
-            auto right = parse_unary(depth, in_brackets);
-            if (!right) {
-                return right;
-            }
-            auto node = std::make_unique<Filter>();
-            node->kind = Filter::Kind::kAnd;
-            node->left = std::move(*left);
-            node->right = std::move(*right);
-            left = std::move(node);
-        }
-        return left;
+        return parse_chain(depth, in_brackets, "and", Filter::Kind::kAnd, &Parser::parse_unary);
     }
 
     Result<FilterPtr> parse_unary(std::size_t depth, bool in_brackets) {

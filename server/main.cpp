@@ -36,9 +36,15 @@ namespace {
 constexpr int kExitError = 1;
 constexpr int kExitUsage = 2;
 
+// A start-up or command failure: unwinds (so an embedded cluster this process started is
+// stopped on the way out), then main prints one line and exits with `code`.
+struct Failure {
+    std::string message;
+    int code;
+};
+
 [[noreturn]] void fail(const std::string& message, int code = kExitError) {
-    std::cerr << "scim-bridge: error: " << message << "\n";
-    std::exit(code);
+    throw Failure{message, code};
 }
 
 server::Config load_config(const server::Command& cmd, char** envp) {
@@ -312,7 +318,21 @@ int run_serve(const server::Config& config) {
 
 }  // namespace
 
+int run(int argc, char** argv, char** envp);
+
 int main(int argc, char** argv, char** envp) {
+    try {
+        return run(argc, argv, envp);
+    } catch (const Failure& f) {
+        std::cerr << "scim-bridge: error: " << f.message << "\n";
+        return f.code;
+    } catch (const std::exception& e) {
+        std::cerr << "scim-bridge: error: " << e.what() << "\n";
+        return kExitError;
+    }
+}
+
+int run(int argc, char** argv, char** envp) {
     std::signal(SIGPIPE, SIG_IGN);  // NOLINT(cert-err33-c): a closed peer is an error_code, not a signal
     if (std::getenv("PGCONNECT_TIMEOUT") == nullptr) {  // NOLINT(concurrency-mt-unsafe)
         setenv("PGCONNECT_TIMEOUT", "10", 0);           // NOLINT(concurrency-mt-unsafe)

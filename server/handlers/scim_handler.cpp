@@ -336,48 +336,53 @@ Response ScimHandler::service_provider_config(const RequestContext& ctx) const {
                        version(ctx), keep_alive(ctx));
 }
 
-Response ScimHandler::resource_types(const RequestContext& ctx) const {
-    const std::string base = base_url(ctx);
+namespace {
+
+// A discovery collection (RFC 7644 §4) as a ListResponse; each item with its meta.
+template <class Item>
+Response discovery_list(const RequestContext& ctx, const std::vector<Item>& items,
+                        const char* resource_type, const std::string& base) {
     json::array all;
-    const Call c = call(ctx);
-    for (const scim::ResourceType& t : c.registry->resource_types()) {
-        all.emplace_back(with_meta(scim::to_json(t), "ResourceType", base + "/ResourceTypes/" + t.id));
+    for (const Item& item : items) {
+        all.emplace_back(with_meta(scim::to_json(item), resource_type, base + "/" + item.id));
     }
     const auto n = static_cast<std::int64_t>(all.size());
-    return render_json(http::status::ok, list_response(std::move(all), n), version(ctx), keep_alive(ctx));
+    return render_json(http::status::ok, list_response(std::move(all), n), version(ctx),
+                       keep_alive(ctx));
+}
+
+// One discovery item by id, or a 404 SCIM error.
+template <class Item>
+Response discovery_item(const RequestContext& ctx, const Item* item, const char* resource_type,
+                        const std::string& base) {
+    if (item == nullptr) {
+        return error(ctx, Error::not_found("no " + std::string(resource_type) + " " +
+                                           ctx.params.at("id")));
+    }
+    return render_json(http::status::ok,
+                       with_meta(scim::to_json(*item), resource_type, base + "/" + item->id),
+                       version(ctx), keep_alive(ctx));
+}
+
+}  // namespace
+
+Response ScimHandler::resource_types(const RequestContext& ctx) const {
+    return discovery_list(ctx, call(ctx).registry->resource_types(), "ResourceType",
+                          base_url(ctx) + "/ResourceTypes");
 }
 
 Response ScimHandler::resource_type(const RequestContext& ctx) const {
-    const Call c = call(ctx);
-    const scim::ResourceType* t = c.registry->resource_type(ctx.params.at("id"));
-    if (t == nullptr) {
-        return error(ctx, Error::not_found("no resource type " + ctx.params.at("id")));
-    }
-    return render_json(http::status::ok,
-                       with_meta(scim::to_json(*t), "ResourceType", base_url(ctx) + "/ResourceTypes/" + t->id),
-                       version(ctx), keep_alive(ctx));
+    return discovery_item(ctx, call(ctx).registry->resource_type(ctx.params.at("id")),
+                          "ResourceType", base_url(ctx) + "/ResourceTypes");
 }
 
 Response ScimHandler::schemas(const RequestContext& ctx) const {
-    const std::string base = base_url(ctx);
-    json::array all;
-    const Call c = call(ctx);
-    for (const scim::Schema& s : c.registry->schemas()) {
-        all.emplace_back(with_meta(scim::to_json(s), "Schema", base + "/Schemas/" + s.id));
-    }
-    const auto n = static_cast<std::int64_t>(all.size());
-    return render_json(http::status::ok, list_response(std::move(all), n), version(ctx), keep_alive(ctx));
+    return discovery_list(ctx, call(ctx).registry->schemas(), "Schema", base_url(ctx) + "/Schemas");
 }
 
 Response ScimHandler::schema(const RequestContext& ctx) const {
-    const Call c = call(ctx);
-    const scim::Schema* s = c.registry->schema(ctx.params.at("id"));
-    if (s == nullptr) {
-        return error(ctx, Error::not_found("no schema " + ctx.params.at("id")));
-    }
-    return render_json(http::status::ok,
-                       with_meta(scim::to_json(*s), "Schema", base_url(ctx) + "/Schemas/" + s->id),
-                       version(ctx), keep_alive(ctx));
+    return discovery_item(ctx, call(ctx).registry->schema(ctx.params.at("id")), "Schema",
+                          base_url(ctx) + "/Schemas");
 }
 
 }  // namespace scimbridge::server

@@ -341,4 +341,17 @@ TEST_CASE("embedded PostgreSQL: a cluster left running by a crash is adopted and
     CHECK(next.wait_exit(std::chrono::seconds(60)) == 0);
     CHECK_FALSE(std::filesystem::exists(data_dir + "/pg/postmaster.pid"));
 }
+TEST_CASE("embedded PostgreSQL: a start that fails after the cluster came up stops it again") {
+    PgTestDatabase db;
+    ServerProcess holder({}, {{"DATABASE_URL", db.dsn()}}, false, true);  // holds a port
+    TempDir dir;
+    const std::string data_dir = dir.path() + "/state";
+    const CliResult busy = run_cli({"serve", "--listen", "off", "--http-listen",
+                                    "127.0.0.1:" + std::to_string(holder.http_port()),
+                                    "--data-dir", data_dir});
+    CHECK(busy.exit_code == 1);
+    CHECK(busy.err.find("cannot listen on") != std::string::npos);
+    CHECK(std::filesystem::exists(data_dir + "/pg/PG_VERSION"));       // it did start
+    CHECK_FALSE(std::filesystem::exists(data_dir + "/pg/postmaster.pid"));  // and was stopped
+}
 }
