@@ -263,8 +263,8 @@ private:
                 if (!literal.is_number() || (op != CompareOp::kEq && !is_ordering(op))) {
                     return Error::invalid_filter(what + " is a number: use eq, ne, gt, ge, lt or le with a number");
                 }
-                return "(CAST(" + text_expr + " AS numeric) " + sql_operator(op) + " CAST(" +
-                       bind(boost::json::serialize(literal)) + " AS numeric))";
+                return "(CAST(" + text_expr + " AS double precision) " + sql_operator(op) + " CAST(" +
+                       bind(boost::json::serialize(literal)) + " AS double precision))";
             case AttrType::kDateTime: {
                 if (!literal.is_string() || (op != CompareOp::kEq && !is_ordering(op))) {
                     return Error::invalid_filter(what + " is a dateTime: use eq, ne, gt, ge, lt or le with a date");
