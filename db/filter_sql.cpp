@@ -105,6 +105,32 @@ public:
 
     std::vector<std::string> params;
 
+    scim::Result<SortSql> sort_key(const scim::AttrPath& path) {
+        auto source = resolve(path, nullptr);
+        if (!source) {
+            return Error::invalid_value("cannot sort by " + path.to_string());
+        }
+        if (source->kind == Source::Kind::kJsonArray || source->complex ||
+            source->type == AttrType::kComplex || source->type == AttrType::kBinary) {
+            return Error::invalid_value("sortBy must name a singular attribute, not " + path.to_string());
+        }
+        const std::string text = source->kind == Source::Kind::kColumn
+                                     ? source->expr
+                                     : "(" + source->expr + " #>> '{}')";
+        switch (source->type) {
+            case AttrType::kBoolean:
+                return SortSql{"CAST(" + text + " AS boolean)", "boolean"};
+            case AttrType::kInteger:
+            case AttrType::kDecimal:
+                return SortSql{"CAST(" + text + " AS double precision)", "double precision"};
+            case AttrType::kDateTime:
+                return SortSql{"CAST(" + text + " AS timestamptz)", "timestamptz"};
+            default:
+                return SortSql{(source->case_exact ? text : "lower(" + text + ")") + " COLLATE \"C\"",
+                               "text"};
+        }
+    }
+
 private:
     static std::string negate(const std::string& sql) { return "(NOT coalesce(" + sql + ", false))"; }
 
@@ -410,6 +436,15 @@ private:
 };
 
 }  // namespace
+
+scim::Result<SortSql> compile_sort(const scim::AttrPath& path, scim::ResourceKind kind,
+                                   const scim::SchemaRegistry& registry,
+                                   std::vector<std::string>& params, std::size_t first_param) {
+    Compiler c(kind, registry, first_param);
+    auto sort = c.sort_key(path);
+    params.insert(params.end(), c.params.begin(), c.params.end());
+    return sort;
+}
 
 scim::Result<SqlFragment> compile_filter(const scim::Filter& filter, scim::ResourceKind kind,
                                          const scim::SchemaRegistry& registry,

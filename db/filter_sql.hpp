@@ -22,4 +22,14 @@ scim::Result<SqlFragment> compile_filter(const scim::Filter& filter, scim::Resou
                                          const scim::SchemaRegistry& registry,
                                          std::size_t first_param = 1);
 
+// The sort key of `sortBy` as a typed SQL expression over row t, and the SQL type a cursor's
+// key text is cast to. 400 invalidValue for attributes that cannot order (multi-valued, complex).
+struct SortSql {
+    std::string expr;
+    std::string type;  // "text", "timestamptz", "double precision", "boolean"
+};
+scim::Result<SortSql> compile_sort(const scim::AttrPath& path, scim::ResourceKind kind,
+                                   const scim::SchemaRegistry& registry,
+                                   std::vector<std::string>& params, std::size_t first_param);
+
 }  // namespace scimbridge::db

@@ -551,44 +551,107 @@ std::optional<scim::StoredResource> PgResourceStore::find(const std::string& ten
 
 scim::Result<scim::Page> PgResourceStore::list(const std::string& tenant_id,
                                                const scim::ListRequest& request) {
+    const scim::SchemaRegistry& registry = request.registry != nullptr ? *request.registry : registry_;
     std::string where = "t.tenant_id = CAST(:t AS uuid)";
     std::vector<std::string> params;
     if (request.filter != nullptr) {
-        auto compiled = compile_filter(*request.filter, request.kind,
-                                       request.registry != nullptr ? *request.registry : registry_);
+        auto compiled = compile_filter(*request.filter, request.kind, registry);
         if (!compiled) {
             return compiled.error();
         }
         where += " AND " + compiled->sql;
         params = std::move(compiled->params);
     }
+    std::optional<SortSql> sort;
+    if (request.sort_by) {
+        auto compiled = compile_sort(*request.sort_by, request.kind, registry, params, params.size() + 1);
+        if (!compiled) {
+            return compiled.error();
+        }
+        sort = std::move(*compiled);
+    }
     const std::string table = table_of(request.kind);
+    const std::string sk = sort ? sort->expr : "NULL";
+    const bool backward = request.after && request.after->backward;
+
+    // Order: the sort key (nulls last either way), then id; walking backward reverses it.
+    std::string order = "t.id";
+    std::string reverse = "t.id DESC";
+    if (sort) {
+        order = sk + (request.descending ? " DESC" : " ASC") + " NULLS LAST, t.id";
+        reverse = sk + (request.descending ? " ASC" : " DESC") + " NULLS FIRST, t.id DESC";
+    }
+    // Keyset: rows after (or, backward, before) the cursor's row in that order.
+    std::string keyset;
+    Params values{{"t", tenant_id}};
+    if (request.after) {
+        const scim::Cursor& c = *request.after;
+        const std::string id = "CAST(:ci AS uuid)";
+        values.emplace("ci", c.id);
+        if (!is_uuid(c.id)) {
+            return Error::invalid_cursor("the cursor is not valid for this query");
+        }
+        if (!sort) {
+            keyset = backward ? "t.id < " + id : "t.id > " + id;
+        } else if (c.key_null) {
+            keyset = backward ? "(" + sk + " IS NOT NULL OR t.id < " + id + ")"
+                              : "(" + sk + " IS NULL AND t.id > " + id + ")";
+        } else {
+            values.emplace("ck", c.key.value_or(""));
+            const std::string key = "CAST(:ck AS " + sort->type + ")";
+            const bool greater = request.descending == backward;  // asc forward / desc backward
+            const std::string beyond = sk + (greater ? " > " : " < ") + key;
+            keyset = backward ? "(" + beyond + " OR (" + sk + " = " + key + " AND t.id < " + id + "))"
+                              : "(" + beyond + " OR (" + sk + " = " + key + " AND t.id > " + id +
+                                    ") OR " + sk + " IS NULL)";
+        }
+    }
+    const std::string page_where = keyset.empty() ? where : where + " AND " + keyset;
+    const bool want_total = !request.cursor_mode || !request.after;
+    const std::int64_t fetch = request.cursor_mode ? request.count + 1 : request.count;
+    std::string object = resource_object(request.kind, request.load);
+    object.insert(object.size() - 1, ", 'sk', t.sk::text");  // keep the key for cursors
+
     // One statement, one row: the total and the page as a JSON array.
-    std::string sql = "SELECT (SELECT count(*) FROM " + table + " t WHERE " + where + "), ";
+    std::string sql = std::string("SELECT ") +
+                      (want_total ? "(SELECT count(*) FROM " + table + " t WHERE " + where + ")" : "NULL") + ", ";
     if (request.count > 0) {
-        // Stable across pages (Okta pages with startIndex): ordered by id.
-        sql += "(SELECT coalesce(json_agg(" + resource_object(request.kind, request.load) +
-               " ORDER BY t.id), '[]')::text FROM (SELECT * FROM " + table + " t WHERE " + where +
-               " ORDER BY t.id LIMIT :limit OFFSET :offset) t)";
+        sql += "(SELECT coalesce(json_agg(" + object + " ORDER BY " +
+               (sort ? std::string("t.sk") + (request.descending ? " DESC" : " ASC") + " NULLS LAST, t.id" : "t.id") +
+               "), '[]')::text FROM (SELECT t.*, " + sk + " AS sk FROM " + table + " t WHERE " +
+               page_where + " ORDER BY " + (backward ? reverse : order) + " LIMIT :limit" +
+               (request.cursor_mode ? "" : " OFFSET :offset") + ") t)";
+        values.emplace("limit", std::to_string(fetch));
+        if (!request.cursor_mode) {
+            values.emplace("offset", std::to_string(request.start_index - 1));
+        }
     } else {
         sql += "'[]'";
     }
-    Params values{{"t", tenant_id}};
     for (std::size_t i = 0; i < params.size(); ++i) {
         values.emplace("p" + std::to_string(i + 1), params[i]);
-    }
-    if (request.count > 0) {
-        values.emplace("limit", std::to_string(request.count));
-        values.emplace("offset", std::to_string(request.start_index - 1));
     }
     return db_.impl().with_connection([&](Connection& conn) -> scim::Result<scim::Page> {
         // Same filter shape, same SQL text: the prepared statement is reused.
         const auto row = query_row(conn, sql, values);
         scim::Page page;
-        page.total_results = std::stoll(row->at(0).value_or("0"));
+        if (row->at(0)) {
+            page.total_results = std::stoll(*row->at(0));
+        }
         const json::value parsed = json::parse(row->at(1).value_or("[]"));  // outlives the loop
         for (const json::value& v : parsed.as_array()) {
             page.resources.push_back(from_json(v.as_object()));
+            const json::value* key = v.as_object().if_contains("sk");
+            page.sort_keys.push_back(key != nullptr && key->is_string()
+                                         ? std::optional<std::string>(std::string(key->as_string()))
+                                         : std::nullopt);
+        }
+        if (request.cursor_mode && static_cast<std::int64_t>(page.resources.size()) > request.count) {
+            page.more = true;
+            // The extra row is the last one in the direction of travel.
+            const auto drop = backward ? page.resources.begin() : page.resources.end() - 1;
+            page.sort_keys.erase(page.sort_keys.begin() + (drop - page.resources.begin()));
+            page.resources.erase(drop);
         }
         return page;
     });

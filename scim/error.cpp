@@ -19,6 +19,8 @@ std::string_view to_string(ScimType type) {
         case ScimType::kInvalidValue: return "invalidValue";
         case ScimType::kInvalidVers: return "invalidVers";
         case ScimType::kSensitive: return "sensitive";
+        case ScimType::kInvalidCursor: return "invalidCursor";
+        case ScimType::kExpiredCursor: return "expiredCursor";
     }
     return "";
 }
@@ -36,6 +38,8 @@ Error Error::too_many(std::string d) { return make(400, ScimType::kTooMany, std:
 Error Error::mutability(std::string d) { return make(400, ScimType::kMutability, std::move(d)); }
 Error Error::invalid_path(std::string d) { return make(400, ScimType::kInvalidPath, std::move(d)); }
 Error Error::no_target(std::string d) { return make(400, ScimType::kNoTarget, std::move(d)); }
+Error Error::invalid_cursor(std::string d) { return make(400, ScimType::kInvalidCursor, std::move(d)); }
+Error Error::expired_cursor(std::string d) { return make(400, ScimType::kExpiredCursor, std::move(d)); }
 Error Error::bad_request(std::string d) { return make(400, ScimType::kNone, std::move(d)); }
 Error Error::unauthorized(std::string d) { return make(401, ScimType::kNone, std::move(d)); }
 Error Error::forbidden(std::string d) { return make(403, ScimType::kNone, std::move(d)); }

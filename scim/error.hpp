@@ -23,6 +23,8 @@ enum class ScimType {
     kInvalidValue,
     kInvalidVers,
     kSensitive,
+    kInvalidCursor,  // RFC 9865
+    kExpiredCursor,  // RFC 9865
 };
 
 std::string_view to_string(ScimType type);
@@ -46,6 +48,8 @@ struct Error {
     static Error mutability(std::string detail);
     static Error invalid_path(std::string detail);
     static Error no_target(std::string detail);
+    static Error invalid_cursor(std::string detail);
+    static Error expired_cursor(std::string detail);
     static Error bad_request(std::string detail);  // 400 without a scimType
     // 401, 403, 404, 405, 409, 412, 413, 415, 431
     static Error unauthorized(std::string detail);

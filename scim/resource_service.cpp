@@ -3,6 +3,7 @@
 #include <boost/json/array.hpp>
 
 #include <algorithm>
+#include <ctime>
 
 namespace scimbridge::scim {
 
@@ -10,6 +11,18 @@ namespace json = boost::json;
 
 std::string_view resource_type_id(ResourceKind kind) {
     return kind == ResourceKind::kUser ? "User" : "Group";
+}
+
+std::int64_t Clock::now_seconds() const {
+    const std::string t = now_rfc3339();
+    std::tm tm{};
+    tm.tm_year = std::stoi(t.substr(0, 4)) - 1900;
+    tm.tm_mon = std::stoi(t.substr(5, 2)) - 1;
+    tm.tm_mday = std::stoi(t.substr(8, 2));
+    tm.tm_hour = std::stoi(t.substr(11, 2));
+    tm.tm_min = std::stoi(t.substr(14, 2));
+    tm.tm_sec = std::stoi(t.substr(17, 2));
+    return static_cast<std::int64_t>(timegm(&tm));
 }
 
 std::string etag_of(std::int64_t version) { return "W/\"" + std::to_string(version) + "\""; }
@@ -280,7 +293,57 @@ Result<Page> ResourceService::list(const CallContext& ctx, ResourceKind kind,
     request.start_index = std::max<std::int64_t>(1, params.start_index);  // RFC 7644 §3.4.2.4
     request.count = std::clamp<std::int64_t>(params.count, 0, limits_.max_count);
     request.load = params.load;
-    return store_.list(ctx.tenant_id, request);
+    request.descending = params.descending;
+    if (!params.sort_by.empty()) {
+        auto path = parse_attr_path(params.sort_by);
+        if (!path) {
+            return Error::invalid_value("sortBy '" + params.sort_by + "' is not an attribute");
+        }
+        Filter probe;
+        probe.kind = Filter::Kind::kPresent;
+        probe.path = *path;
+        if (!check_filter_attributes(*ctx.registry, type_of(ctx, kind), probe)) {
+            return Error::invalid_value("sortBy names an unknown attribute: " + params.sort_by);
+        }
+        request.sort_by = std::move(*path);
+    }
+    const std::uint64_t query = query_fingerprint(params.filter, params.sort_by, params.descending);
+    if (params.cursor) {
+        request.cursor_mode = true;
+        if (!params.cursor->empty()) {
+            auto cursor = decode_cursor(*params.cursor, query, clock_.now_seconds(),
+                                        limits_.cursor_timeout_seconds);
+            if (!cursor) {
+                return cursor.error();
+            }
+            request.after = std::move(*cursor);
+        }
+    }
+    auto page = store_.list(ctx.tenant_id, request);
+    if (!page || !request.cursor_mode || page->resources.empty()) {
+        return page;
+    }
+    // Cursors for the rows at both ends of the page (RFC 9865 nextCursor / previousCursor).
+    const auto make = [&](std::size_t i, bool backward) {
+        Cursor c;
+        c.key = page->sort_keys[i];
+        c.key_null = request.sort_by.has_value() && !page->sort_keys[i].has_value();
+        c.id = page->resources[i].id;
+        c.backward = backward;
+        c.issued = clock_.now_seconds();
+        c.query = query;
+        return encode_cursor(c);
+    };
+    const bool backward = request.after && request.after->backward;
+    const bool more_after = backward ? true : page->more;
+    const bool more_before = backward ? page->more : request.after.has_value();
+    if (more_after) {
+        page->next_cursor = make(page->resources.size() - 1, false);
+    }
+    if (more_before) {
+        page->previous_cursor = make(0, true);
+    }
+    return page;
 }
 
 json::object render_resource(const ResourceType& type, const StoredResource& r,

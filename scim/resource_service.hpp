@@ -25,11 +25,15 @@ struct ListParams {
     std::int64_t start_index = 1;
     std::int64_t count = 100;
     LoadOptions load;
+    std::string sort_by;           // empty: by id
+    bool descending = false;       // sortOrder=descending
+    std::optional<std::string> cursor;  // present (maybe empty): RFC 9865 cursor paging
 };
 
 struct ListLimits {
     std::int64_t default_count = 100;
     std::int64_t max_count = 1000;
+    std::int64_t cursor_timeout_seconds = 3600;
 };
 
 // "W/\"3\"" for version 3.

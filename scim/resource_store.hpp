@@ -3,6 +3,7 @@
 // write also records its change event (tenant, resource, new version, operation, changed
 // attribute names) for the fan-out.
 
+#include "scim/cursor.hpp"
 #include "scim/filter.hpp"
 #include "scim/result.hpp"
 
@@ -71,14 +72,26 @@ struct ListRequest {
     ResourceKind kind = ResourceKind::kUser;
     const SchemaRegistry* registry = nullptr;  // the tenant's; null: the core registry
     const Filter* filter = nullptr;  // may be null
-    std::int64_t start_index = 1;    // 1-based
+    std::int64_t start_index = 1;    // 1-based (ignored with a cursor)
     std::int64_t count = 100;        // 0: totalResults only
     LoadOptions load;
+    std::optional<AttrPath> sort_by;  // none: by id
+    bool descending = false;
+    // Keyset paging (RFC 9865): `cursor_mode` set; `after` empty for the first page, else the
+    // row the page continues from (forward) or ends before (backward).
+    bool cursor_mode = false;
+    std::optional<Cursor> after;
 };
 
 struct Page {
-    std::int64_t total_results = 0;
+    std::optional<std::int64_t> total_results;  // omitted on cursor pages after the first
     std::vector<StoredResource> resources;
+    // Cursor mode: the sort key (as text) of each returned resource, and whether more rows
+    // follow in the direction of travel.
+    std::vector<std::optional<std::string>> sort_keys;
+    bool more = false;
+    std::optional<std::string> next_cursor;
+    std::optional<std::string> previous_cursor;
 };
 
 class ResourceStore {
@@ -102,6 +115,8 @@ class Clock {
 public:
     virtual ~Clock() = default;
     virtual std::string now_rfc3339() const = 0;  // e.g. 2026-11-22T10:51:12.029Z
+    // Unix seconds; by default read from now_rfc3339().
+    virtual std::int64_t now_seconds() const;
 };
 
 class IdGenerator {

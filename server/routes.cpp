@@ -21,6 +21,8 @@ std::vector<Route> make_routes(const Handlers& h) {
         {V::get, "/metrics", A::kPublic, bind(h.health, &HealthHandler::metrics)},
         {V::get, "/admin/v1/whoami", A::kToken, bind(h.health, &HealthHandler::whoami)},
 
+        {V::post, "/scim/v2/Users/.search", A::kToken, bind_kind(s, &ScimHandler::search, K::kUser)},
+        {V::post, "/scim/v2/Groups/.search", A::kToken, bind_kind(s, &ScimHandler::search, K::kGroup)},
         {V::post, "/scim/v2/Users", A::kToken, bind_kind(s, &ScimHandler::create, K::kUser)},
         {V::get, "/scim/v2/Users", A::kToken, bind_kind(s, &ScimHandler::list, K::kUser)},
         {V::get, "/scim/v2/Users/{id}", A::kToken, bind_kind(s, &ScimHandler::get, K::kUser)},

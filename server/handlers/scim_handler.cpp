@@ -293,13 +293,98 @@ Response ScimHandler::list(const RequestContext& ctx, ResourceKind kind) const {
     if (!count) {
         return error(ctx, count.error());
     }
-    const Call c = call(ctx);
-    const scim::ResourceType& type = c.type(kind);
     scim::ListParams params;
     params.filter = query->get("filter") != nullptr ? *query->get("filter") : "";
     params.start_index = *start;
     params.count = *count;
-    params.load = load_for(*c.registry, type, *proj);
+    params.sort_by = query->get("sortby") != nullptr ? *query->get("sortby") : "";
+    if (const std::string* order = query->get("sortorder")) {
+        if (*order != "ascending" && *order != "descending") {
+            return error(ctx, Error::invalid_value("sortOrder must be ascending or descending"));
+        }
+        params.descending = *order == "descending";
+    }
+    if (const std::string* cursor = query->get("cursor")) {
+        params.cursor = *cursor;  // present, even empty: cursor paging (RFC 9865)
+    }
+    return run_list(ctx, kind, params, *proj);
+}
+
+Response ScimHandler::search(const RequestContext& ctx, ResourceKind kind) const {
+    if (auto e = check_accept(ctx)) {
+        return error(ctx, *e);
+    }
+    auto body = decode_body(ctx);
+    if (!body) {
+        return error(ctx, body.error());
+    }
+    if (!body->is_object()) {
+        return error(ctx, Error::invalid_syntax("a SearchRequest is a JSON object"));
+    }
+    // RFC 7644 §3.4.3: the query parameters, as members of a SearchRequest.
+    scim::ListParams params;
+    scim::Projection proj;
+    params.count = service_.limits().default_count;
+    for (const auto& [key, value] : body->as_object()) {
+        const std::string k = lower(key);
+        const auto string_list = [&](std::vector<scim::AttrPath>& out) -> std::optional<Error> {
+            std::string joined;
+            if (value.is_array()) {
+                for (const json::value& item : value.as_array()) {
+                    if (!item.is_string()) {
+                        return Error::invalid_value(std::string(key) + " must hold attribute names");
+                    }
+                    joined += std::string(item.as_string()) + ",";
+                }
+            } else if (value.is_string()) {
+                joined = std::string(value.as_string());
+            } else {
+                return Error::invalid_value(std::string(key) + " must be a list of attribute names");
+            }
+            auto parsed = scim::parse_attribute_list(joined);
+            if (!parsed) {
+                return parsed.error();
+            }
+            out = std::move(*parsed);
+            return std::nullopt;
+        };
+        std::optional<Error> problem;
+        if (k == "schemas") {
+            continue;
+        } else if (k == "attributes") {
+            problem = string_list(proj.attributes);
+        } else if (k == "excludedattributes") {
+            problem = string_list(proj.excluded_attributes);
+        } else if (k == "filter" && value.is_string()) {
+            params.filter = std::string(value.as_string());
+        } else if (k == "sortby" && value.is_string()) {
+            params.sort_by = std::string(value.as_string());
+        } else if (k == "sortorder" && value.is_string() &&
+                   (value.as_string() == "ascending" || value.as_string() == "descending")) {
+            params.descending = value.as_string() == "descending";
+        } else if (k == "startindex" && value.is_int64()) {
+            params.start_index = value.as_int64();
+        } else if (k == "count" && value.is_int64()) {
+            params.count = value.as_int64();
+        } else if (k == "cursor" && value.is_string()) {
+            params.cursor = std::string(value.as_string());
+        } else {
+            problem = Error::invalid_value("unexpected or malformed SearchRequest member '" +
+                                           std::string(key) + "'");
+        }
+        if (problem) {
+            return error(ctx, *problem);
+        }
+    }
+    return run_list(ctx, kind, params, proj);
+}
+
+Response ScimHandler::run_list(const RequestContext& ctx, ResourceKind kind,
+                               const scim::ListParams& query, const scim::Projection& proj) const {
+    const Call c = call(ctx);
+    const scim::ResourceType& type = c.type(kind);
+    scim::ListParams params = query;
+    params.load = load_for(*c.registry, type, proj);
     auto page = service_.list(c.context, kind, params);
     if (!page) {
         return error(ctx, page.error());
@@ -308,10 +393,24 @@ Response ScimHandler::list(const RequestContext& ctx, ResourceKind kind) const {
     json::array resources;
     for (const scim::StoredResource& r : page->resources) {
         resources.emplace_back(scim::project(*c.registry, type,
-                                             scim::render_resource(type, r, base), *proj));
+                                             scim::render_resource(type, r, base), proj));
     }
-    json::object body = list_response(std::move(resources), page->total_results);
-    body["startIndex"] = std::max<std::int64_t>(1, *start);
+    const auto n = static_cast<std::int64_t>(resources.size());
+    json::object body{{"schemas", json::array{kListResponse}}};
+    if (page->total_results) {
+        body["totalResults"] = *page->total_results;
+    }
+    body["itemsPerPage"] = n;
+    if (!params.cursor) {
+        body["startIndex"] = std::max<std::int64_t>(1, params.start_index);
+    }
+    if (page->next_cursor) {
+        body["nextCursor"] = *page->next_cursor;
+    }
+    if (page->previous_cursor) {
+        body["previousCursor"] = *page->previous_cursor;
+    }
+    body["Resources"] = std::move(resources);
     return render_json(http::status::ok, body, version(ctx), keep_alive(ctx));
 }
 
@@ -324,7 +423,14 @@ Response ScimHandler::service_provider_config(const RequestContext& ctx) const {
         {"bulk", json::object{{"supported", false}, {"maxOperations", 0}, {"maxPayloadSize", 0}}},
         {"filter", json::object{{"supported", true}, {"maxResults", service_.limits().max_count}}},
         {"changePassword", json::object{{"supported", false}}},
-        {"sort", json::object{{"supported", false}}},
+        {"sort", json::object{{"supported", true}}},
+        // RFC 9865: both index and cursor paging.
+        {"pagination", json::object{{"cursor", true},
+                                    {"index", true},
+                                    {"defaultPaginationMethod", "index"},
+                                    {"defaultPageSize", service_.limits().default_count},
+                                    {"maxPageSize", service_.limits().max_count},
+                                    {"cursorTimeout", service_.limits().cursor_timeout_seconds}}},
         {"etag", json::object{{"supported", true}}},
         {"authenticationSchemes",
          json::array{json::object{{"type", "oauthbearertoken"},

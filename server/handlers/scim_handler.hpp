@@ -21,6 +21,8 @@ public:
     Response replace(const RequestContext& ctx, scim::ResourceKind kind) const;
     Response remove(const RequestContext& ctx, scim::ResourceKind kind) const;
     Response list(const RequestContext& ctx, scim::ResourceKind kind) const;
+    // POST .../.search (RFC 7644 §3.4.3): the same query, from a SearchRequest body.
+    Response search(const RequestContext& ctx, scim::ResourceKind kind) const;
 
     Response service_provider_config(const RequestContext& ctx) const;
     Response resource_types(const RequestContext& ctx) const;
@@ -30,6 +32,8 @@ public:
 
 private:
     std::string base_url(const RequestContext& ctx) const;
+    Response run_list(const RequestContext& ctx, scim::ResourceKind kind,
+                      const scim::ListParams& params, const scim::Projection& projection) const;
 
     // The caller's tenant, schemas (kept alive for the request) and leniency.
     struct Call {

@@ -92,17 +92,19 @@ public:
         lists.back().filter = nullptr;  // the caller's filter does not outlive the call
         had_filter.push_back(request.filter != nullptr);
         scim::Page page;
+        std::int64_t total = 0;
         for (const auto& [key, row] : rows_) {
             if (std::get<0>(key) != tenant_id || std::get<1>(key) != request.kind) {
                 continue;
             }
-            ++page.total_results;
-            const std::int64_t position = page.total_results;  // 1-based
+            ++total;
+            const std::int64_t position = total;  // 1-based
             if (position >= request.start_index &&
                 position < request.start_index + request.count) {
                 page.resources.push_back(read(request.kind, row, request.load));
             }
         }
+        page.total_results = total;
         return page;
     }
 

@@ -193,7 +193,12 @@ TEST_CASE("RFC 7644 4 ServiceProviderConfig advertises what the server supports"
     CHECK(body.at("bulk").at("supported") == false);
     CHECK(body.at("filter").at("supported") == true);
     CHECK(body.at("filter").at("maxResults") == f.service.limits().max_count);
-    CHECK(body.at("sort").at("supported") == false);
+    CHECK(body.at("sort").at("supported") == true);
+    // RFC 9865: cursor and index paging both offered.
+    CHECK(body.at("pagination").at("cursor") == true);
+    CHECK(body.at("pagination").at("index") == true);
+    CHECK(body.at("pagination").at("defaultPaginationMethod") == "index");
+    CHECK(body.at("pagination").at("cursorTimeout") == 3600);
     CHECK(body.at("etag").at("supported") == true);
     CHECK(body.at("changePassword").at("supported") == false);
     const json::array& schemes = body.at("authenticationSchemes").as_array();
