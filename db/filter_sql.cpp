@@ -1,5 +1,6 @@
 #include "db/filter_sql.hpp"
 
+#include "db/pg_resource_store.hpp"
 #include "scim/resource_service.hpp"
 
 #include <boost/json/serialize.hpp>
@@ -369,6 +370,13 @@ private:
         }
         // ne is not (eq): true when the attribute has no value.
         const CompareOp op = f.op == CompareOp::kNe ? CompareOp::kEq : f.op;
+        if (op == CompareOp::kEq && source->kind == Source::Kind::kColumn &&
+            source->expr == "t.id::text" && f.value.is_string()) {
+            // The primary key answers id eq; a literal that is no UUID matches nothing.
+            const std::string id(f.value.as_string());
+            std::string cond = is_uuid(id) ? "(t.id = CAST(" + bind(id) + " AS uuid))" : "false";
+            return f.op == CompareOp::kNe ? negate(cond) : cond;
+        }
         if (f.op == CompareOp::kNe && source->type == AttrType::kBoolean && !f.value.is_bool()) {
             return Error::invalid_filter(what + " is a boolean: use eq true or eq false");
         }
