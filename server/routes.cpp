@@ -21,6 +21,8 @@ std::vector<Route> make_routes(const Handlers& h) {
         {V::get, "/metrics", A::kPublic, bind(h.health, &HealthHandler::metrics)},
         {V::get, "/admin/v1/whoami", A::kToken, bind(h.health, &HealthHandler::whoami)},
 
+        {V::get, "/scim/v2", A::kToken, bind(s, &ScimHandler::root_list)},
+        {V::post, "/scim/v2/.search", A::kToken, bind(s, &ScimHandler::root_search)},
         {V::post, "/scim/v2/Users/.search", A::kToken, bind_kind(s, &ScimHandler::search, K::kUser)},
         {V::post, "/scim/v2/Groups/.search", A::kToken, bind_kind(s, &ScimHandler::search, K::kGroup)},
         {V::post, "/scim/v2/Users", A::kToken, bind_kind(s, &ScimHandler::create, K::kUser)},

@@ -273,25 +273,23 @@ Response ScimHandler::remove(const RequestContext& ctx, ResourceKind kind) const
     return res;
 }
 
-Response ScimHandler::list(const RequestContext& ctx, ResourceKind kind) const {
-    if (auto e = check_accept(ctx)) {
-        return error(ctx, *e);
-    }
+scim::Result<std::pair<scim::ListParams, scim::Projection>> ScimHandler::params_from_query(
+    const RequestContext& ctx) const {
     auto query = parse(ctx);
     if (!query) {
-        return error(ctx, query.error());
+        return query.error();
     }
     auto proj = projection_of(*query);
     if (!proj) {
-        return error(ctx, proj.error());
+        return proj.error();
     }
     auto start = integer_param(*query, "startindex", 1);
     auto count = integer_param(*query, "count", service_.limits().default_count);
     if (!start) {
-        return error(ctx, start.error());
+        return start.error();
     }
     if (!count) {
-        return error(ctx, count.error());
+        return count.error();
     }
     scim::ListParams params;
     params.filter = query->get("filter") != nullptr ? *query->get("filter") : "";
@@ -300,26 +298,24 @@ Response ScimHandler::list(const RequestContext& ctx, ResourceKind kind) const {
     params.sort_by = query->get("sortby") != nullptr ? *query->get("sortby") : "";
     if (const std::string* order = query->get("sortorder")) {
         if (*order != "ascending" && *order != "descending") {
-            return error(ctx, Error::invalid_value("sortOrder must be ascending or descending"));
+            return Error::invalid_value("sortOrder must be ascending or descending");
         }
         params.descending = *order == "descending";
     }
     if (const std::string* cursor = query->get("cursor")) {
         params.cursor = *cursor;  // present, even empty: cursor paging (RFC 9865)
     }
-    return run_list(ctx, kind, params, *proj);
+    return std::make_pair(std::move(params), std::move(*proj));
 }
 
-Response ScimHandler::search(const RequestContext& ctx, ResourceKind kind) const {
-    if (auto e = check_accept(ctx)) {
-        return error(ctx, *e);
-    }
+scim::Result<std::pair<scim::ListParams, scim::Projection>> ScimHandler::params_from_body(
+    const RequestContext& ctx) const {
     auto body = decode_body(ctx);
     if (!body) {
-        return error(ctx, body.error());
+        return body.error();
     }
     if (!body->is_object()) {
-        return error(ctx, Error::invalid_syntax("a SearchRequest is a JSON object"));
+        return Error::invalid_syntax("a SearchRequest is a JSON object");
     }
     // RFC 7644 §3.4.3: the query parameters, as members of a SearchRequest.
     scim::ListParams params;
@@ -373,10 +369,97 @@ Response ScimHandler::search(const RequestContext& ctx, ResourceKind kind) const
                                            std::string(key) + "'");
         }
         if (problem) {
-            return error(ctx, *problem);
+            return *problem;
         }
     }
-    return run_list(ctx, kind, params, proj);
+    return std::make_pair(std::move(params), std::move(proj));
+}
+
+Response ScimHandler::list(const RequestContext& ctx, ResourceKind kind) const {
+    if (auto e = check_accept(ctx)) {
+        return error(ctx, *e);
+    }
+    auto p = params_from_query(ctx);
+    return p ? run_list(ctx, kind, p->first, p->second) : error(ctx, p.error());
+}
+
+Response ScimHandler::search(const RequestContext& ctx, ResourceKind kind) const {
+    if (auto e = check_accept(ctx)) {
+        return error(ctx, *e);
+    }
+    auto p = params_from_body(ctx);
+    return p ? run_list(ctx, kind, p->first, p->second) : error(ctx, p.error());
+}
+
+Response ScimHandler::root_list(const RequestContext& ctx) const {
+    if (auto e = check_accept(ctx)) {
+        return error(ctx, *e);
+    }
+    auto p = params_from_query(ctx);
+    return p ? run_root(ctx, p->first, p->second) : error(ctx, p.error());
+}
+
+Response ScimHandler::root_search(const RequestContext& ctx) const {
+    if (auto e = check_accept(ctx)) {
+        return error(ctx, *e);
+    }
+    auto p = params_from_body(ctx);
+    return p ? run_root(ctx, p->first, p->second) : error(ctx, p.error());
+}
+
+Response ScimHandler::run_root(const RequestContext& ctx, const scim::ListParams& query,
+                               const scim::Projection& proj) const {
+    if (query.cursor) {
+        return error(ctx, Error::invalid_value("cursor paging is per resource type; query /Users or /Groups"));
+    }
+    const Call c = call(ctx);
+    const std::string base = base_url(ctx);
+    // Users first, then Groups, as one index-paged sequence. A filter naming an attribute one
+    // type does not have simply matches nothing of that type.
+    const std::int64_t start = std::max<std::int64_t>(1, query.start_index);
+    const std::int64_t count = std::clamp<std::int64_t>(query.count, 0, service_.limits().max_count);
+    std::int64_t total = 0;
+    std::int64_t skipped_before = 0;  // resources of earlier types before this one
+    json::array resources;
+    std::optional<Error> first_error;
+    int refused = 0;
+    for (const ResourceKind kind : {ResourceKind::kUser, ResourceKind::kGroup}) {
+        const scim::ResourceType& type = c.type(kind);
+        scim::ListParams params = query;
+        params.load = load_for(*c.registry, type, proj);
+        // Where this type's slice of the combined sequence starts, in its own numbering.
+        const std::int64_t local_start = std::max<std::int64_t>(1, start - skipped_before);
+        const std::int64_t room = count - static_cast<std::int64_t>(resources.size());
+        params.start_index = local_start;
+        params.count = std::max<std::int64_t>(0, room);
+        auto page = service_.list(c.context, kind, params);
+        if (!page) {
+            if (page.error().scim_type != scim::ScimType::kInvalidFilter || first_error) {
+                return error(ctx, first_error ? *first_error : page.error());
+            }
+            first_error = page.error();
+            ++refused;
+            continue;
+        }
+        const std::int64_t n = page->total_results.value_or(0);
+        total += n;
+        skipped_before += n;
+        for (const scim::StoredResource& r : page->resources) {
+            resources.emplace_back(scim::project(*c.registry, type,
+                                                 scim::render_resource(type, r, base), proj));
+        }
+    }
+    if (refused == 2) {
+        return error(ctx, *first_error);
+    }
+    const auto n = static_cast<std::int64_t>(resources.size());
+    return render_json(http::status::ok,
+                       json::object{{"schemas", json::array{kListResponse}},
+                                    {"totalResults", total},
+                                    {"itemsPerPage", n},
+                                    {"startIndex", start},
+                                    {"Resources", std::move(resources)}},
+                       version(ctx), keep_alive(ctx));
 }
 
 Response ScimHandler::run_list(const RequestContext& ctx, ResourceKind kind,

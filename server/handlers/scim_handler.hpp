@@ -23,6 +23,9 @@ public:
     Response list(const RequestContext& ctx, scim::ResourceKind kind) const;
     // POST .../.search (RFC 7644 §3.4.3): the same query, from a SearchRequest body.
     Response search(const RequestContext& ctx, scim::ResourceKind kind) const;
+    // GET /scim/v2 and POST /scim/v2/.search (RFC 7644 §3.4.2.1): Users, then Groups.
+    Response root_list(const RequestContext& ctx) const;
+    Response root_search(const RequestContext& ctx) const;
 
     Response service_provider_config(const RequestContext& ctx) const;
     Response resource_types(const RequestContext& ctx) const;
@@ -34,6 +37,13 @@ private:
     std::string base_url(const RequestContext& ctx) const;
     Response run_list(const RequestContext& ctx, scim::ResourceKind kind,
                       const scim::ListParams& params, const scim::Projection& projection) const;
+    Response run_root(const RequestContext& ctx, const scim::ListParams& params,
+                      const scim::Projection& projection) const;
+    // List parameters from the query string / a SearchRequest body (400 on bad values).
+    scim::Result<std::pair<scim::ListParams, scim::Projection>> params_from_query(
+        const RequestContext& ctx) const;
+    scim::Result<std::pair<scim::ListParams, scim::Projection>> params_from_body(
+        const RequestContext& ctx) const;
 
     // The caller's tenant, schemas (kept alive for the request) and leniency.
     struct Call {
