@@ -129,6 +129,24 @@ namespace {
 
 }  // namespace
 
+namespace {
+std::optional<Row> first_row(PGconn* conn, PGresult* res);
+}  // namespace
+
+std::optional<Row> query_row_planned(Connection& c, const std::string& sql, const Params& params) {
+    PGconn* conn = native_connection(c.session);
+    auto [text, names] = to_positional(sql);
+    std::vector<const char*> values;
+    values.reserve(names.size());
+    for (const std::string& name : names) {
+        const auto p = params.find(name);
+        values.push_back(p == params.end() || !p->second ? nullptr : p->second->c_str());
+    }
+    PGresult* res = PQexecParams(conn, text.c_str(), static_cast<int>(values.size()), nullptr,
+                                 values.data(), nullptr, nullptr, 0);
+    return first_row(conn, res);
+}
+
 std::optional<Row> query_row(Connection& c, const std::string& sql, const Params& params) {
     PGconn* conn = native_connection(c.session);
     PreparedSlot& slot = c.prepared;
@@ -167,12 +185,19 @@ std::optional<Row> query_row(Connection& c, const std::string& sql, const Params
         res = PQexecPrepared(conn, it->second.name.c_str(), static_cast<int>(values.size()),
                              values.data(), nullptr, nullptr, 0);
     }
-    const ExecStatusType status = PQresultStatus(res);
-    if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
+    if (PQresultStatus(res) != PGRES_TUPLES_OK && PQresultStatus(res) != PGRES_COMMAND_OK) {
         const char* state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
         if (state != nullptr && std::string_view(state) == "26000" && it != slot.statements.end()) {
             slot.statements.erase(it);  // the statement vanished (e.g. DISCARD ALL): forget it
         }
+    }
+    return first_row(conn, res);
+}
+
+namespace {
+std::optional<Row> first_row(PGconn* conn, PGresult* res) {
+    const ExecStatusType status = PQresultStatus(res);
+    if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
         throw_result_error(conn, res, "");
     }
     std::optional<Row> row;
@@ -190,6 +215,7 @@ std::optional<Row> query_row(Connection& c, const std::string& sql, const Params
     PQclear(res);
     return row;
 }
+}  // namespace
 
 std::string redact_dsn(const std::string& dsn) {
     // URI form: postgresql://user:secret@host/db ; keyword form: password=secret

@@ -109,6 +109,11 @@ using Params = std::map<std::string, std::optional<std::string>, std::less<>>;
 // SQL errors throw DatabaseError (with SQLSTATE); a broken connection throws DatabaseUnavailable.
 std::optional<Row> query_row(Connection& c, const std::string& sql, const Params& params);
 
+// The same, planned for these very values each time (no prepared statement): for statements
+// whose best plan depends on the literals, like filtered lists, where a prepared statement's
+// generic plan would miss the selective index.
+std::optional<Row> query_row_planned(Connection& c, const std::string& sql, const Params& params);
+
 
 class DatabaseError : public std::runtime_error {
 public:

@@ -632,8 +632,8 @@ scim::Result<scim::Page> PgResourceStore::list(const std::string& tenant_id,
         values.emplace("p" + std::to_string(i + 1), params[i]);
     }
     return db_.impl().with_connection([&](Connection& conn) -> scim::Result<scim::Page> {
-        // Same filter shape, same SQL text: the prepared statement is reused.
-        const auto row = query_row(conn, sql, values);
+        // Planned for these values: a generic plan cannot see how selective the filter is.
+        const auto row = query_row_planned(conn, sql, values);
         scim::Page page;
         if (row->at(0)) {
             page.total_results = std::stoll(*row->at(0));
