@@ -323,7 +323,10 @@ private:
                         return "(" + lhs + " LIKE " + rhs(bind(escape_like(value) + "%")) + " ESCAPE '\\')";
                     case CompareOp::kEw:
                         return "(" + lhs + " LIKE " + rhs(bind("%" + escape_like(value))) + " ESCAPE '\\')";
-                    default:
+                    case CompareOp::kEq:
+                        // Equality needs no collation, and without one the indexes apply.
+                        return "(" + lhs + " = " + rhs(bind(value)) + ")";
+                    default:  // ordering: by code point, whatever the database's collation
                         return "(" + lhs + " COLLATE \"C\" " + sql_operator(op) + " " +
                                rhs(bind(value)) + " COLLATE \"C\")";
                 }

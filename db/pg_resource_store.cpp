@@ -612,14 +612,24 @@ scim::Result<scim::Page> PgResourceStore::list(const std::string& tenant_id,
     std::string object = resource_object(request.kind, request.load);
     object.insert(object.size() - 1, ", 'sk', t.sk::text");  // keep the key for cursors
 
-    // One statement, one row: the total and the page as a JSON array.
-    std::string sql = std::string("SELECT ") +
-                      (want_total ? "(SELECT count(*) FROM " + table + " t WHERE " + where + ")" : "NULL") + ", ";
+    // One statement, one row: the total and the page as a JSON array. With a filter, the
+    // matching rows are found once (through the filter's own index) and both the count and the
+    // page read them; without one, the page walks the ordered index and stops at the limit.
+    const bool filtered = request.filter != nullptr;
+    const std::string source = filtered ? "m" : table;
+    std::string sql = filtered ? "WITH m AS MATERIALIZED (SELECT t.* FROM " + table +
+                                     " t WHERE " + where + ") SELECT "
+                               : std::string("SELECT ");
+    sql += (want_total ? "(SELECT count(*) FROM " + source + " t" +
+                             (filtered ? std::string() : " WHERE " + where) + ")"
+                       : std::string("NULL")) +
+           ", ";
     if (request.count > 0) {
         sql += "(SELECT coalesce(json_agg(" + object + " ORDER BY " +
                (sort ? std::string("t.sk") + (request.descending ? " DESC" : " ASC") + " NULLS LAST, t.id" : "t.id") +
-               "), '[]')::text FROM (SELECT t.*, " + sk + " AS sk FROM " + table + " t WHERE " +
-               page_where + " ORDER BY " + (backward ? reverse : order) + " LIMIT :limit" +
+               "), '[]')::text FROM (SELECT t.*, " + sk + " AS sk FROM " + source + " t WHERE " +
+               (filtered ? (keyset.empty() ? std::string("true") : keyset) : page_where) +
+               " ORDER BY " + (backward ? reverse : order) + " LIMIT :limit" +
                (request.cursor_mode ? "" : " OFFSET :offset") + ") t)";
         values.emplace("limit", std::to_string(fetch));
         if (!request.cursor_mode) {
