@@ -3,12 +3,19 @@
 // fixed number of requests. Prints one JSON line: requests, errors, req/s, p50/p90/p99/max ms.
 //   http_bench --port P [--tls CA_FILE] [--method GET] [--path /x] [--body TEMPLATE]
 //              [--token T] [--connections 8] [--seconds 10] [--requests N] [--ids FILE]
-// In --path and --body, {seq} is a number unique across the run, and {id} / {name} are the
-// first / second tab-separated column of a random line of --ids.
+// In --path and --body, {seq} is a number unique across the run, and {id} / {name} / {col3} /
+// {col4} are the first / second / third / fourth tab-separated column of a random line of --ids
+// (percent-encoded in --path, as they are in a query string; verbatim in --body).
+//   http_bench --port P [--tls CA_FILE] [--token T] --walk /scim/v2/Users?count=1000
+// walks a list with RFC 9865 cursors on one connection: PATH&cursor= first, then
+// PATH&cursor=<nextCursor> until a page has no nextCursor. Prints users (Resources seen), pages,
+// seconds, users_per_s, cursor_supported (false when the first page has no nextCursor) and
+// complete (false when --walk-max-seconds S stopped it first).
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/json.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -39,25 +46,54 @@ struct Options {
     int connections = 8;
     int seconds = 10;
     long requests = 0;  // 0: run for `seconds`
-    std::vector<std::pair<std::string, std::string>> ids;
+    std::vector<std::vector<std::string>> ids;  // tab-separated columns of --ids
+    std::string walk;                            // --walk PATH: cursor walk mode
+    int walk_max_seconds = 0;                    // --walk-max-seconds: stop a walk early (0: never)
 };
 
 std::atomic<long> g_seq{0};
 std::atomic<long> g_budget{0};
 
-std::string expand(const std::string& text, long seq, const std::pair<std::string, std::string>* row) {
+// Percent-encodes everything but unreserved characters and '@' (a value inside a query string).
+std::string url_encode(const std::string& text) {
+    static constexpr char kHex[] = "0123456789ABCDEF";
+    std::string out;
+    for (const char ch : text) {
+        const auto c = static_cast<unsigned char>(ch);
+        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+            c == '-' || c == '.' || c == '_' || c == '~' || c == '@') {
+            out.push_back(ch);
+        } else {
+            out.push_back('%');
+            out.push_back(kHex[c >> 4U]);
+            out.push_back(kHex[c & 15U]);
+        }
+    }
+    return out;
+}
+
+std::string expand(const std::string& text, long seq, const std::vector<std::string>* row,
+                   bool encode) {
+    static const char* const kColumns[] = {"{id}", "{name}", "{col3}", "{col4}"};
     std::string out;
     for (std::size_t i = 0; i < text.size();) {
         if (text.compare(i, 5, "{seq}") == 0) {
             out += std::to_string(seq);
             i += 5;
-        } else if (row != nullptr && text.compare(i, 4, "{id}") == 0) {
-            out += row->first;
-            i += 4;
-        } else if (row != nullptr && text.compare(i, 6, "{name}") == 0) {
-            out += row->second;
-            i += 6;
-        } else {
+            continue;
+        }
+        bool matched = false;
+        for (std::size_t c = 0; row != nullptr && c < 4; ++c) {
+            const std::string key = kColumns[c];
+            if (text.compare(i, key.size(), key) == 0) {
+                const std::string value = c < row->size() ? (*row)[c] : std::string();
+                out += encode ? url_encode(value) : value;
+                i += key.size();
+                matched = true;
+                break;
+            }
+        }
+        if (!matched) {
             out.push_back(text[i++]);
         }
     }
@@ -81,16 +117,15 @@ void loop(Stream& stream, const Options& o, Clock::time_point until, Totals& tot
             break;
         }
         const long seq = g_seq.fetch_add(1);
-        const std::pair<std::string, std::string>* row =
-            o.ids.empty() ? nullptr : &o.ids[rng() % o.ids.size()];
-        http::request<http::string_body> req{o.method, expand(o.path, seq, row), 11};
+        const std::vector<std::string>* row = o.ids.empty() ? nullptr : &o.ids[rng() % o.ids.size()];
+        http::request<http::string_body> req{o.method, expand(o.path, seq, row, true), 11};
         req.set(http::field::host, "localhost");
         if (!o.token.empty()) {
             req.set(http::field::authorization, "Bearer " + o.token);
         }
         if (!o.body.empty()) {
             req.set(http::field::content_type, "application/scim+json");
-            req.body() = expand(o.body, seq, row);
+            req.body() = expand(o.body, seq, row, false);
         }
         req.keep_alive(true);
         req.prepare_payload();
@@ -144,6 +179,93 @@ double percentile(const std::vector<double>& sorted, double p) {
     return sorted[i];
 }
 
+// One GET on a keep-alive stream; the status and body.
+template <class Stream>
+std::pair<unsigned, std::string> get(Stream& stream, beast::flat_buffer& buffer, const Options& o,
+                                     const std::string& target) {
+    http::request<http::string_body> req{http::verb::get, target, 11};
+    req.set(http::field::host, "localhost");
+    if (!o.token.empty()) {
+        req.set(http::field::authorization, "Bearer " + o.token);
+    }
+    req.keep_alive(true);
+    http::write(stream, req);
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(1U << 30U);
+    http::read(stream, buffer, parser);
+    return {parser.get().result_int(), std::move(parser.get().body())};
+}
+
+template <class Stream>
+int walk_on(Stream& stream, const Options& o) {
+    const std::string base = o.walk + (o.walk.find('?') == std::string::npos ? "?" : "&") + "cursor=";
+    beast::flat_buffer buffer;
+    long users = 0;
+    long pages = 0;
+    bool supported = true;
+    bool complete = true;
+    std::string cursor;
+    const auto start = Clock::now();
+    for (;;) {
+        if (o.walk_max_seconds > 0 && Clock::now() - start >= std::chrono::seconds(o.walk_max_seconds)) {
+            complete = false;
+            break;
+        }
+        auto [status, body] = get(stream, buffer, o, base + url_encode(cursor));
+        if (status != 200) {
+            std::fprintf(stderr, "HTTP %u: %s\n", status, body.c_str());
+            if (pages == 0) {
+                supported = false;
+                break;
+            }
+            return 1;
+        }
+        ++pages;
+        const boost::json::value page = boost::json::parse(body);
+        const boost::json::object& obj = page.as_object();
+        if (const auto* r = obj.if_contains("Resources"); r != nullptr && r->is_array()) {
+            users += static_cast<long>(r->as_array().size());
+        }
+        const auto* next = obj.if_contains("nextCursor");
+        if (next == nullptr || !next->is_string() || next->as_string().empty()) {
+            if (pages == 1 && obj.if_contains("nextCursor") == nullptr &&
+                obj.if_contains("previousCursor") == nullptr) {
+                // RFC 9865: a page that is not the last carries nextCursor. None on the first
+                // page of a list that holds more than it: the server does not do cursors.
+                const auto* total = obj.if_contains("totalResults");
+                if (total != nullptr && total->is_int64() && total->as_int64() > users) {
+                    supported = false;
+                }
+            }
+            break;
+        }
+        cursor = std::string(next->as_string());
+    }
+    const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    std::printf("{\"users\":%ld,\"pages\":%ld,\"seconds\":%.3f,\"users_per_s\":%.0f,"
+                "\"cursor_supported\":%s,\"complete\":%s}\n",
+                users, pages, seconds, seconds > 0 ? static_cast<double>(users) / seconds : 0.0,
+                supported ? "true" : "false", complete ? "true" : "false");
+    return 0;
+}
+
+int walk(const Options& o) {
+    net::io_context ioc;
+    const net::ip::tcp::endpoint ep(net::ip::make_address("127.0.0.1"), o.port);
+    if (o.ca.empty()) {
+        beast::tcp_stream stream(ioc);
+        stream.connect(ep);
+        return walk_on(stream, o);
+    }
+    ssl::context ctx{ssl::context::tls_client};
+    ctx.load_verify_file(o.ca);
+    ctx.set_verify_mode(ssl::verify_peer);
+    ssl::stream<beast::tcp_stream> stream(ioc, ctx);
+    beast::get_lowest_layer(stream).connect(ep);
+    stream.handshake(ssl::stream_base::client);
+    return walk_on(stream, o);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -167,9 +289,15 @@ int main(int argc, char** argv) {
             std::ifstream in(v);
             std::string line;
             while (std::getline(in, line)) {
-                const auto tab = line.find('\t');
-                o.ids.emplace_back(line.substr(0, tab),
-                                   tab == std::string::npos ? "" : line.substr(tab + 1));
+                std::vector<std::string> cols;
+                std::size_t from = 0;
+                for (std::size_t tab = line.find('\t'); tab != std::string::npos;
+                     tab = line.find('\t', from)) {
+                    cols.push_back(line.substr(from, tab - from));
+                    from = tab + 1;
+                }
+                cols.push_back(line.substr(from));
+                o.ids.push_back(std::move(cols));
             }
         } else if (k == "--token") {
             o.token = v;
@@ -177,6 +305,18 @@ int main(int argc, char** argv) {
             o.connections = std::stoi(v);
         } else if (k == "--seconds") {
             o.seconds = std::stoi(v);
+        } else if (k == "--walk") {
+            o.walk = v;
+        } else if (k == "--walk-max-seconds") {
+            o.walk_max_seconds = std::stoi(v);
+        }
+    }
+    if (!o.walk.empty()) {
+        try {
+            return walk(o);
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "walk failed: %s\n", e.what());
+            return 1;
         }
     }
     Totals totals;
