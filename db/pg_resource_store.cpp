@@ -43,15 +43,31 @@ constexpr const char* kMembersOfGroup =
     " LEFT JOIN scim_group g ON m.member_type = 'Group' AND g.tenant_id = m.tenant_id AND g.id = m.member_id"
     " WHERE m.tenant_id = t.tenant_id AND m.group_id = t.id)";
 
+// The groups of every user on a page at once: one recursive query seeded with the page (CTE p),
+// instead of one per row. Yields gs(root, groups).
+constexpr const char* kGroupsOfPage =
+    "up(root, group_id, depth) AS ("
+    "   SELECT m2.member_id, m2.group_id, 1 FROM scim_group_member m2"
+    "   JOIN p ON m2.tenant_id = p.tenant_id AND m2.member_id = p.id"
+    "   UNION"
+    "   SELECT up.root, m2.group_id, up.depth + 1 FROM scim_group_member m2"
+    "   JOIN up ON m2.member_id = up.group_id"
+    "   WHERE m2.tenant_id = CAST(:t AS uuid) AND up.depth < 16), "
+    "gs AS (SELECT d.root, json_agg(json_build_object('value', g.id, 'display', g.display_name,"
+    "                                                 'direct', d.depth = 1) ORDER BY d.depth, g.id) AS groups"
+    "   FROM (SELECT root, group_id, min(depth) AS depth FROM up GROUP BY root, group_id) d"
+    "   JOIN scim_group g ON g.tenant_id = CAST(:t AS uuid) AND g.id = d.group_id GROUP BY d.root)";
+
 // One resource row t as a JSON object: a read is one statement and one round trip, whatever
 // it loads. SOCI prepares multi-row statements (PREPARE + EXECUTE + DEALLOCATE); a single text
 // value avoids that.
-std::string resource_object(ResourceKind kind, const scim::LoadOptions& load) {
+std::string resource_object(ResourceKind kind, const scim::LoadOptions& load,
+                            const char* groups = kGroupsOfUser) {
     std::string sql = std::string("json_build_object('id', t.id, 'externalId', t.external_id, ") +
                       "'schemas', t.schemas, 'doc', t.doc, 'version', t.version, 'created', " +
                       kCreated + ", 'modified', " + kModified;
     if (kind == ResourceKind::kUser && load.groups) {
-        sql += std::string(", 'groups', ") + kGroupsOfUser;
+        sql += std::string(", 'groups', ") + groups;
     }
     if (kind == ResourceKind::kGroup && load.members) {
         sql += std::string(", 'members', ") + kMembersOfGroup;
@@ -617,20 +633,46 @@ scim::Result<scim::Page> PgResourceStore::list(const std::string& tenant_id,
     // page read them; without one, the page walks the ordered index and stops at the limit.
     const bool filtered = request.filter != nullptr;
     const std::string source = filtered ? "m" : table;
-    std::string sql = filtered ? "WITH m AS MATERIALIZED (SELECT t.* FROM " + table +
-                                     " t WHERE " + where + ") SELECT "
-                               : std::string("SELECT ");
+    // User pages compute their groups set-based (kGroupsOfPage) over the page CTE p.
+    const bool page_groups = request.kind == ResourceKind::kUser && request.load.groups && request.count > 0;
+    std::vector<std::string> ctes;
+    if (filtered) {
+        ctes.push_back("m AS MATERIALIZED (SELECT t.* FROM " + table + " t WHERE " + where + ")");
+    }
+    const std::string page_rows =
+        "SELECT t.*, " + sk + " AS sk FROM " + source + " t WHERE " +
+        (filtered ? (keyset.empty() ? std::string("true") : keyset) : page_where) + " ORDER BY " +
+        (backward ? reverse : order) + " LIMIT :limit" + (request.cursor_mode ? "" : " OFFSET :offset");
+    if (page_groups) {
+        ctes.push_back("p AS (" + page_rows + ")");
+        ctes.push_back(kGroupsOfPage);
+    }
+    std::string sql;
+    if (!ctes.empty()) {
+        sql = page_groups ? "WITH RECURSIVE " : "WITH ";
+        for (std::size_t i = 0; i < ctes.size(); ++i) {
+            sql += (i > 0 ? ", " : "") + ctes[i];
+        }
+        sql += " ";
+    }
+    sql += "SELECT ";
     sql += (want_total ? "(SELECT count(*) FROM " + source + " t" +
                              (filtered ? std::string() : " WHERE " + where) + ")"
                        : std::string("NULL")) +
            ", ";
     if (request.count > 0) {
-        sql += "(SELECT coalesce(json_agg(" + object + " ORDER BY " +
-               (sort ? std::string("t.sk") + (request.descending ? " DESC" : " ASC") + " NULLS LAST, t.id" : "t.id") +
-               "), '[]')::text FROM (SELECT t.*, " + sk + " AS sk FROM " + source + " t WHERE " +
-               (filtered ? (keyset.empty() ? std::string("true") : keyset) : page_where) +
-               " ORDER BY " + (backward ? reverse : order) + " LIMIT :limit" +
-               (request.cursor_mode ? "" : " OFFSET :offset") + ") t)";
+        const std::string ordered =
+            sort ? std::string("t.sk") + (request.descending ? " DESC" : " ASC") + " NULLS LAST, t.id" : "t.id";
+        if (page_groups) {
+            std::string with_groups =
+                resource_object(request.kind, request.load, "coalesce(gs.groups, '[]'::json)");
+            with_groups.insert(with_groups.size() - 1, ", 'sk', t.sk::text");
+            sql += "(SELECT coalesce(json_agg(" + with_groups + " ORDER BY " + ordered +
+                   "), '[]')::text FROM p t LEFT JOIN gs ON gs.root = t.id)";
+        } else {
+            sql += "(SELECT coalesce(json_agg(" + object + " ORDER BY " + ordered +
+                   "), '[]')::text FROM (" + page_rows + ") t)";
+        }
         values.emplace("limit", std::to_string(fetch));
         if (!request.cursor_mode) {
             values.emplace("offset", std::to_string(request.start_index - 1));

@@ -226,6 +226,29 @@ TEST_CASE("groups: membership rows, member display, direct and indirect User.gro
     CHECK(in->members->at(0).display == "Alice A");
     CHECK(in->members->at(0).type == "User");
 
+    // A page computes every user's groups in one set-based query: the same answer as for one.
+    for (const bool cursor : {false, true}) {
+        scim::ListParams lp;
+        lp.load = {false, true};
+        if (cursor) {
+            lp.cursor = "";
+        }
+        auto page = w.service.list(w.a, ResourceKind::kUser, lp);
+        REQUIRE(page.has_value());
+        REQUIRE(page->resources.size() == 2);
+        for (const auto& r : page->resources) {
+            REQUIRE(r.groups.has_value());
+            const auto one = w.service.get(w.a, ResourceKind::kUser, r.id, {false, true});
+            REQUIRE(one->groups.has_value());
+            REQUIRE(r.groups->size() == one->groups->size());
+            for (std::size_t i = 0; i < r.groups->size(); ++i) {
+                CHECK(r.groups->at(i).value == one->groups->at(i).value);
+                CHECK(r.groups->at(i).display == one->groups->at(i).display);
+                CHECK(r.groups->at(i).direct == one->groups->at(i).direct);
+            }
+        }
+    }
+
     // Not asked for: not loaded (excludedAttributes=members never reads member rows).
     auto bare = w.store.find(w.a.tenant_id, ResourceKind::kGroup, inner->id, {false, false});
     REQUIRE(bare.has_value());
