@@ -457,6 +457,23 @@ scim::Result<SortSql> compile_sort(const scim::AttrPath& path, scim::ResourceKin
     return sort;
 }
 
+namespace {
+bool unique_lookup(const Filter& f, scim::ResourceKind kind) {
+    if (f.kind == Filter::Kind::kAnd) {
+        return unique_lookup(*f.left, kind) || unique_lookup(*f.right, kind);
+    }
+    if (f.kind != Filter::Kind::kCompare || f.op != CompareOp::kEq || !f.value.is_string() ||
+        !f.path.sub.empty()) {
+        return false;
+    }
+    const bool core = f.path.urn.empty() ||
+                      iequals(f.path.urn, kind == scim::ResourceKind::kUser ? scim::kUserSchema
+                                                                            : scim::kGroupSchema);
+    return core && (iequals(f.path.attr, "id") || iequals(f.path.attr, "externalId") ||
+                    (kind == scim::ResourceKind::kUser && iequals(f.path.attr, "userName")));
+}
+}  // namespace
+
 scim::Result<SqlFragment> compile_filter(const scim::Filter& filter, scim::ResourceKind kind,
                                          const scim::SchemaRegistry& registry,
                                          std::size_t first_param) {
@@ -465,7 +482,7 @@ scim::Result<SqlFragment> compile_filter(const scim::Filter& filter, scim::Resou
     if (!sql) {
         return sql.error();
     }
-    return SqlFragment{std::move(*sql), std::move(c.params)};
+    return SqlFragment{std::move(*sql), std::move(c.params), unique_lookup(filter, kind)};
 }
 
 }  // namespace scimbridge::db

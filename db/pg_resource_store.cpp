@@ -570,6 +570,7 @@ scim::Result<scim::Page> PgResourceStore::list(const std::string& tenant_id,
     const scim::SchemaRegistry& registry = request.registry != nullptr ? *request.registry : registry_;
     std::string where = "t.tenant_id = CAST(:t AS uuid)";
     std::vector<std::string> params;
+    bool unique = false;
     if (request.filter != nullptr) {
         auto compiled = compile_filter(*request.filter, request.kind, registry);
         if (!compiled) {
@@ -577,6 +578,7 @@ scim::Result<scim::Page> PgResourceStore::list(const std::string& tenant_id,
         }
         where += " AND " + compiled->sql;
         params = std::move(compiled->params);
+        unique = compiled->unique_lookup;
     }
     std::optional<SortSql> sort;
     if (request.sort_by) {
@@ -684,8 +686,9 @@ scim::Result<scim::Page> PgResourceStore::list(const std::string& tenant_id,
         values.emplace("p" + std::to_string(i + 1), params[i]);
     }
     return db_.impl().with_connection([&](Connection& conn) -> scim::Result<scim::Page> {
-        // Planned for these values: a generic plan cannot see how selective the filter is.
-        const auto row = query_row_planned(conn, sql, values);
+        // Planned for these values (a generic plan cannot see how selective a filter is), except
+        // unique lookups, whose generic plan is the unique index: those stay prepared.
+        const auto row = unique ? query_row(conn, sql, values) : query_row_planned(conn, sql, values);
         scim::Page page;
         if (row->at(0)) {
             page.total_results = std::stoll(*row->at(0));
