@@ -1,5 +1,7 @@
 #include "server/credentials.hpp"
 
+#include "scim/cursor.hpp"
+
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
@@ -42,32 +44,7 @@ std::string hex(std::string_view bytes) {
     return out;
 }
 
-std::string base64url(std::string_view bytes) {
-    static constexpr char kAlphabet[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    std::string out;
-    std::size_t i = 0;
-    const auto byte = [&](std::size_t k) { return static_cast<unsigned>(static_cast<unsigned char>(bytes[k])); };
-    for (; i + 3 <= bytes.size(); i += 3) {
-        const unsigned v = (byte(i) << 16) | (byte(i + 1) << 8) | byte(i + 2);
-        out.push_back(kAlphabet[(v >> 18) & 63]);
-        out.push_back(kAlphabet[(v >> 12) & 63]);
-        out.push_back(kAlphabet[(v >> 6) & 63]);
-        out.push_back(kAlphabet[v & 63]);
-    }
-    const std::size_t rest = bytes.size() - i;
-    if (rest == 1) {
-        const unsigned v = byte(i) << 16;
-        out.push_back(kAlphabet[(v >> 18) & 63]);
-        out.push_back(kAlphabet[(v >> 12) & 63]);
-    } else if (rest == 2) {
-        const unsigned v = (byte(i) << 16) | (byte(i + 1) << 8);
-        out.push_back(kAlphabet[(v >> 18) & 63]);
-        out.push_back(kAlphabet[(v >> 12) & 63]);
-        out.push_back(kAlphabet[(v >> 6) & 63]);
-    }
-    return out;
-}
+std::string base64url(std::string_view bytes) { return scim::base64url_encode(bytes); }
 
 std::string hash_secret(std::string_view secret) {
     unsigned char digest[SHA256_DIGEST_LENGTH];

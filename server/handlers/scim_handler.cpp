@@ -190,21 +190,41 @@ std::string ScimHandler::base_url(const RequestContext& ctx) const {
     return std::string(ctx.secure ? "https://" : "http://") + host + "/scim/v2";
 }
 
-Response ScimHandler::create(const RequestContext& ctx, ResourceKind kind) const {
+namespace {
+// What a write request carries: an acceptable body and the projection for the response.
+struct WriteInput {
+    json::value body;
+    scim::Projection projection;
+};
+
+Result<WriteInput> decode_write(const RequestContext& ctx) {
     if (auto e = check_accept(ctx)) {
-        return error(ctx, *e);
+        return *e;
     }
     auto body = decode_body(ctx);
     if (!body) {
-        return error(ctx, body.error());
+        return body.error();
     }
     auto query = parse(ctx);
-    auto proj = query ? projection_of(*query) : Result<scim::Projection>(query.error());
-    if (!proj) {
-        return error(ctx, proj.error());
+    if (!query) {
+        return query.error();
     }
+    auto proj = projection_of(*query);
+    if (!proj) {
+        return proj.error();
+    }
+    return WriteInput{std::move(*body), std::move(*proj)};
+}
+}  // namespace
+
+Response ScimHandler::create(const RequestContext& ctx, ResourceKind kind) const {
+    auto in = decode_write(ctx);
+    if (!in) {
+        return error(ctx, in.error());
+    }
+    const scim::Projection* proj = &in->projection;
     const Call c = call(ctx);
-    auto created = service_.create(c.context, kind, *body);
+    auto created = service_.create(c.context, kind, in->body);
     if (!created) {
         return error(ctx, created.error());
     }
@@ -238,21 +258,14 @@ Response ScimHandler::get(const RequestContext& ctx, ResourceKind kind) const {
 }
 
 Response ScimHandler::replace(const RequestContext& ctx, ResourceKind kind) const {
-    if (auto e = check_accept(ctx)) {
-        return error(ctx, *e);
+    auto in = decode_write(ctx);
+    if (!in) {
+        return error(ctx, in.error());
     }
-    auto body = decode_body(ctx);
-    if (!body) {
-        return error(ctx, body.error());
-    }
-    auto query = parse(ctx);
-    auto proj = query ? projection_of(*query) : Result<scim::Projection>(query.error());
-    if (!proj) {
-        return error(ctx, proj.error());
-    }
+    const scim::Projection* proj = &in->projection;
     const Call c = call(ctx);
     const scim::ResourceType& type = c.type(kind);
-    auto replaced = service_.replace(c.context, kind, ctx.params.at("id"), *body,
+    auto replaced = service_.replace(c.context, kind, ctx.params.at("id"), in->body,
                                      header(ctx, http::field::if_match),
                                      load_for(*c.registry, type, *proj));
     if (!replaced) {
