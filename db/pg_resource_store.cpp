@@ -383,6 +383,16 @@ std::optional<Error> client_error(const scim::WriteRequest& w) {
     }
 }
 
+// A group after its transaction: the stored row with its members as now committed.
+scim::Result<scim::StoredResource> reread(Connection& conn, const std::string& tenant_id,
+                                          const scim::WriteRequest& w) {
+    auto stored = select_one(conn, tenant_id, w.kind, w.id, {true, false});
+    if (!stored) {
+        return Error::not_found(w.id + " vanished");
+    }
+    return std::move(*stored);
+}
+
 scim::StoredResource written(const scim::WriteRequest& w, std::int64_t version,
                              const std::string& created) {
     scim::StoredResource out;
@@ -437,11 +447,7 @@ scim::Result<scim::StoredResource> PgResourceStore::insert(const std::string& te
             }
             throw;
         }
-        auto stored = select_one(conn, tenant_id, w.kind, w.id, {true, false});
-        if (!stored) {
-            return Error::not_found(w.id + " vanished");
-        }
-        return std::move(*stored);
+        return reread(conn, tenant_id, w);
     });
 }
 
@@ -500,11 +506,7 @@ scim::Result<scim::StoredResource> PgResourceStore::update(const std::string& te
             }
             throw;
         }
-        auto stored = select_one(conn, tenant_id, w.kind, w.id, {true, false});
-        if (!stored) {
-            return Error::not_found(w.id + " vanished");
-        }
-        return std::move(*stored);
+        return reread(conn, tenant_id, w);
     });
 }
 

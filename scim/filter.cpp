@@ -135,6 +135,21 @@ private:
         return parse_chain(depth, in_brackets, "and", Filter::Kind::kAnd, &Parser::parse_unary);
     }
 
+    // After an opening '(' or '[': a filter, then `close`.
+    Result<FilterPtr> parse_enclosed(std::size_t depth, bool in_brackets, char close) {
+        ++pos_;
+        auto inner = parse_or(depth + 1, in_brackets);
+        if (!inner) {
+            return inner;
+        }
+        skip_spaces();
+        if (pos_ >= text_.size() || text_[pos_] != close) {
+            return fail(std::string("expected '") + close + "'");
+        }
+        ++pos_;
+        return inner;
+    }
+
     Result<FilterPtr> parse_unary(std::size_t depth, bool in_brackets) {
         if (depth > limits_.max_depth) {
             return fail("filter nested deeper than " + std::to_string(limits_.max_depth));
@@ -146,16 +161,10 @@ private:
             if (pos_ >= text_.size() || text_[pos_] != '(') {
                 pos_ = save;  // an attribute called "not..."
             } else {
-                ++pos_;
-                auto inner = parse_or(depth + 1, in_brackets);
+                auto inner = parse_enclosed(depth, in_brackets, ')');
                 if (!inner) {
                     return inner;
                 }
-                skip_spaces();
-                if (pos_ >= text_.size() || text_[pos_] != ')') {
-                    return fail("expected ')'");
-                }
-                ++pos_;
                 auto node = std::make_unique<Filter>();
                 node->kind = Filter::Kind::kNot;
                 node->left = std::move(*inner);
@@ -163,17 +172,7 @@ private:
             }
         }
         if (pos_ < text_.size() && text_[pos_] == '(') {
-            ++pos_;
-            auto inner = parse_or(depth + 1, in_brackets);
-            if (!inner) {
-                return inner;
-            }
-            skip_spaces();
-            if (pos_ >= text_.size() || text_[pos_] != ')') {
-                return fail("expected ')'");
-            }
-            ++pos_;
-            return inner;
+            return parse_enclosed(depth, in_brackets, ')');
         }
         return parse_attr_expression(depth, in_brackets);
     }
@@ -202,16 +201,10 @@ private:
             if (!path->sub.empty()) {
                 return fail("a value filter applies to an attribute, not a sub-attribute");
             }
-            ++pos_;
-            auto inner = parse_or(depth + 1, true);
+            auto inner = parse_enclosed(depth, true, ']');
             if (!inner) {
                 return inner;
             }
-            skip_spaces();
-            if (pos_ >= text_.size() || text_[pos_] != ']') {
-                return fail("expected ']'");
-            }
-            ++pos_;
             auto node = std::make_unique<Filter>();
             node->kind = Filter::Kind::kValuePath;
             node->path = std::move(*path);
