@@ -485,4 +485,126 @@ scim::Result<SqlFragment> compile_filter(const scim::Filter& filter, scim::Resou
     return SqlFragment{std::move(*sql), std::move(c.params), unique_lookup(filter, kind)};
 }
 
+namespace {
+
+class MemberFilterCompiler {
+public:
+    scim::Result<std::string> compile(const Filter& f) {
+        if (++comparisons_ > kMaxComparisons) {
+            return Error::too_many("a member filter may hold at most " +
+                                   std::to_string(kMaxComparisons) + " comparisons");
+        }
+        switch (f.kind) {
+            case Filter::Kind::kAnd:
+            case Filter::Kind::kOr: {
+                auto l = compile(*f.left);
+                if (!l) {
+                    return l;
+                }
+                auto r = compile(*f.right);
+                if (!r) {
+                    return r;
+                }
+                return "(" + *l + (f.kind == Filter::Kind::kAnd ? " AND " : " OR ") + *r + ")";
+            }
+            case Filter::Kind::kNot: {
+                auto inner = compile(*f.left);
+                if (!inner) {
+                    return inner;
+                }
+                return "(NOT " + *inner + ")";
+            }
+            case Filter::Kind::kPresent: {
+                auto x = column(f.path.attr);
+                if (!x) {
+                    return x;
+                }
+                return "(" + *x + " IS NOT NULL)";
+            }
+            case Filter::Kind::kCompare:
+                return compare(f);
+            case Filter::Kind::kValuePath:
+                break;
+        }
+        return Error::invalid_path("member filters may compare value, type and display");
+    }
+
+    std::vector<std::string> params;
+
+private:
+    // Values as text, NULL when absent; display as the member's current display name.
+    static scim::Result<std::string> column(const std::string& attr) {
+        if (iequals(attr, "value")) {
+            return std::string("m.member_id::text");
+        }
+        if (iequals(attr, "type")) {
+            return std::string("m.member_type");
+        }
+        if (iequals(attr, "display")) {
+            return std::string(
+                "nullif(coalesce((SELECT coalesce(u.display_name, u.user_name) FROM scim_user u "
+                "WHERE u.tenant_id = m.tenant_id AND u.id = m.member_id), (SELECT g.display_name "
+                "FROM scim_group g WHERE g.tenant_id = m.tenant_id AND g.id = m.member_id), ''), '')");
+        }
+        return Error::invalid_path("member filters may compare value, type and display");
+    }
+
+    std::string bind(std::string value) {
+        params.push_back(std::move(value));
+        return "lower(CAST(:p" + std::to_string(params.size()) + " AS text))";
+    }
+
+    scim::Result<std::string> compare(const Filter& f) {
+        auto x = column(f.path.attr);
+        if (!x) {
+            return x;
+        }
+        if (f.value.is_null()) {
+            if (f.op == CompareOp::kEq) {
+                return "(" + *x + " IS NULL)";
+            }
+            return "(" + *x + " IS NOT NULL)";
+        }
+        if (!f.value.is_string()) {
+            return Error::invalid_path("member attributes are strings: compare them with a quoted string");
+        }
+        const std::string lhs = "lower(" + *x + ")";
+        const std::string value(f.value.as_string());
+        std::string cond;
+        switch (f.op) {
+            case CompareOp::kEq:
+            case CompareOp::kNe:
+                cond = lhs + " = " + bind(value);
+                break;
+            case CompareOp::kCo:
+                cond = lhs + " LIKE " + bind("%" + escape_like(value) + "%") + " ESCAPE '\\'";
+                break;
+            case CompareOp::kSw:
+                cond = lhs + " LIKE " + bind(escape_like(value) + "%") + " ESCAPE '\\'";
+                break;
+            case CompareOp::kEw:
+                cond = lhs + " LIKE " + bind("%" + escape_like(value)) + " ESCAPE '\\'";
+                break;
+            default:
+                cond = lhs + " COLLATE \"C\" " + sql_operator(f.op) + " " + bind(value) + " COLLATE \"C\"";
+                break;
+        }
+        cond = "coalesce(" + cond + ", false)";
+        return f.op == CompareOp::kNe ? "(NOT " + cond + ")" : "(" + cond + ")";
+    }
+
+    std::size_t comparisons_ = 0;
+};
+
+}  // namespace
+
+scim::Result<SqlFragment> compile_member_filter(const scim::Filter& filter) {
+    MemberFilterCompiler c;
+    auto sql = c.compile(filter);
+    if (!sql) {
+        return sql.error();
+    }
+    return SqlFragment{*sql, std::move(c.params), false};
+}
+
 }  // namespace scimbridge::db

@@ -25,6 +25,12 @@ scim::Result<SqlFragment> compile_filter(const scim::Filter& filter, scim::Resou
                                          const scim::SchemaRegistry& registry,
                                          std::size_t first_param = 1);
 
+// A PATCH member filter (members[type eq "Group"], members[display sw "x"]) over the member
+// rows of one group: a condition on scim_group_member m, with the in-memory evaluator's
+// semantics (case-insensitive, an empty display counts as absent). Only value, type and display
+// are supported (the PATCH engine refuses the rest).
+scim::Result<SqlFragment> compile_member_filter(const scim::Filter& filter);
+
 // The sort key of `sortBy` as a typed SQL expression over row t, and the SQL type a cursor's
 // key text is cast to. 400 invalidValue for attributes that cannot order (multi-valued, complex).
 struct SortSql {

@@ -86,34 +86,50 @@ constexpr const char* kUpdateGroup =
     "modified_at = CAST(:ts AS timestamptz) "
     "WHERE tenant_id = CAST(:t AS uuid) AND id = CAST(:id AS uuid) AND version = :v "
     "RETURNING version";
+// A member-only change: a new version, the attributes untouched (:v < 0: any version).
+constexpr const char* kBumpGroup =
+    "UPDATE scim_group SET version = version + 1, modified_at = CAST(:ts AS timestamptz) "
+    "WHERE tenant_id = CAST(:t AS uuid) AND id = CAST(:id AS uuid) "
+    "AND (CAST(:v AS bigint) < 0 OR version = CAST(:v AS bigint)) RETURNING version";
 constexpr const char* kInsertEvent =
     "INSERT INTO change_event (tenant_id, resource_type, resource_id, version, operation, "
     "changed_attributes, occurred_at) VALUES (CAST(:t AS uuid), :rt, CAST(:id AS uuid), :v, :op, "
     "CAST(:changed AS text[]), CAST(:ts AS timestamptz))";
-// Locks the listed members that exist (FOR KEY SHARE: a concurrent DELETE of one waits for this
-// transaction, and then finds and removes the new membership row).
-constexpr const char* kLockMembers =
-    "WITH u AS (SELECT 1 FROM scim_user WHERE tenant_id = CAST(:t AS uuid) "
-    "AND id = ANY (CAST(:ids AS uuid[])) FOR KEY SHARE), "
-    "g AS (SELECT 1 FROM scim_group WHERE tenant_id = CAST(:t AS uuid) "
-    "AND id = ANY (CAST(:ids AS uuid[])) FOR KEY SHARE) "
-    "SELECT (SELECT count(*) FROM u) + (SELECT count(*) FROM g)";
+// Member changes (MemberStep), each one set-based statement whatever the size of the group.
+// Adding locks the members that exist (FOR KEY SHARE: a concurrent DELETE of one waits for this
+// transaction, then finds and removes the new membership row) and reports how many ids name
+// nothing in the tenant (→ 400, the transaction rolls back).
+constexpr const char* kAddMembers =
+    "WITH ids AS (SELECT DISTINCT x.id FROM unnest(CAST(:ids AS uuid[])) AS x(id)), "
+    "u AS (SELECT u.id FROM scim_user u JOIN ids ON u.id = ids.id "
+    "      WHERE u.tenant_id = CAST(:t AS uuid) FOR KEY SHARE OF u), "
+    "g AS (SELECT g.id FROM scim_group g JOIN ids ON g.id = ids.id "
+    "      WHERE g.tenant_id = CAST(:t AS uuid) FOR KEY SHARE OF g), "
+    "ins AS (INSERT INTO scim_group_member (tenant_id, group_id, member_id, member_type) "
+    "      SELECT CAST(:t AS uuid), CAST(:g AS uuid), id, 'User' FROM u "
+    "      UNION ALL SELECT CAST(:t AS uuid), CAST(:g AS uuid), id, 'Group' FROM g "
+    "      ON CONFLICT DO NOTHING RETURNING 1) "
+    "SELECT (SELECT count(*) FROM ids) - (SELECT count(*) FROM u) - (SELECT count(*) FROM g), "
+    "(SELECT count(*) FROM ins)";
 // Member ids that are neither a user nor a group of the tenant.
 constexpr const char* kUnknownMember =
     "SELECT m.id::text FROM unnest(CAST(:ids AS uuid[])) AS m(id) "
     "WHERE NOT EXISTS (SELECT 1 FROM scim_user u WHERE u.tenant_id = CAST(:t AS uuid) AND u.id = m.id) "
     "AND NOT EXISTS (SELECT 1 FROM scim_group g WHERE g.tenant_id = CAST(:t AS uuid) AND g.id = m.id) "
     "LIMIT 1";
-// Set-based membership replace: the difference is computed in the database.
-constexpr const char* kDeleteOtherMembers =
-    "DELETE FROM scim_group_member WHERE tenant_id = CAST(:t AS uuid) AND group_id = CAST(:g AS uuid) "
-    "AND NOT (member_id = ANY (CAST(:ids AS uuid[])))";
-constexpr const char* kInsertMembers =
-    "INSERT INTO scim_group_member (tenant_id, group_id, member_id, member_type) "
-    "SELECT CAST(:t AS uuid), CAST(:g AS uuid), m.id, "
-    "CASE WHEN EXISTS (SELECT 1 FROM scim_user u WHERE u.tenant_id = CAST(:t AS uuid) AND u.id = m.id) "
-    "THEN 'User' ELSE 'Group' END FROM unnest(CAST(:ids AS uuid[])) AS m(id) "
-    "ON CONFLICT DO NOTHING";
+constexpr const char* kRemoveMembers =
+    "WITH d AS (DELETE FROM scim_group_member WHERE tenant_id = CAST(:t AS uuid) "
+    "AND group_id = CAST(:g AS uuid) AND member_id = ANY (CAST(:ids AS uuid[])) RETURNING 1) "
+    "SELECT count(*) FROM d";
+constexpr const char* kRemoveAllMembers =
+    "WITH d AS (DELETE FROM scim_group_member WHERE tenant_id = CAST(:t AS uuid) "
+    "AND group_id = CAST(:g AS uuid) RETURNING 1) SELECT count(*) FROM d";
+// PUT and "replace members": the difference is computed in the database (an anti-join against
+// the new list), then the new list is added.
+constexpr const char* kRemoveOtherMembers =
+    "WITH d AS (DELETE FROM scim_group_member m WHERE m.tenant_id = CAST(:t AS uuid) "
+    "AND m.group_id = CAST(:g AS uuid) AND NOT EXISTS (SELECT 1 FROM unnest(CAST(:ids AS uuid[])) "
+    "AS x(id) WHERE x.id = m.member_id) RETURNING 1) SELECT count(*) FROM d";
 #undef SCIMBRIDGE_TS
 
 const char* table_of(ResourceKind kind) { return kind == ResourceKind::kUser ? "scim_user" : "scim_group"; }
@@ -253,11 +269,15 @@ void insert_event(soci::session& s, const std::string& tenant_id, ResourceKind k
         soci::use(ts, "ts");
 }
 
-// Validates and writes the member list of a group (replacing the old one).
-std::optional<Error> write_members(soci::session& s, const std::string& tenant_id,
-                                   const std::string& group_id,
-                                   const std::vector<scim::MemberRef>& members) {
+long long count_of(const std::optional<Row>& row, std::size_t column = 0) {
+    return row && row->size() > column && row->at(column) ? std::stoll(*row->at(column)) : 0;
+}
+
+// Validated, lower-cased, de-duplicated member ids as a PostgreSQL array literal.
+scim::Result<std::string> member_ids(const std::vector<scim::MemberRef>& members,
+                                     const std::string& group_id) {
     std::vector<std::string> ids;
+    ids.reserve(members.size());
     for (const scim::MemberRef& m : members) {
         if (!is_uuid(m.value)) {
             return Error::invalid_value("member '" + m.value + "' does not exist");
@@ -269,25 +289,90 @@ std::optional<Error> write_members(soci::session& s, const std::string& tenant_i
     }
     std::sort(ids.begin(), ids.end());
     ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
-    const std::string literal = pg_array_literal(ids);
-    if (!ids.empty()) {
-        long long locked = 0;
-        s << kLockMembers, soci::use(tenant_id, "t"), soci::use(literal, "ids"), soci::into(locked);
-        std::string unknown;
-        soci::indicator ind = soci::i_null;
-        s << kUnknownMember, soci::use(literal, "ids"), soci::use(tenant_id, "t"),
-            soci::into(unknown, ind);
-        if (s.got_data() && ind == soci::i_ok) {
-            return Error::invalid_value("member '" + unknown + "' does not exist");
+    return pg_array_literal(ids);
+}
+
+// Runs a write's member steps in order (inside the caller's transaction); returns how many
+// member rows were added or removed, or the client's error.
+scim::Result<long long> run_member_steps(Connection& conn, const std::string& tenant_id,
+                                         const std::string& group_id,
+                                         const std::vector<scim::MemberStep>& steps) {
+    using Kind = scim::MemberStep::Kind;
+    long long changed = 0;
+    const auto add = [&](const std::vector<scim::MemberRef>& members) -> scim::Result<void> {
+        if (members.empty()) {
+            return {};
+        }
+        auto ids = member_ids(members, group_id);
+        if (!ids) {
+            return ids.error();
+        }
+        const Params p{{"t", tenant_id}, {"g", group_id}, {"ids", *ids}};
+        const auto row = query_row(conn, kAddMembers, p);
+        if (count_of(row, 0) > 0) {
+            const auto unknown = query_row(conn, kUnknownMember, {{"t", tenant_id}, {"ids", *ids}});
+            return Error::invalid_value("member '" + (unknown ? unknown->at(0).value_or("") : "") +
+                                        "' does not exist");
+        }
+        changed += count_of(row, 1);
+        return {};
+    };
+    for (const scim::MemberStep& step : steps) {
+        switch (step.kind) {
+            case Kind::kAdd:
+                if (auto r = add(step.members); !r) {
+                    return r.error();
+                }
+                break;
+            case Kind::kReplace: {
+                auto ids = member_ids(step.members, group_id);
+                if (!ids) {
+                    return ids.error();
+                }
+                changed += count_of(query_row(conn, kRemoveOtherMembers,
+                                              {{"t", tenant_id}, {"g", group_id}, {"ids", *ids}}));
+                if (auto r = add(step.members); !r) {
+                    return r.error();
+                }
+                break;
+            }
+            case Kind::kRemove: {
+                std::vector<std::string> ids;
+                for (const std::string& id : step.ids) {
+                    if (is_uuid(id)) {  // anything else is no member of any group
+                        ids.push_back(lower(id));
+                    }
+                }
+                if (!ids.empty()) {
+                    changed += count_of(query_row(conn, kRemoveMembers,
+                                                  {{"t", tenant_id}, {"g", group_id},
+                                                   {"ids", pg_array_literal(ids)}}));
+                }
+                break;
+            }
+            case Kind::kRemoveAll:
+                changed += count_of(query_row(conn, kRemoveAllMembers, {{"t", tenant_id}, {"g", group_id}}));
+                break;
+            case Kind::kRemoveMatching: {
+                auto cond = compile_member_filter(*step.filter);
+                if (!cond) {
+                    return cond.error();
+                }
+                Params p{{"t", tenant_id}, {"g", group_id}};
+                for (std::size_t i = 0; i < cond->params.size(); ++i) {
+                    p.emplace("p" + std::to_string(i + 1), cond->params[i]);
+                }
+                changed += count_of(query_row_planned(
+                    conn,
+                    "WITH d AS (DELETE FROM scim_group_member m WHERE m.tenant_id = CAST(:t AS uuid) "
+                    "AND m.group_id = CAST(:g AS uuid) AND " + cond->sql + " RETURNING 1) "
+                    "SELECT count(*) FROM d",
+                    p));
+                break;
+            }
         }
     }
-    s << kDeleteOtherMembers, soci::use(tenant_id, "t"), soci::use(group_id, "g"),
-        soci::use(literal, "ids");
-    if (!ids.empty()) {
-        s << kInsertMembers, soci::use(tenant_id, "t"), soci::use(group_id, "g"),
-            soci::use(literal, "ids");
-    }
-    return std::nullopt;
+    return changed;
 }
 
 std::optional<scim::StoredResource> select_one(Connection& c, const std::string& tenant_id,
@@ -383,10 +468,10 @@ std::optional<Error> client_error(const scim::WriteRequest& w) {
     }
 }
 
-// A group after its transaction: the stored row with its members as now committed.
+// A resource after its transaction, carrying what the write asked for (w.load).
 scim::Result<scim::StoredResource> reread(Connection& conn, const std::string& tenant_id,
                                           const scim::WriteRequest& w) {
-    auto stored = select_one(conn, tenant_id, w.kind, w.id, {true, false});
+    auto stored = select_one(conn, tenant_id, w.kind, w.id, w.load);
     if (!stored) {
         return Error::not_found(w.id + " vanished");
     }
@@ -433,10 +518,9 @@ scim::Result<scim::StoredResource> PgResourceStore::insert(const std::string& te
                 soci::use(display, "display_name"),
                 soci::use(external_id, external_ind, "external_id"),
                 soci::use(schemas, "schemas"), soci::use(doc, "doc"), soci::use(w.timestamp, "ts");
-            if (w.members) {
-                if (auto err = write_members(s, tenant_id, w.id, *w.members)) {
-                    return *err;  // the transaction rolls back
-                }
+            auto members = run_member_steps(conn, tenant_id, w.id, w.member_steps);
+            if (!members) {
+                return members.error();  // the transaction rolls back
             }
             insert_event(s, tenant_id, w.kind, w.id, 1, w.event.operation, w.event.changed,
                          w.timestamp);
@@ -460,7 +544,7 @@ scim::Result<scim::StoredResource> PgResourceStore::update(const std::string& te
         const std::string changed = pg_array_literal(w.event.changed);
         std::string external_id = w.external_id.value_or("");
         soci::indicator external_ind = w.external_id ? soci::i_ok : soci::i_null;
-        const long long expected = w.expected_version.value_or(0);
+        const long long expected = w.expected_version.value_or(-1);
         long long version = 0;
         const auto missing_or_changed = [&]() -> Error {
             if (!select_one(conn, tenant_id, w.kind, w.id, {}).has_value()) {
@@ -476,30 +560,54 @@ scim::Result<scim::StoredResource> PgResourceStore::update(const std::string& te
                           {"schemas", schemas}, {"doc", doc}, {"ts", w.timestamp},
                           {"v", std::to_string(expected)}, {"op", w.event.operation},
                           {"changed", changed}});
+                // Users have no member rows: every user write changes attributes and carries the
+                // version it was computed from.
                 const auto row = query_row(conn, kUpdateUserWithEvent, p);
                 if (!row) {
                     return missing_or_changed();
                 }
+                if (w.load.groups) {
+                    return reread(conn, tenant_id, w);
+                }
                 return written(w, std::stoll(row->at(0).value_or("0")), row->at(1).value_or(""));
             }
             soci::transaction tr(s);
-            const std::string display = group_display_name(w.document);
-            s << kUpdateGroup, soci::use(display, "display_name"),
-                soci::use(external_id, external_ind, "external_id"),
-                soci::use(schemas, "schemas"), soci::use(doc, "doc"),
-                soci::use(w.timestamp, "ts"), soci::use(tenant_id, "t"), soci::use(w.id, "id"),
-                soci::use(expected, "v"), soci::into(version);
-            if (!s.got_data()) {
-                return missing_or_changed();
-            }
-            if (w.members) {
-                if (auto err = write_members(s, tenant_id, w.id, *w.members)) {
-                    return *err;
+            // The row first: its lock orders concurrent writers of this group.
+            if (w.attributes_changed) {
+                const std::string display = group_display_name(w.document);
+                s << kUpdateGroup, soci::use(display, "display_name"),
+                    soci::use(external_id, external_ind, "external_id"),
+                    soci::use(schemas, "schemas"), soci::use(doc, "doc"),
+                    soci::use(w.timestamp, "ts"), soci::use(tenant_id, "t"), soci::use(w.id, "id"),
+                    soci::use(expected, "v"), soci::into(version);
+                if (!s.got_data()) {
+                    return missing_or_changed();
                 }
+            } else {
+                const auto row = query_row(conn, kBumpGroup,
+                                           {{"t", tenant_id}, {"id", w.id}, {"ts", w.timestamp},
+                                            {"v", std::to_string(expected)}});
+                if (!row) {
+                    return missing_or_changed();
+                }
+                version = std::stoll(row->at(0).value_or("0"));
             }
-            insert_event(s, tenant_id, w.kind, w.id, version, w.event.operation, w.event.changed,
-                         w.timestamp);
-            tr.commit();
+            auto members = run_member_steps(conn, tenant_id, w.id, w.member_steps);
+            if (!members) {
+                return members.error();  // the transaction rolls back
+            }
+            std::vector<std::string> event_changed = w.event.changed;
+            if (*members > 0 && std::find(event_changed.begin(), event_changed.end(), "members") ==
+                                    event_changed.end()) {
+                event_changed.emplace_back("members");
+            }
+            if (w.skip_if_unchanged && !w.attributes_changed && *members == 0) {
+                tr.rollback();  // nothing changed: no new version, no event
+            } else {
+                insert_event(s, tenant_id, w.kind, w.id, version, w.event.operation, event_changed,
+                             w.timestamp);
+                tr.commit();
+            }
         } catch (...) {
             if (auto err = client_error(w)) {
                 return *err;

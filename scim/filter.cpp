@@ -73,7 +73,48 @@ public:
         return f;
     }
 
+    // PATH = attrPath / valuePath [subAttr] (RFC 7644 §3.5.2).
+    Result<PatchPath> parse_path() {
+        PatchPath out;
+        out.text = std::string(text_);
+        std::size_t end = text_.find('[');
+        const bool filtered = end != std::string_view::npos;
+        if (!filtered) {
+            end = text_.size();
+        }
+        auto attr = parse_attr_path(text_.substr(0, end));
+        if (!attr) {
+            return Error::invalid_path("'" + out.text + "' is not a valid path at position 1");
+        }
+        out.attr = std::move(*attr);
+        if (!filtered) {
+            return out;
+        }
+        if (!out.attr.sub.empty()) {
+            return path_error("a value filter applies to an attribute, not a sub-attribute", end);
+        }
+        pos_ = end;
+        auto inner = parse_enclosed(0, true, ']');
+        if (!inner) {
+            return Error::invalid_path("invalid value filter in path '" + out.text + "': " +
+                                       inner.error().detail);
+        }
+        out.filter = std::move(*inner);
+        if (pos_ < text_.size()) {
+            if (text_[pos_] != '.' || !valid_name(text_.substr(pos_ + 1))) {
+                return path_error("expected '.' and a sub-attribute after ']'", pos_);
+            }
+            out.filter_sub = std::string(text_.substr(pos_ + 1));
+        }
+        return out;
+    }
+
 private:
+    Error path_error(const std::string& what, std::size_t at) const {
+        return Error::invalid_path("'" + std::string(text_) + "': " + what + " at position " +
+                                   std::to_string(at + 1));
+    }
+
     Error fail(const std::string& what) const {
         return Error::invalid_filter(what + " at position " + std::to_string(pos_ + 1));
     }
@@ -367,6 +408,17 @@ Result<FilterPtr> parse_filter(std::string_view text, const FilterLimits& limits
         return Error::invalid_filter("empty filter at position 1");
     }
     return Parser(text, limits).parse();
+}
+
+Result<PatchPath> parse_patch_path(std::string_view text, const FilterLimits& limits) {
+    if (text.size() > limits.max_length) {
+        return Error::invalid_path("path longer than " + std::to_string(limits.max_length) +
+                                   " characters");
+    }
+    if (text.empty()) {
+        return Error::invalid_path("empty path");
+    }
+    return Parser(text, limits).parse_path();
 }
 
 std::string to_string(const Filter& filter) {

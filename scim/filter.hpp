@@ -51,4 +51,18 @@ std::string to_string(const Filter& filter);
 // Splits "urn:...:User:manager.value" / "name.givenName" / "userName" into an AttrPath.
 Result<AttrPath> parse_attr_path(std::string_view text);
 
+// A PATCH path (RFC 7644 §3.5.2): attrPath, or valuePath with an optional sub-attribute:
+//   name.givenName · emails[type eq "work"] · emails[type eq "work"].value ·
+//   urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value
+// Parsed by the filter parser, so paths and filters share one grammar.
+struct PatchPath {
+    AttrPath attr;          // attr.sub is set only without a value filter
+    std::shared_ptr<const Filter> filter;  // the value filter inside [...], or null
+    std::string filter_sub; // the sub-attribute after [...], or empty
+    std::string text;       // as written, for error messages
+};
+
+// 400 invalidPath with the position on anything malformed.
+Result<PatchPath> parse_patch_path(std::string_view text, const FilterLimits& limits = {});
+
 }  // namespace scimbridge::scim

@@ -651,6 +651,17 @@ bool matches(const Filter& filter, const StoredResource& resource, const SchemaR
     return Evaluator(resource, registry, type).eval(filter, nullptr, nullptr);
 }
 
+bool element_matches(const Filter& inner, const json::object& element, const AttributeDef& parent,
+                     const SchemaRegistry& registry, const ResourceType& type) {
+    static const StoredResource kNone;
+    return Evaluator(kNone, registry, type).eval(inner, &parent, &element);
+}
+
+Result<void> check_element_filter(const Filter& inner, const AttributeDef& parent,
+                                  const SchemaRegistry& registry, const ResourceType& type) {
+    return check_node(inner, &parent, registry, type);
+}
+
 Result<void> check_filter_semantics(const Filter& filter, const SchemaRegistry& registry,
                                     const ResourceType& type) {
     return check_node(filter, nullptr, registry, type);

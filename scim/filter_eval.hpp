@@ -18,6 +18,16 @@ namespace scimbridge::scim {
 bool matches(const Filter& filter, const StoredResource& resource, const SchemaRegistry& registry,
              const ResourceType& type);
 
+// Whether one element of a multi-valued complex attribute (`parent`) matches the inner filter of
+// a value path (emails[type eq "work"]): the same comparisons as `matches`, for PATCH targets.
+bool element_matches(const Filter& inner, const boost::json::object& element,
+                     const AttributeDef& parent, const SchemaRegistry& registry,
+                     const ResourceType& type);
+
+// check_filter_semantics for the inner filter of a value path on `parent`.
+Result<void> check_element_filter(const Filter& inner, const AttributeDef& parent,
+                                  const SchemaRegistry& registry, const ResourceType& type);
+
 // 400 invalidFilter for comparisons the semantics refuse (checked before any evaluation): a
 // literal of the wrong JSON type for the attribute, an operator the type does not order
 // (co/sw/ew on numbers, dates and binary; gt/ge/lt/le on booleans and binary), null with anything

@@ -75,7 +75,7 @@ bool is_base64(std::string_view s) {
 
 class Normalizer {
 public:
-    Normalizer(Leniency leniency) : leniency_(leniency) {}
+    Normalizer(Leniency leniency, RewriteLog* log) : leniency_(leniency), log_(log) {}
 
     // The value of one attribute (singular or multi-valued); std::nullopt = no value.
     Result<std::optional<json::value>> attribute(const AttributeDef& def, const json::value& v,
@@ -85,8 +85,14 @@ public:
         }
         if (!def.multi_valued) {
             if (v.is_array()) {
-                // Entra's legacy shape wraps simple values: [{"$ref":null,"value":"x"}].
-                if (lenient() && v.as_array().size() == 1) {
+                // Entra's legacy shape wraps simple values: [{"$ref":null,"value":"x"}]; its
+                // manager arrives as [{"$ref": ..., "value": ...}].
+                if (coerce() && v.as_array().size() == 1) {
+                    if (def.type == AttrType::kComplex) {
+                        note("complex_as_array");
+                        return attribute(def, v.as_array()[0], where);
+                    }
+                    note("wrapped_simple_value");
                     return attribute(def, unwrap(v.as_array()[0]), where);
                 }
                 return Error::invalid_value(where + " is single-valued; got an array");
@@ -96,7 +102,8 @@ public:
         json::array in;
         if (v.is_array()) {
             in = v.as_array();
-        } else if (lenient()) {
+        } else if (coerce()) {
+            note("single_value_as_array");
             in.push_back(v);
         } else {
             return Error::invalid_value(where + " is multi-valued and must be an array");
@@ -137,7 +144,11 @@ public:
             const AttributeDef* def = find(defs, key);
             const std::string path = where.empty() ? std::string(key) : where + "." + std::string(key);
             if (def == nullptr) {
-                if (lenient() || value.is_null()) {
+                if (value.is_null()) {
+                    continue;
+                }
+                if (lenient()) {
+                    note("unknown_attribute_dropped");
                     continue;
                 }
                 return Error::invalid_syntax("unknown attribute '" + path + "'");
@@ -172,6 +183,12 @@ public:
 
 private:
     bool lenient() const { return leniency_ == Leniency::kLenient; }
+    bool coerce() const { return leniency_ != Leniency::kStrict; }
+    void note(std::string_view rewrite) {
+        if (log_ != nullptr) {
+            log_->note(rewrite);
+        }
+    }
 
     static const json::value& unwrap(const json::value& v) {
         if (v.is_object()) {
@@ -203,6 +220,11 @@ private:
         }
         switch (def.type) {
             case AttrType::kComplex: {
+                // Entra sends manager as a bare id: {"value": id} is meant.
+                if (coerce() && v.is_string() && !def.multi_valued && def.sub("value") != nullptr) {
+                    note("complex_as_string");
+                    return singular(def, json::value(json::object{{"value", v}}), where);
+                }
                 if (!v.is_object()) {
                     return Error::invalid_value(where + " must be an object");
                 }
@@ -219,9 +241,10 @@ private:
                 if (v.is_bool()) {
                     return R(v);
                 }
-                if (lenient() && v.is_string()) {
+                if (coerce() && v.is_string()) {
                     const std::string s = lower(v.as_string());
                     if (s == "true" || s == "false") {
+                        note("bool_string");
                         return R(json::value(s == "true"));
                     }
                 }
@@ -238,11 +261,12 @@ private:
                     std::abs(v.as_double()) < 9.0e15) {
                     return R(json::value(static_cast<std::int64_t>(v.as_double())));
                 }
-                if (lenient() && v.is_string()) {
+                if (coerce() && v.is_string()) {
                     std::int64_t n = 0;
                     const std::string_view s = v.as_string();
                     const auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
                     if (ec == std::errc() && p == s.data() + s.size()) {
+                        note("quoted_number");
                         return R(json::value(n));
                     }
                 }
@@ -252,11 +276,12 @@ private:
                 if (v.is_number()) {
                     return R(json::value(v.to_number<double>()));
                 }
-                if (lenient() && v.is_string()) {
+                if (coerce() && v.is_string()) {
                     double d = 0;
                     const std::string_view s = v.as_string();
                     const auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), d);
                     if (ec == std::errc() && p == s.data() + s.size()) {
+                        note("quoted_number");
                         return R(json::value(d));
                     }
                 }
@@ -280,7 +305,8 @@ private:
                     }
                     return R(v);
                 }
-                if (lenient() && (v.is_number() || v.is_bool())) {
+                if (coerce() && (v.is_number() || v.is_bool())) {
+                    note("number_as_string");
                     return R(json::value(json::serialize(v)));
                 }
                 return Error::invalid_value(where + " must be a string");
@@ -289,6 +315,7 @@ private:
     }
 
     Leniency leniency_;
+    RewriteLog* log_;
     bool had_write_only_ = false;
 };
 
@@ -311,7 +338,7 @@ const std::vector<AttributeDef>* extension_defs(const SchemaRegistry& registry,
 
 Result<NormalizedResource> normalize_resource(const SchemaRegistry& registry,
                                               const ResourceType& type, const json::value& body,
-                                              Leniency leniency) {
+                                              Leniency leniency, RewriteLog* log) {
     if (!body.is_object()) {
         return Error::invalid_syntax("the request body must be a JSON object");
     }
@@ -321,7 +348,7 @@ Result<NormalizedResource> normalize_resource(const SchemaRegistry& registry,
     }
     const json::object& in = body.as_object();
     NormalizedResource out;
-    Normalizer normalizer(leniency);
+    Normalizer normalizer(leniency, log);
 
     // schemas: the core schema plus any extensions present (RFC 7643 §3).
     bool has_core = false;
@@ -342,17 +369,26 @@ Result<NormalizedResource> normalize_resource(const SchemaRegistry& registry,
             std::string canonical;
             if (iequals(s.as_string(), type.schema)) {
                 has_core = true;
-            } else if (extension_defs(registry, type, s.as_string(), &canonical) == nullptr &&
-                       leniency == Leniency::kStrict) {
-                return Error::invalid_syntax("schema " + std::string(s.as_string()) +
-                                             " is not a schema of " + type.name);
+            } else if (extension_defs(registry, type, s.as_string(), &canonical) == nullptr) {
+                if (leniency == Leniency::kStrict) {
+                    return Error::invalid_syntax("schema " + std::string(s.as_string()) +
+                                                 " is not a schema of " + type.name);
+                }
+                if (log != nullptr) {
+                    log->note("unknown_schema_ignored");  // Entra's ADSCIM/2.0/Group URN
+                }
             }
         }
     } else if (leniency == Leniency::kStrict) {
         return Error::invalid_syntax("schemas is required (RFC 7643 3)");
     }
-    if (!has_core && leniency == Leniency::kStrict) {
-        return Error::invalid_syntax("schemas must include " + type.schema);
+    if (!has_core) {
+        if (leniency == Leniency::kStrict) {
+            return Error::invalid_syntax("schemas must include " + type.schema);
+        }
+        if (log != nullptr) {
+            log->note("schemas_missing");
+        }
     }
     out.schemas.push_back(type.schema);
 
@@ -431,6 +467,14 @@ Result<NormalizedResource> normalize_resource(const SchemaRegistry& registry,
         }
     }
     return out;
+}
+
+Result<std::optional<json::value>> normalize_attribute(const AttributeDef& def,
+                                                      const json::value& value,
+                                                      const std::string& where, Leniency leniency,
+                                                      RewriteLog* log) {
+    Normalizer normalizer(leniency, log);
+    return normalizer.attribute(def, value, where);
 }
 
 Result<void> check_immutable(const SchemaRegistry& registry, const ResourceType& type,

@@ -8,6 +8,7 @@
 //   project            — attributes / excludedAttributes with the `returned` characteristic.
 //   changed_attributes — names of the attributes that differ between two versions.
 
+#include "scim/dialect.hpp"
 #include "scim/filter.hpp"
 #include "scim/schema.hpp"
 
@@ -19,10 +20,17 @@
 
 namespace scimbridge::scim {
 
-// How forgiving the decoder is, chosen per IdP source. Both modes treat null as "no value"
-// (RFC 7643 §2.5). Lenient also drops attributes no schema declares and coerces "True"/"False"
-// and quoted numbers, as Entra's and OneLogin's documented bodies need.
-enum class Leniency { kStrict, kLenient };
+// How forgiving the decoder is, chosen per credential. Every mode treats null as "no value"
+// (RFC 7643 §2.5).
+//   kStrict  — RFC shapes only (the token's strict mode).
+//   kCoerce  — also rewrites the shapes IdPs are known to send: "True"/"False" and quoted
+//              numbers, a simple value wrapped as [{"value": x}], a single value for a
+//              multi-valued attribute, a complex attribute with a "value" sub-attribute sent as a
+//              bare string or a one-element array (Entra's manager), missing schemas. Each
+//              rewrite is noted in the RewriteLog. Unknown attributes are still a 400.
+//   kLenient — kCoerce, and attributes no schema declares are dropped (Entra's and OneLogin's
+//              documented bodies carry stray keys).
+enum class Leniency { kStrict, kCoerce, kLenient };
 
 struct NormalizedResource {
     boost::json::object document;  // canonical attributes, without id, meta, members, groups
@@ -35,7 +43,16 @@ struct NormalizedResource {
 
 Result<NormalizedResource> normalize_resource(const SchemaRegistry& registry,
                                               const ResourceType& type,
-                                              const boost::json::value& body, Leniency leniency);
+                                              const boost::json::value& body, Leniency leniency,
+                                              RewriteLog* log = nullptr);
+
+// One attribute's value as normalize_resource would store it (nullopt: no value). `where` names
+// the attribute in error messages. Used by PATCH for the value of each operation.
+Result<std::optional<boost::json::value>> normalize_attribute(const AttributeDef& def,
+                                                              const boost::json::value& value,
+                                                              const std::string& where,
+                                                              Leniency leniency,
+                                                              RewriteLog* log = nullptr);
 
 // 400 mutability when `replacement` changes an immutable attribute that `current` has set.
 Result<void> check_immutable(const SchemaRegistry& registry, const ResourceType& type,

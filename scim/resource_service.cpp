@@ -58,15 +58,19 @@ const ResourceType& type_of(const CallContext& ctx, ResourceKind kind) {
     return *ctx.registry->resource_type(resource_type_id(kind));
 }
 
-std::optional<std::vector<MemberRef>> members_of(const NormalizedResource& n) {
-    if (!n.members) {
-        return std::nullopt;
+// The member rows a POST or PUT body asks for: one step that adds them (POST) or makes them the
+// whole list (PUT).
+std::vector<MemberStep> member_steps_of(const NormalizedResource& n, MemberStep::Kind kind) {
+    MemberStep step;
+    step.kind = kind;
+    for (const auto& [value, type] : n.members.value_or(
+             std::vector<std::pair<std::string, std::string>>{})) {
+        step.members.push_back({value, type, ""});
     }
-    std::vector<MemberRef> out;
-    for (const auto& [value, type] : *n.members) {
-        out.push_back({value, type, ""});
+    if (kind == MemberStep::Kind::kAdd && step.members.empty()) {
+        return {};
     }
-    return out;
+    return {std::move(step)};
 }
 
 Result<void> check_path(const SchemaRegistry& registry, const ResourceType& type,
@@ -143,7 +147,7 @@ Result<void> check_filter_attributes(const SchemaRegistry& registry, const Resou
 Result<StoredResource> ResourceService::create(const CallContext& ctx, ResourceKind kind,
                                                const json::value& body) {
     const ResourceType& type = type_of(ctx, kind);
-    auto normalized = normalize_resource(*ctx.registry, type, body, ctx.leniency);
+    auto normalized = normalize_resource(*ctx.registry, type, body, ctx.leniency, ctx.rewrites);
     if (!normalized) {
         return normalized.error();
     }
@@ -152,7 +156,10 @@ Result<StoredResource> ResourceService::create(const CallContext& ctx, ResourceK
     w.id = ids_.next_id();
     w.external_id = normalized->external_id;
     w.schemas = normalized->schemas;
-    w.members = members_of(*normalized);
+    if (kind == ResourceKind::kGroup) {
+        w.member_steps = member_steps_of(*normalized, MemberStep::Kind::kAdd);
+        w.load.members = true;
+    }
     w.timestamp = clock_.now_rfc3339();
     w.event.operation = "create";
     for (const auto& [key, value] : normalized->document) {
@@ -161,7 +168,7 @@ Result<StoredResource> ResourceService::create(const CallContext& ctx, ResourceK
     if (w.external_id) {
         w.event.changed.emplace_back("externalId");
     }
-    if (w.members && !w.members->empty()) {
+    if (!w.member_steps.empty()) {
         w.event.changed.emplace_back("members");
     }
     w.document = std::move(normalized->document);
@@ -182,7 +189,7 @@ Result<StoredResource> ResourceService::replace(const CallContext& ctx, Resource
                                                 std::string_view if_match,
                                                 const LoadOptions& load) {
     const ResourceType& type = type_of(ctx, kind);
-    auto normalized = normalize_resource(*ctx.registry, type, body, ctx.leniency);
+    auto normalized = normalize_resource(*ctx.registry, type, body, ctx.leniency, ctx.rewrites);
     if (!normalized) {
         return normalized.error();
     }
@@ -190,7 +197,7 @@ Result<StoredResource> ResourceService::replace(const CallContext& ctx, Resource
     // If-Match from the client that is not the client's problem, so read again and retry.
     constexpr int kAttempts = 3;
     for (int attempt = 0; attempt < kAttempts; ++attempt) {
-        auto current = store_.find(ctx.tenant_id, kind, id, LoadOptions{kind == ResourceKind::kGroup, false});
+        auto current = store_.find(ctx.tenant_id, kind, id, {});
         if (!current) {
             return Error::not_found(std::string(resource_type_id(kind)) + " " + id + " not found");
         }
@@ -208,47 +215,81 @@ Result<StoredResource> ResourceService::replace(const CallContext& ctx, Resource
         w.external_id = normalized->external_id;
         w.schemas = normalized->schemas;
         w.document = normalized->document;
-        w.members = members_of(*normalized);
-        if (kind == ResourceKind::kGroup && !w.members) {
-            w.members.emplace();  // PUT replaces: no members key means no members
+        if (kind == ResourceKind::kGroup) {
+            // PUT replaces: no members key means no members. The difference is computed in the
+            // database (the store adds "members" to the event when rows changed).
+            w.member_steps = member_steps_of(*normalized, MemberStep::Kind::kReplace);
         }
         w.timestamp = clock_.now_rfc3339();
         w.expected_version = current->version;
+        w.load = load;
         w.event.operation = "replace";
         w.event.changed = changed_attributes(current->document, w.document);
         if (current->external_id != w.external_id) {
             w.event.changed.emplace_back("externalId");
         }
-        if (kind == ResourceKind::kGroup) {
-            std::vector<std::string> before;
-            std::vector<std::string> after;
-            const auto lower = [](std::string v) {
-                for (char& c : v) {
-                    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-                }
-                return v;
-            };
-            for (const MemberRef& m : current->members.value_or(std::vector<MemberRef>{})) {
-                before.push_back(lower(m.value));
-            }
-            for (const MemberRef& m : *w.members) {
-                after.push_back(lower(m.value));
-            }
-            std::sort(before.begin(), before.end());
-            std::sort(after.begin(), after.end());
-            after.erase(std::unique(after.begin(), after.end()), after.end());
-            if (before != after) {
-                w.event.changed.emplace_back("members");
-            }
-        }
         auto updated = store_.update(ctx.tenant_id, w);
         if (updated || updated.error().status != 412 || !if_match.empty()) {
-            if (updated && (load.groups || (load.members && !updated->members))) {
-                auto reread = store_.find(ctx.tenant_id, kind, id, load);
-                if (reread) {
-                    return std::move(*reread);
+            return updated;
+        }
+    }
+    return Error::precondition_failed("resource is being changed concurrently; retry");
+}
+
+Result<StoredResource> ResourceService::patch(const CallContext& ctx, ResourceKind kind,
+                                              const std::string& id, const json::value& body,
+                                              std::string_view if_match, const LoadOptions& load) {
+    const ResourceType& type = type_of(ctx, kind);
+    RewriteLog local;
+    RewriteLog& log = ctx.rewrites != nullptr ? *ctx.rewrites : local;
+    auto request = decode_patch(body, ctx.dialect, log);
+    if (!request) {
+        return request.error();
+    }
+    constexpr int kAttempts = 5;
+    for (int attempt = 0; attempt < kAttempts; ++attempt) {
+        auto current = store_.find(ctx.tenant_id, kind, id, {});
+        if (!current) {
+            return Error::not_found(std::string(resource_type_id(kind)) + " " + id + " not found");
+        }
+        if (!if_match.empty() && !etag_matches(if_match, current->version)) {
+            return Error::precondition_failed("resource has changed: version is " +
+                                              etag_of(current->version));
+        }
+        auto outcome = apply_patch(*ctx.registry, type, *current, *request, ctx.dialect,
+                                   ctx.leniency, log);
+        if (!outcome) {
+            return outcome.error();
+        }
+        if (!outcome->attributes_changed && outcome->member_steps.empty()) {
+            // Nothing changes: no new version, no change event.
+            if (load.members || load.groups) {
+                if (auto again = store_.find(ctx.tenant_id, kind, id, load)) {
+                    return std::move(*again);
                 }
             }
+            return std::move(*current);
+        }
+        WriteRequest w;
+        w.kind = kind;
+        w.id = id;
+        w.external_id = outcome->external_id;
+        w.schemas = std::move(outcome->schemas);
+        w.document = std::move(outcome->document);
+        w.member_steps = std::move(outcome->member_steps);
+        w.attributes_changed = outcome->attributes_changed;
+        w.skip_if_unchanged = true;
+        // Member changes commute with each other and with attribute changes: only a PATCH that
+        // rewrites attributes (or that the client made conditional) needs the version it read.
+        if (outcome->attributes_changed || !if_match.empty()) {
+            w.expected_version = current->version;
+        }
+        w.timestamp = clock_.now_rfc3339();
+        w.load = load;
+        w.event.operation = "patch";
+        w.event.changed = std::move(outcome->changed);
+        auto updated = store_.update(ctx.tenant_id, w);
+        if (updated || updated.error().status != 412 || !if_match.empty()) {
             return updated;
         }
     }

@@ -2,6 +2,8 @@
 // Use cases on Users and Groups: create, get, replace, delete, list. Rules live here (schema
 // validation, immutability, ETag preconditions, meta); storage behind ResourceStore.
 
+#include "scim/dialect.hpp"
+#include "scim/patch.hpp"
 #include "scim/resource.hpp"
 #include "scim/resource_store.hpp"
 #include "scim/schema.hpp"
@@ -18,6 +20,8 @@ struct CallContext {
     std::string tenant_id;
     const SchemaRegistry* registry = &SchemaRegistry::core();
     Leniency leniency = Leniency::kStrict;
+    Dialect dialect{false, false, "generic"};  // strict unless the caller says otherwise
+    RewriteLog* rewrites = nullptr;             // where dialect rewrites are noted, if anywhere
 };
 
 struct ListParams {
@@ -55,6 +59,11 @@ public:
     Result<StoredResource> replace(const CallContext& ctx, ResourceKind kind,
                                    const std::string& id, const boost::json::value& body,
                                    std::string_view if_match, const LoadOptions& load);
+    // RFC 7644 §3.5.2, after the dialect normaliser. Group member changes run set-based in the
+    // store; a PATCH that changes nothing writes nothing. `load`: what the result carries.
+    Result<StoredResource> patch(const CallContext& ctx, ResourceKind kind, const std::string& id,
+                                 const boost::json::value& body, std::string_view if_match,
+                                 const LoadOptions& load);
     Result<void> remove(const CallContext& ctx, ResourceKind kind, const std::string& id,
                         std::string_view if_match);
     Result<Page> list(const CallContext& ctx, ResourceKind kind, const ListParams& params);

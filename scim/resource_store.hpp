@@ -10,6 +10,7 @@
 #include <boost/json/object.hpp>
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -48,6 +49,16 @@ struct LoadOptions {
     bool groups = false;   // users: compute direct and indirect groups
 };
 
+// One set-based change to a group's member rows; a write runs its steps in order. Adding or
+// removing members costs the size of the change, never the size of the group (DESIGN §4).
+struct MemberStep {
+    enum class Kind { kAdd, kRemove, kRemoveAll, kRemoveMatching, kReplace };
+    Kind kind = Kind::kAdd;
+    std::vector<MemberRef> members;        // kAdd, kReplace: value (and type, possibly empty)
+    std::vector<std::string> ids;          // kRemove: lower-case member ids
+    std::shared_ptr<const Filter> filter;  // kRemoveMatching: over value, type and display
+};
+
 struct ChangeEvent {
     std::string operation;                   // create, replace, delete
     std::vector<std::string> changed;        // attribute names
@@ -59,11 +70,18 @@ struct WriteRequest {
     std::optional<std::string> external_id;
     boost::json::object document;
     std::vector<std::string> schemas;
-    // Groups: the new member list (replaces the old one); nullopt leaves members untouched.
-    std::optional<std::vector<MemberRef>> members;
+    // Groups: member changes, in order (PUT: one kReplace; POST: one kAdd). Unknown member ids
+    // → 400 invalidValue and nothing is written. When rows change, the event names "members".
+    std::vector<MemberStep> member_steps;
     std::string timestamp;                   // becomes meta.lastModified (and created on insert)
-    std::optional<std::int64_t> expected_version;  // replace: optimistic concurrency
+    std::optional<std::int64_t> expected_version;  // optimistic concurrency; none: any version
     ChangeEvent event;
+    // update: false keeps the stored attributes (document, externalId, schemas) as they are.
+    bool attributes_changed = true;
+    // update: a write that changes nothing (no attributes, no member rows) is not written: no
+    // new version, no change event (PATCH).
+    bool skip_if_unchanged = false;
+    LoadOptions load;  // what the returned resource carries
 };
 
 class SchemaRegistry;

@@ -4,8 +4,10 @@
 // created = lastModified = the write's timestamp; update: version + 1, 412 when expected_version
 // no longer matches). Filters are ignored: list pages through every resource of the kind.
 
+#include "scim/patch.hpp"
 #include "scim/resource_store.hpp"
 
+#include <algorithm>
 #include <map>
 #include <optional>
 #include <string>
@@ -30,10 +32,12 @@ public:
         row.resource.version = 1;
         row.resource.created = w.timestamp;
         row.resource.last_modified = w.timestamp;
-        row.members = w.members.value_or(std::vector<scim::MemberRef>{});
+        if (auto r = apply_steps(tenant_id, w, row.members); !r) {
+            return r.error();
+        }
         rows_[key] = row;
         writes.push_back(w);
-        return read(w.kind, row, {w.kind == scim::ResourceKind::kGroup, false});
+        return read(w.kind, row, w.load);
     }
 
     scim::Result<scim::StoredResource> update(const std::string& tenant_id,
@@ -50,16 +54,28 @@ public:
         if (w.expected_version && *w.expected_version != row.resource.version) {
             return scim::Error::precondition_failed("resource has changed since it was read");
         }
-        row.resource.external_id = w.external_id;
-        row.resource.document = w.document;
-        row.resource.schemas = w.schemas;
+        std::vector<scim::MemberRef> members = row.members;
+        if (auto r = apply_steps(tenant_id, w, members); !r) {
+            return r.error();
+        }
+        const bool members_changed = members.size() != row.members.size() ||
+                                     !std::equal(members.begin(), members.end(), row.members.begin(),
+                                                 [](const scim::MemberRef& a, const scim::MemberRef& b) {
+                                                     return a.value == b.value;
+                                                 });
+        if (w.skip_if_unchanged && !w.attributes_changed && !members_changed) {
+            return read(w.kind, row, w.load);
+        }
+        if (w.attributes_changed) {
+            row.resource.external_id = w.external_id;
+            row.resource.document = w.document;
+            row.resource.schemas = w.schemas;
+        }
         row.resource.last_modified = w.timestamp;
         ++row.resource.version;
-        if (w.members) {
-            row.members = *w.members;
-        }
+        row.members = std::move(members);
         writes.push_back(w);
-        return read(w.kind, row, {w.kind == scim::ResourceKind::kGroup, false});
+        return read(w.kind, row, w.load);
     }
 
     scim::Result<void> remove(const std::string& tenant_id, scim::ResourceKind kind,
@@ -115,6 +131,22 @@ public:
 
 private:
     using Key = std::tuple<std::string, scim::ResourceKind, std::string>;
+
+    scim::Result<void> apply_steps(const std::string& tenant_id, const scim::WriteRequest& w,
+                                   std::vector<scim::MemberRef>& members) const {
+        const auto type_of = [&](const std::string& id) -> std::optional<std::string> {
+            for (const auto& [key, row] : rows_) {
+                if (std::get<0>(key) == tenant_id && std::get<2>(key) == id) {
+                    return std::get<1>(key) == scim::ResourceKind::kUser ? "User" : "Group";
+                }
+            }
+            return std::nullopt;
+        };
+        const scim::SchemaRegistry& core = scim::SchemaRegistry::core();
+        return scim::apply_member_steps(members, w.member_steps, w.id, type_of, core,
+                                        *core.resource_type("Group"));
+    }
+
     struct Row {
         scim::StoredResource resource;
         std::vector<scim::MemberRef> members;

@@ -67,8 +67,8 @@ struct Fixture {
     }
     Result<StoredResource> replace(const std::string& id, std::string_view body,
                                    std::string_view if_match,
-                                   ResourceKind kind = ResourceKind::kUser) {
-        return service.replace(ctx, kind, id, json::parse(body), if_match, {});
+                                   ResourceKind kind = ResourceKind::kUser, LoadOptions load = {}) {
+        return service.replace(ctx, kind, id, json::parse(body), if_match, load);
     }
     std::int64_t stored_version(const std::string& id) {
         const auto r = store.find(ctx.tenant_id, ResourceKind::kUser, id, {});
@@ -131,21 +131,28 @@ TEST_CASE("RFC 7644 3.3 create with an invalid body writes nothing") {
 
 TEST_CASE("RFC 7644 3.3 create a group with its members") {
     Fixture fx;
+    const StoredResource u = fx.create(ResourceKind::kUser, R"({
+      "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "bjensen"})");
+    const StoredResource g2 = fx.create(ResourceKind::kGroup, R"({
+      "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Inner"})");
     const StoredResource g = fx.create(ResourceKind::kGroup, R"({
       "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
       "displayName": "Tour Guides",
-      "members": [{"value": "u1"}, {"value": "g2", "type": "Group"}]})");
+      "members": [{"value": ")" + u.id + R"("}, {"value": ")" + g2.id + R"(", "type": "Group"}]})");
     CHECK(g.document == json::parse(R"({"displayName": "Tour Guides"})"));
-    REQUIRE(fx.store.writes.size() == 1);
-    const WriteRequest& w = fx.store.writes[0];
-    REQUIRE(w.members.has_value());
-    REQUIRE(w.members->size() == 2);
-    CHECK((*w.members)[0].value == "u1");
-    CHECK((*w.members)[0].type.empty());
-    CHECK((*w.members)[1].value == "g2");
-    CHECK((*w.members)[1].type == "Group");
+    REQUIRE(fx.store.writes.size() == 3);
+    const WriteRequest& w = fx.store.writes[2];
+    REQUIRE(w.member_steps.size() == 1);
+    CHECK(w.member_steps[0].kind == MemberStep::Kind::kAdd);
+    REQUIRE(w.member_steps[0].members.size() == 2);
+    CHECK(w.member_steps[0].members[0].value == u.id);
+    CHECK(w.member_steps[0].members[0].type.empty());
+    CHECK(w.member_steps[0].members[1].value == g2.id);
+    CHECK(w.member_steps[0].members[1].type == "Group");
     CHECK(contains(w.event.changed, "members"));
     CHECK(contains(w.event.changed, "displayName"));
+    REQUIRE(g.members.has_value());
+    CHECK(g.members->size() == 2);
 }
 
 TEST_CASE("RFC 7644 3.4.1 get: the stored resource, 404 when missing") {
@@ -257,16 +264,20 @@ TEST_CASE("RFC 7644 3.14 without If-Match a concurrent write is retried, with it
 
 TEST_CASE("RFC 7644 3.5.1 PUT replaces a group's members: no members key means none") {
     Fixture fx;
+    const StoredResource u = fx.create(ResourceKind::kUser, R"({
+      "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "bjensen"})");
     const StoredResource g = fx.create(ResourceKind::kGroup, R"({
       "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
-      "displayName": "Tour Guides", "members": [{"value": "u1"}]})");
+      "displayName": "Tour Guides", "members": [{"value": ")" + u.id + R"("}]})");
+    REQUIRE(g.members.has_value());
+    CHECK(g.members->size() == 1);
     const auto r = fx.replace(g.id, R"({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
-      "displayName": "Tour Guides"})", "", ResourceKind::kGroup);
+      "displayName": "Tour Guides"})", "", ResourceKind::kGroup, {true, false});
     REQUIRE(r.has_value());
     const WriteRequest& w = fx.store.writes.back();
-    REQUIRE(w.members.has_value());
-    CHECK(w.members->empty());
-    CHECK(w.event.changed == std::vector<std::string>{"members"});
+    REQUIRE(w.member_steps.size() == 1);
+    CHECK(w.member_steps[0].kind == MemberStep::Kind::kReplace);
+    CHECK(w.member_steps[0].members.empty());
     REQUIRE(r->members.has_value());
     CHECK(r->members->empty());
 }
