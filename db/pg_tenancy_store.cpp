@@ -17,10 +17,10 @@ constexpr std::string_view kSelectTenantByName =
 
 constexpr std::string_view kTokenColumns =
     "t.id, t.tenant_id::text, n.name, t.kind, t.name, t.secret_hash, " SCIMBRIDGE_TS(
-        "t.created_at") ", " SCIMBRIDGE_TS("t.revoked_at") ", t.source, t.lenient::int";
+        "t.created_at") ", " SCIMBRIDGE_TS("t.revoked_at") ", t.source, t.lenient::int, t.strict::int";
 constexpr std::string_view kInsertToken =
-    "INSERT INTO api_token (id, tenant_id, kind, name, secret_hash, source, lenient) "
-    "VALUES (:id, CAST(:tenant AS uuid), :kind, :name, :hash, :source, :lenient <> 0)";
+    "INSERT INTO api_token (id, tenant_id, kind, name, secret_hash, source, lenient, strict) "
+    "VALUES (:id, CAST(:tenant AS uuid), :kind, :name, :hash, :source, :lenient <> 0, :strict <> 0)";
 constexpr std::string_view kSelectTokenWhere =
     " FROM api_token t JOIN tenant n ON n.id = t.tenant_id WHERE ";
 constexpr std::string_view kRevokeToken =
@@ -48,6 +48,7 @@ scim::TokenRecord token_from_row(const soci::row& r) {
     }
     t.source = r.get<std::string>(8);
     t.lenient = r.get<int>(9) != 0;
+    t.strict = r.get<int>(10) != 0;
     return t;
 }
 
@@ -106,10 +107,11 @@ scim::Result<scim::TokenRecord> PgTenancyStore::insert_token(const scim::TokenRe
         [&](soci::session& session) -> scim::Result<scim::TokenRecord> {
             const std::string kind(scim::to_string(token.kind));
             const int lenient = token.lenient ? 1 : 0;
+            const int strict = token.strict ? 1 : 0;
             try {
                 session << kInsertToken, soci::use(token.id), soci::use(token.tenant_id),
                     soci::use(kind), soci::use(token.name), soci::use(token.secret_hash),
-                    soci::use(token.source), soci::use(lenient);
+                    soci::use(token.source), soci::use(lenient), soci::use(strict);
             } catch (const soci::soci_error& e) {
                 if (sqlstate_of(e) == "23505") {
                     return scim::Error::uniqueness("token id collision; try again");
@@ -146,6 +148,7 @@ std::optional<scim::TokenRecord> PgTenancyStore::find_token(const std::string& i
         t.revoked_at = r[7];
         t.source = r[8].value_or("generic");
         t.lenient = r[9].value_or("0") != "0";
+        t.strict = r[10].value_or("0") != "0";
         return t;
     });
 }

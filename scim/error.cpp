@@ -47,6 +47,7 @@ Error Error::not_found(std::string d) { return make(404, ScimType::kNone, std::m
 Error Error::method_not_allowed(std::string d) { return make(405, ScimType::kNone, std::move(d)); }
 Error Error::uniqueness(std::string d) { return make(409, ScimType::kUniqueness, std::move(d)); }
 Error Error::precondition_failed(std::string d) { return make(412, ScimType::kNone, std::move(d)); }
+Error Error::conflict(std::string d) { return make(409, ScimType::kNone, std::move(d)); }
 Error Error::payload_too_large(std::string d) { return make(413, ScimType::kNone, std::move(d)); }
 Error Error::unsupported_media_type(std::string d) { return make(415, ScimType::kNone, std::move(d)); }
 Error Error::header_too_large(std::string d) { return make(431, ScimType::kNone, std::move(d)); }

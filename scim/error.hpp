@@ -57,6 +57,7 @@ struct Error {
     static Error not_found(std::string detail);
     static Error method_not_allowed(std::string detail);
     static Error uniqueness(std::string detail);
+    static Error conflict(std::string detail);  // 409 without a scimType (Bulk: circular bulkIds)
     static Error precondition_failed(std::string detail);
     static Error payload_too_large(std::string detail);
     static Error unsupported_media_type(std::string detail);

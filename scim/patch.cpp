@@ -228,6 +228,18 @@ private:
             }
         }
         const AttributeDef* def = schema->attribute(path.attr.attr);
+        if (def == nullptr && core && path.attr.urn.empty() && dialect_.rewrite) {
+            // Entra: {"op":"Add","path":"manager",…} names the enterprise extension's manager.
+            for (const SchemaExtension& e : type_.extensions) {
+                const Schema* ext = registry_.schema(e.schema);
+                if (ext != nullptr && ext->attribute(path.attr.attr) != nullptr) {
+                    log_.note("unqualified_extension_attribute");
+                    PatchPath qualified = path;
+                    qualified.attr.urn = ext->id;
+                    return with_path(op, qualified, value, has_value);
+                }
+            }
+        }
         if (def == nullptr) {
             if (leniency_ == Leniency::kLenient) {
                 log_.note("unknown_attribute_dropped");

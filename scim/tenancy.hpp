@@ -34,6 +34,7 @@ struct TokenRecord {
     std::string secret_hash;  // SHA-256 of the secret part, hex
     std::string source = "generic";  // generic, okta, entra, onelogin, jumpcloud, google
     bool lenient = false;            // decode this source's requests leniently
+    bool strict = false;             // no dialect rewrites: non-RFC shapes are a 400
     std::string created_at;
     std::optional<std::string> revoked_at;
 };

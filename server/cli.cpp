@@ -18,7 +18,7 @@ const std::vector<CommandSpec>& specs() {
         {"serve", {}, {}},
         {"migrate", {}, {}},
         {"tenant", {"create", "list"}, {}},
-        {"token", {"create", "list", "revoke"}, {"tenant", "kind", "name", "source", "lenient"}},
+        {"token", {"create", "list", "revoke"}, {"tenant", "kind", "name", "source", "lenient", "strict"}},
         {"schema", {"add", "list"}, {"tenant", "resource_type"}},
         {"help", {}, {}},
         {"version", {}, {}},
@@ -152,6 +152,7 @@ usage:
   scim-bridge tenant list
   scim-bridge token create --tenant NAME --kind idp|admin [--name LABEL]
                            [--source generic|okta|entra|onelogin|jumpcloud|google] [--lenient true|false]
+                           [--strict true|false]
   scim-bridge token list --tenant NAME
   scim-bridge token revoke ID
   scim-bridge schema add --tenant NAME [--resource-type User|Group] FILE

@@ -94,6 +94,32 @@ const std::vector<std::pair<std::string, Setter>>& setters() {
         {"auth_cache_ttl_ms",
          millis_setter(&Config::auth_cache_ttl, 0, 3'600'000, "auth_cache_ttl_ms")},
         {"io_threads", size_setter(&Config::io_threads, 1, 256, "io_threads")},
+        {"bulk_max_operations",
+         size_setter(&Config::bulk_max_operations, 1, 100'000, "bulk_max_operations")},
+        {"patch_no_content",
+         [](Config& c, const std::string& v) -> std::optional<std::string> {
+             std::vector<std::string> entries;
+             std::size_t pos = 0;
+             while (pos <= v.size()) {
+                 const std::size_t comma = std::min(v.find(',', pos), v.size());
+                 std::string entry = v.substr(pos, comma - pos);
+                 entry.erase(0, entry.find_first_not_of(' '));
+                 entry.erase(entry.find_last_not_of(' ') + 1);
+                 if (!entry.empty()) {
+                     const auto colon = entry.find(':');
+                     const std::string type = colon == std::string::npos ? "" : entry.substr(colon + 1);
+                     if (colon == 0 || colon == std::string::npos ||
+                         (type != "User" && type != "Group" && type != "*")) {
+                         return "patch_no_content takes entries like entra:Group or *:User, got '" +
+                                entry + "'";
+                     }
+                     entries.push_back(entry);
+                 }
+                 pos = comma + 1;
+             }
+             c.patch_no_content = std::move(entries);
+             return std::nullopt;
+         }},
         {"db_pool_size", size_setter(&Config::db_pool_size, 1, 1024, "db_pool_size")},
         {"db_lease_timeout_ms",
          millis_setter(&Config::db_lease_timeout, 1, 600'000, "db_lease_timeout_ms")},
@@ -289,6 +315,19 @@ std::optional<std::string> validate_for_serve(const Config& config) {
             "SCIM_BRIDGE_TLS_KEY; certs/make-dev-certs.sh makes a development pair)");
     }
     return std::nullopt;
+}
+
+bool patch_answers_no_content(const std::vector<std::string>& entries, const std::string& source,
+                              const std::string& resource_type) {
+    for (const std::string& entry : entries) {
+        const auto colon = entry.find(':');
+        const std::string s = entry.substr(0, colon);
+        const std::string t = entry.substr(colon + 1);
+        if ((s == "*" || s == source) && (t == "*" || t == resource_type)) {
+            return true;
+        }
+    }
+    return false;
 }
 
 }  // namespace scimbridge::server

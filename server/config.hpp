@@ -47,8 +47,18 @@ struct Config {
     std::int64_t max_results = 1000;
     // How long a verified token is trusted without asking the database again. Revocations are
     // pushed to every server at once (LISTEN/NOTIFY); this bounds staleness if that link is down.
-    std::chrono::milliseconds auth_cache_ttl{10'000};  // largest page a list returns (count is clamped to it)
+    std::chrono::milliseconds auth_cache_ttl{10'000};
+    // Which PATCHes answer 204 without a body instead of 200 with the resource, as
+    // "source:ResourceType" entries ("*" matches any). By default group PATCHes do: Entra expects
+    // it, and a group's member list is the one thing a PATCH response should never have to read.
+    // A request that names `attributes` or `excludedAttributes` always gets the resource.
+    std::vector<std::string> patch_no_content{"*:Group"};
+    std::size_t bulk_max_operations = 1000;  // RFC 7644 §3.7 maxOperations
 };
+
+// Whether a PATCH from `source` on `resource_type` answers 204 (entries: patch_no_content).
+bool patch_answers_no_content(const std::vector<std::string>& entries, const std::string& source,
+                              const std::string& resource_type);
 
 using ConfigResult = boost::system::result<Config, std::string>;
 

@@ -84,7 +84,7 @@ std::optional<ParsedToken> parse_token(std::string_view token) {
 
 scim::Result<NewToken> Credentials::create(const scim::Tenant& tenant, scim::TokenKind kind,
                                            const std::string& name, const std::string& source,
-                                           std::optional<bool> lenient) {
+                                           std::optional<bool> lenient, bool strict) {
     auto label = scim::validate_token_name(name);
     if (!label) {
         return label.error();
@@ -102,7 +102,8 @@ scim::Result<NewToken> Credentials::create(const scim::Tenant& tenant, scim::Tok
     made.record.name = *label;
     made.record.secret_hash = hash_secret(secret);
     made.record.source = source;
-    made.record.lenient = lenient.value_or(scim::lenient_by_default(source));
+    made.record.strict = strict;
+    made.record.lenient = !strict && lenient.value_or(scim::lenient_by_default(source));
     auto stored = tokens_.insert_token(made.record);
     if (!stored) {
         return stored.error();
@@ -176,7 +177,8 @@ std::optional<Principal> Credentials::authenticate(std::string_view token) {
         return std::nullopt;
     }
     return Principal{record->tenant_id, record->tenant_name, record->id,
-                     record->kind,      record->source,      record->lenient};
+                     record->kind,      record->source,      record->lenient,
+                     record->strict};
 }
 
 }  // namespace scimbridge::server

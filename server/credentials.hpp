@@ -24,6 +24,7 @@ struct Principal {
     scim::TokenKind kind = scim::TokenKind::kIdp;
     std::string source = "generic";
     bool lenient = false;
+    bool strict = false;
 };
 
 struct ParsedToken {
@@ -61,10 +62,11 @@ public:
     void invalidate(const std::string& token_id);
     void invalidate_all();
 
-    // source: the IdP (scim::is_known_source); lenient: nullopt = the source's default.
+    // source: the IdP (scim::is_known_source); lenient: nullopt = the source's default;
+    // strict: RFC shapes only (no dialect rewrites, no lenient decoding).
     scim::Result<NewToken> create(const scim::Tenant& tenant, scim::TokenKind kind,
                                   const std::string& name, const std::string& source = "generic",
-                                  std::optional<bool> lenient = std::nullopt);
+                                  std::optional<bool> lenient = std::nullopt, bool strict = false);
 
     // The principal for a bearer token, or nullopt for an unknown, malformed or revoked one.
     std::optional<Principal> authenticate(std::string_view token);

@@ -164,7 +164,7 @@ int run_token(const server::Command& cmd, const server::Config& config) {
     if (cmd.action == "list") {
         for (const auto& t : store.list_tokens(tenant.id)) {
             std::cout << t.id << "\t" << sb::scim::to_string(t.kind) << "\t" << t.source
-                      << (t.lenient ? " (lenient)" : "") << "\t"
+                      << (t.lenient ? " (lenient)" : "") << (t.strict ? " (strict)" : "") << "\t"
                       << (t.revoked_at ? "revoked " + *t.revoked_at : std::string("active"))
                       << "\t" << t.created_at << "\t" << t.name << "\n";
         }
@@ -185,8 +185,12 @@ int run_token(const server::Command& cmd, const server::Config& config) {
         }
         lenient = l == "true";
     }
+    const std::string strict = option("strict", "false");
+    if (strict != "true" && strict != "false") {
+        fail("--strict must be true or false", kExitUsage);
+    }
     auto made = credentials.create(tenant, *kind, option("name", ""), option("source", "generic"),
-                                   lenient);
+                                   lenient, strict == "true");
     if (!made) {
         fail(made.error().detail);
     }
@@ -277,7 +281,11 @@ int run_serve(const server::Config& config) {
     sb::scim::ResourceService resource_service(resources, clock, ids,
                                                {std::min<std::int64_t>(100, config.max_results),
                                                 config.max_results});
-    const server::ScimHandler scim_handler(resource_service, registries, config.public_base_url);
+    const server::ScimHandler scim_handler(
+        resource_service, registries,
+        server::ScimOptions{config.public_base_url, config.patch_no_content,
+                            config.bulk_max_operations, config.max_body_bytes},
+        &metrics);
     const server::Router router(server::make_routes({health, scim_handler}));
     server::Dispatcher dispatcher(router, credentials, metrics);
 

@@ -43,6 +43,28 @@ void Metrics::record_request(const std::string& route, const std::string& method
     h.sum += seconds;
 }
 
+void Metrics::record_rewrites(const std::string& tenant_id, const std::string& tenant_name,
+                              const std::string& source, const std::vector<std::string>& rewrites) {
+    if (rewrites.empty()) {
+        return;
+    }
+    const std::lock_guard lock(mutex_);
+    for (const std::string& r : rewrites) {
+        ++rewrites_[{tenant_id, tenant_name, source, r}];
+    }
+}
+
+std::vector<Metrics::RewriteCount> Metrics::rewrites_of(const std::string& tenant_id) const {
+    const std::lock_guard lock(mutex_);
+    std::vector<RewriteCount> out;
+    for (const auto& [key, count] : rewrites_) {
+        if (std::get<0>(key) == tenant_id) {
+            out.push_back({std::get<2>(key), std::get<3>(key), count});
+        }
+    }
+    return out;
+}
+
 void Metrics::set_pool_gauges(std::function<std::size_t()> in_use, std::size_t size) {
     const std::lock_guard lock(mutex_);
     pool_in_use_ = std::move(in_use);
@@ -75,6 +97,14 @@ std::string Metrics::render() const {
                    number(h.sum) + "\n");
         out.append("scim_bridge_http_request_duration_seconds_count{route=\"" + r + "\"} " +
                    std::to_string(h.count) + "\n");
+    }
+    out.append("# HELP scim_bridge_dialect_rewrites_total Requests an IdP dialect rewrite was "
+               "needed for, by tenant, source and rewrite.\n");
+    out.append("# TYPE scim_bridge_dialect_rewrites_total counter\n");
+    for (const auto& [key, count] : rewrites_) {
+        out.append("scim_bridge_dialect_rewrites_total{tenant=\"" + label(std::get<1>(key)) +
+                   "\",source=\"" + label(std::get<2>(key)) + "\",rewrite=\"" +
+                   label(std::get<3>(key)) + "\"} " + std::to_string(count) + "\n");
     }
     out.append("# HELP scim_bridge_db_pool_in_use Database connections leased right now.\n");
     out.append("# TYPE scim_bridge_db_pool_in_use gauge\n");

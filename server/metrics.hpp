@@ -10,6 +10,7 @@
 #include <mutex>
 #include <string>
 #include <tuple>
+#include <vector>
 
 namespace scimbridge::server {
 
@@ -22,6 +23,17 @@ public:
     // route: the matched route pattern (never the raw path, which may hold identifiers).
     void record_request(const std::string& route, const std::string& method, unsigned status,
                         std::chrono::nanoseconds duration);
+
+    // Dialect rewrites one request needed (scim::RewriteLog), per tenant and IdP source.
+    void record_rewrites(const std::string& tenant_id, const std::string& tenant_name,
+                         const std::string& source, const std::vector<std::string>& rewrites);
+    struct RewriteCount {
+        std::string source;
+        std::string rewrite;
+        std::uint64_t requests = 0;
+    };
+    // Since this process started.
+    std::vector<RewriteCount> rewrites_of(const std::string& tenant_id) const;
 
     // Gauges read at scrape time.
     void set_pool_gauges(std::function<std::size_t()> in_use, std::size_t size);
@@ -37,6 +49,8 @@ private:
     mutable std::mutex mutex_;
     std::map<std::tuple<std::string, std::string, unsigned>, std::uint64_t> requests_;
     std::map<std::string, Histogram> latency_;
+    // (tenant id, tenant name, source, rewrite) → requests
+    std::map<std::tuple<std::string, std::string, std::string, std::string>, std::uint64_t> rewrites_;
     std::function<std::size_t()> pool_in_use_;
     std::size_t pool_size_ = 0;
 };

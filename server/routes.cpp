@@ -20,6 +20,7 @@ std::vector<Route> make_routes(const Handlers& h) {
         {V::get, "/readyz", A::kPublic, bind(h.health, &HealthHandler::readyz)},
         {V::get, "/metrics", A::kPublic, bind(h.health, &HealthHandler::metrics)},
         {V::get, "/admin/v1/whoami", A::kToken, bind(h.health, &HealthHandler::whoami)},
+        {V::get, "/admin/v1/dialect-rewrites", A::kAdmin, bind(h.health, &HealthHandler::dialect_rewrites)},
 
         {V::get, "/scim/v2", A::kToken, bind(s, &ScimHandler::root_list)},
         {V::post, "/scim/v2/.search", A::kToken, bind(s, &ScimHandler::root_search)},
@@ -29,13 +30,16 @@ std::vector<Route> make_routes(const Handlers& h) {
         {V::get, "/scim/v2/Users", A::kToken, bind_kind(s, &ScimHandler::list, K::kUser)},
         {V::get, "/scim/v2/Users/{id}", A::kToken, bind_kind(s, &ScimHandler::get, K::kUser)},
         {V::put, "/scim/v2/Users/{id}", A::kToken, bind_kind(s, &ScimHandler::replace, K::kUser)},
+        {V::patch, "/scim/v2/Users/{id}", A::kToken, bind_kind(s, &ScimHandler::patch, K::kUser)},
         {V::delete_, "/scim/v2/Users/{id}", A::kToken, bind_kind(s, &ScimHandler::remove, K::kUser)},
 
         {V::post, "/scim/v2/Groups", A::kToken, bind_kind(s, &ScimHandler::create, K::kGroup)},
         {V::get, "/scim/v2/Groups", A::kToken, bind_kind(s, &ScimHandler::list, K::kGroup)},
         {V::get, "/scim/v2/Groups/{id}", A::kToken, bind_kind(s, &ScimHandler::get, K::kGroup)},
         {V::put, "/scim/v2/Groups/{id}", A::kToken, bind_kind(s, &ScimHandler::replace, K::kGroup)},
+        {V::patch, "/scim/v2/Groups/{id}", A::kToken, bind_kind(s, &ScimHandler::patch, K::kGroup)},
         {V::delete_, "/scim/v2/Groups/{id}", A::kToken, bind_kind(s, &ScimHandler::remove, K::kGroup)},
+        {V::post, "/scim/v2/Bulk", A::kToken, bind(s, &ScimHandler::bulk)},
 
         {V::get, "/scim/v2/ServiceProviderConfig", A::kToken, bind(s, &ScimHandler::service_provider_config)},
         {V::get, "/scim/v2/ResourceTypes", A::kToken, bind(s, &ScimHandler::resource_types)},

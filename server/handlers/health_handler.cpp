@@ -28,7 +28,21 @@ Response HealthHandler::whoami(const RequestContext& ctx) const {
                        {{"tenant", p.tenant_name},
                         {"tenantId", p.tenant_id},
                         {"tokenId", p.token_id},
-                        {"kind", scim::to_string(p.kind)}},
+                        {"kind", scim::to_string(p.kind)},
+                        {"source", p.source},
+                        {"strict", p.strict},
+                        {"lenient", p.lenient}},
+                       ctx.request.version(), ctx.request.keep_alive(), "application/json");
+}
+
+Response HealthHandler::dialect_rewrites(const RequestContext& ctx) const {
+    boost::json::array items;
+    for (const Metrics::RewriteCount& r : metrics_.rewrites_of(ctx.principal->tenant_id)) {
+        items.push_back(boost::json::object{
+            {"source", r.source}, {"rewrite", r.rewrite}, {"requests", r.requests}});
+    }
+    return render_json(http::status::ok,
+                       {{"tenant", ctx.principal->tenant_name}, {"rewrites", std::move(items)}},
                        ctx.request.version(), ctx.request.keep_alive(), "application/json");
 }
 

@@ -18,6 +18,9 @@ public:
     Response readyz(const RequestContext& ctx) const;
     Response metrics(const RequestContext& ctx) const;
     Response whoami(const RequestContext& ctx) const;
+    // The IdP dialect rewrites the caller's tenant needed, per source (since this process
+    // started; the same counts as scim_bridge_dialect_rewrites_total).
+    Response dialect_rewrites(const RequestContext& ctx) const;
 
 private:
     std::function<bool()> database_ready_;

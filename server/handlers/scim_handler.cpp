@@ -1,5 +1,6 @@
 #include "server/handlers/scim_handler.hpp"
 
+#include "server/config.hpp"
 #include "server/query.hpp"
 #include "server/responses.hpp"
 
@@ -163,17 +164,32 @@ const scim::ResourceType& ScimHandler::Call::type(ResourceKind kind) const {
     return *registry->resource_type(scim::resource_type_id(kind));
 }
 
+ScimHandler::Call::~Call() {
+    if (metrics != nullptr && rewrites && !rewrites->empty()) {
+        metrics->record_rewrites(request->principal->tenant_id, request->principal->tenant_name,
+                                 request->principal->source, rewrites->names());
+    }
+}
+
 ScimHandler::Call ScimHandler::call(const RequestContext& ctx) const {
-    Call c{registries_.get(ctx.principal->tenant_id), {}};
+    Call c;
+    c.registry = registries_.get(ctx.principal->tenant_id);
+    c.request = &ctx;
+    c.metrics = metrics_;
     c.context.tenant_id = ctx.principal->tenant_id;
     c.context.registry = c.registry.get();
-    c.context.leniency = ctx.principal->lenient ? scim::Leniency::kLenient : scim::Leniency::kStrict;
+    const Principal& p = *ctx.principal;
+    c.context.leniency = p.strict    ? scim::Leniency::kStrict
+                         : p.lenient ? scim::Leniency::kLenient
+                                     : scim::Leniency::kCoerce;
+    c.context.dialect = scim::dialect_for(p.source, p.strict);
+    c.context.rewrites = c.rewrites.get();
     return c;
 }
 
 std::string ScimHandler::base_url(const RequestContext& ctx) const {
-    if (!public_base_url_.empty()) {
-        return public_base_url_ + "/scim/v2";
+    if (!options_.public_base_url.empty()) {
+        return options_.public_base_url + "/scim/v2";
     }
     std::string host(header(ctx, http::field::host));
     for (const char c : host) {
@@ -273,6 +289,49 @@ Response ScimHandler::replace(const RequestContext& ctx, ResourceKind kind) cons
     }
     return resource_response(ctx, http::status::ok, *c.registry, type, *replaced, *proj,
                              base_url(ctx));
+}
+
+Response ScimHandler::patch(const RequestContext& ctx, ResourceKind kind) const {
+    auto in = decode_write(ctx);
+    if (!in) {
+        return error(ctx, in.error());
+    }
+    const Call c = call(ctx);
+    const scim::ResourceType& type = c.type(kind);
+    const bool asked = !in->projection.attributes.empty() || !in->projection.excluded_attributes.empty();
+    const bool no_content = !asked && patch_answers_no_content(options_.patch_no_content,
+                                                               ctx.principal->source, type.id);
+    const scim::LoadOptions load =
+        no_content ? scim::LoadOptions{} : load_for(*c.registry, type, in->projection);
+    auto patched = service_.patch(c.context, kind, ctx.params.at("id"), in->body,
+                                  header(ctx, http::field::if_match), load);
+    if (!patched) {
+        return error(ctx, patched.error());
+    }
+    if (no_content) {
+        Response res{http::status::no_content, version(ctx)};
+        res.set(http::field::etag, scim::etag_of(patched->version));
+        res.keep_alive(keep_alive(ctx));
+        return res;
+    }
+    return resource_response(ctx, http::status::ok, *c.registry, type, *patched, in->projection,
+                             base_url(ctx));
+}
+
+Response ScimHandler::bulk(const RequestContext& ctx) const {
+    if (auto e = check_accept(ctx)) {
+        return error(ctx, *e);
+    }
+    auto body = decode_body(ctx);
+    if (!body) {
+        return error(ctx, body.error());
+    }
+    const Call c = call(ctx);
+    auto results = bulk_.run(c.context, *body, {options_.bulk_max_operations}, base_url(ctx));
+    if (!results) {
+        return error(ctx, results.error());
+    }
+    return render_json(http::status::ok, scim::to_json(*results), version(ctx), keep_alive(ctx));
 }
 
 Response ScimHandler::remove(const RequestContext& ctx, ResourceKind kind) const {
@@ -515,8 +574,10 @@ Response ScimHandler::service_provider_config(const RequestContext& ctx) const {
     json::object config{
         {"schemas", json::array{"urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"}},
         {"documentationUri", "https://datatracker.ietf.org/doc/html/rfc7644"},
-        {"patch", json::object{{"supported", false}}},
-        {"bulk", json::object{{"supported", false}, {"maxOperations", 0}, {"maxPayloadSize", 0}}},
+        {"patch", json::object{{"supported", true}}},
+        {"bulk", json::object{{"supported", true},
+                              {"maxOperations", options_.bulk_max_operations},
+                              {"maxPayloadSize", options_.max_payload_bytes}}},
         {"filter", json::object{{"supported", true}, {"maxResults", service_.limits().max_count}}},
         {"changePassword", json::object{{"supported", false}}},
         {"sort", json::object{{"supported", true}}},

@@ -189,8 +189,10 @@ TEST_CASE("RFC 7644 4 ServiceProviderConfig advertises what the server supports"
     const json::object body = body_of(res);
     CHECK(body.at("schemas").as_array() ==
           json::array{"urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"});
-    CHECK(body.at("patch").at("supported") == false);
-    CHECK(body.at("bulk").at("supported") == false);
+    CHECK(body.at("patch").at("supported") == true);
+    CHECK(body.at("bulk").at("supported") == true);
+    CHECK(body.at("bulk").at("maxOperations") == 1000);
+    CHECK(body.at("bulk").at("maxPayloadSize") == 1048576);
     CHECK(body.at("filter").at("supported") == true);
     CHECK(body.at("filter").at("maxResults") == f.service.limits().max_count);
     CHECK(body.at("sort").at("supported") == true);
@@ -533,14 +535,16 @@ TEST_CASE("RFC 7644 3.2 lowercase /scim/v2/users reaches Users") {
     CHECK(body_of(one).at("userName") == "bjensen@example.com");
 }
 
-TEST_CASE("RFC 7644 3.5.2 PATCH is not offered: 405 with Allow GET, PUT, DELETE") {
+TEST_CASE("RFC 7644 3.5.2 PATCH with no operations is a 400; POST on a resource is a 405") {
     Fixture f;
     const std::string id = f.post("Users", kBjensen);
     const Response res = f.send(f.request(
         http::verb::patch, "/scim/v2/Users/" + id,
         R"({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": []})"));
-    check_scim_error(res, 405);
-    CHECK(res[http::field::allow] == "GET, PUT, DELETE");
+    check_scim_error(res, 400, "invalidSyntax");
+    const Response post = f.send(f.request(http::verb::post, "/scim/v2/Users/" + id, kBjensen));
+    check_scim_error(post, 405);
+    CHECK(post[http::field::allow] == "GET, PUT, PATCH, DELETE");
 }
 
 TEST_CASE("RFC 7644 3.4.2.5 attributes=userName returns id, schemas and userName only") {
