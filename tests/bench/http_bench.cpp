@@ -5,7 +5,8 @@
 //              [--token T] [--connections 8] [--seconds 10] [--requests N] [--ids FILE]
 // In --path and --body, {seq} is a number unique across the run, and {id} / {name} / {col3} /
 // {col4} are the first / second / third / fourth tab-separated column of a random line of --ids
-// (percent-encoded in --path, as they are in a query string; verbatim in --body).
+// (percent-encoded in --path, as they are in a query string; verbatim in --body); {parity} is
+// false / true by the parity of {seq}. --ids-in-order true takes line {seq} % n instead.
 //   http_bench --port P [--tls CA_FILE] [--token T] --walk /scim/v2/Users?count=1000
 // walks a list with RFC 9865 cursors on one connection: PATH&cursor= first, then
 // PATH&cursor=<nextCursor> until a page has no nextCursor. Prints users (Resources seen), pages,
@@ -47,6 +48,7 @@ struct Options {
     int seconds = 10;
     long requests = 0;  // 0: run for `seconds`
     std::vector<std::vector<std::string>> ids;  // tab-separated columns of --ids
+    bool ids_in_order = false;                   // --ids-in-order: line seq % n, not a random one
     std::string walk;                            // --walk PATH: cursor walk mode
     int walk_max_seconds = 0;                    // --walk-max-seconds: stop a walk early (0: never)
 };
@@ -80,6 +82,11 @@ std::string expand(const std::string& text, long seq, const std::vector<std::str
         if (text.compare(i, 5, "{seq}") == 0) {
             out += std::to_string(seq);
             i += 5;
+            continue;
+        }
+        if (text.compare(i, 8, "{parity}") == 0) {
+            out += seq % 2 == 0 ? "false" : "true";
+            i += 8;
             continue;
         }
         bool matched = false;
@@ -117,7 +124,10 @@ void loop(Stream& stream, const Options& o, Clock::time_point until, Totals& tot
             break;
         }
         const long seq = g_seq.fetch_add(1);
-        const std::vector<std::string>* row = o.ids.empty() ? nullptr : &o.ids[rng() % o.ids.size()];
+        const std::vector<std::string>* row =
+            o.ids.empty() ? nullptr
+                          : &o.ids[o.ids_in_order ? static_cast<std::size_t>(seq) % o.ids.size()
+                                                  : rng() % o.ids.size()];
         http::request<http::string_body> req{o.method, expand(o.path, seq, row, true), 11};
         req.set(http::field::host, "localhost");
         if (!o.token.empty()) {
@@ -299,6 +309,8 @@ int main(int argc, char** argv) {
                 cols.push_back(line.substr(from));
                 o.ids.push_back(std::move(cols));
             }
+        } else if (k == "--ids-in-order") {
+            o.ids_in_order = v == "true";
         } else if (k == "--token") {
             o.token = v;
         } else if (k == "--connections") {

@@ -6,6 +6,9 @@
 # members each, COPYed into the tenant; the plans of the lookups (auto_explain), then lookups, a
 # co filter, a sorted page and a whole-tenant cursor walk (stopped after SCALE_WALK_MAX_SECONDS,
 # default 420, so that the suite stays within 15 minutes on 2 cores).
+# patch: PATCH_USERS (default 520,000) users COPYed in; groups of 10, 10,000 and 500,000
+# members; PATCH replace active; add/remove one member per group size; 10,000 members added in
+# one PATCH; a Bulk of 1,000 user creates.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 seconds="${1:-10}"
@@ -45,6 +48,7 @@ run_case() {
     local name=$1 conns=$2; shift 2
     local out
     out=$("$bench" --connections "$conns" --seconds "$seconds" "$@")
+    last_out=$out
     printf '%-60s %s\n' "$name (c=$conns)" "$out"
     python3 - "$name" "$conns" "$out" >>"$results" <<'PY'
 import json, sys
@@ -228,6 +232,96 @@ PY
         cat "$notes"
         cat "$work/plans.md"
     } >>"$results"
+    ;;
+patch)
+    n_users=${PATCH_USERS:-520000}
+    big=$((n_users - 20000))
+    tenant_id=$(psql "$DATABASE_URL" -qAtc "SELECT id FROM tenant WHERE name = 'bench'")
+    pdir=$work/patch
+    python3 tests/bench/load_scale.py --tenant "$tenant_id" --users "$n_users" --groups 0 \
+        --sample 20000 --out "$pdir"
+    psql "$DATABASE_URL" -q -v ON_ERROR_STOP=1 \
+        -c "\copy scim_user (tenant_id, id, user_name, external_id, display_name, active, emails, schemas, doc, version, created_at, modified_at) FROM '$pdir/users.copy'"
+    # Groups of 10, 10,000 and $big members (the first users by id); the last 20,000 users are in
+    # none of them and serve as members to add.
+    psql "$DATABASE_URL" -q -v ON_ERROR_STOP=1 <<SQL
+INSERT INTO scim_group (tenant_id, id, display_name, schemas, doc, version, created_at, modified_at)
+SELECT '$tenant_id', gen_random_uuid(), name, '{urn:ietf:params:scim:schemas:core:2.0:Group}',
+       jsonb_build_object('displayName', name), 1, now(), now()
+FROM unnest(ARRAY['g10', 'g10000', 'g$big', 'bulkadd1', 'bulkadd2', 'bulkadd3']) AS name;
+WITH ranked AS (SELECT id, row_number() OVER (ORDER BY id) AS n FROM scim_user WHERE tenant_id = '$tenant_id')
+INSERT INTO scim_group_member (tenant_id, group_id, member_id, member_type)
+SELECT '$tenant_id', g.id, r.id, 'User' FROM ranked r JOIN scim_group g ON g.tenant_id = '$tenant_id'
+ AND ((g.display_name = 'g10' AND r.n <= 10) OR (g.display_name = 'g10000' AND r.n <= 10000)
+   OR (g.display_name = 'g$big' AND r.n <= $big));
+VACUUM (ANALYZE) scim_user, scim_group, scim_group_member;
+SQL
+    rm -f "$pdir"/*.copy
+    psql "$DATABASE_URL" -qAt -c "SELECT id FROM (SELECT id, row_number() OVER (ORDER BY id) AS n FROM scim_user WHERE tenant_id = '$tenant_id') r WHERE n > $big ORDER BY n" >"$pdir/outsiders"
+    group_id() { psql "$DATABASE_URL" -qAtc "SELECT id FROM scim_group WHERE tenant_id = '$tenant_id' AND display_name = '$1'"; }
+    section "PATCH and Bulk: $n_users users; groups of 10, 10,000 and $big members (${seconds}s or N requests per case)"
+    patch_op='{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":'
+    run_case "PATCH /Users/{id} replace active=false (durable; 98% change a value)" 16 --port "$http_port" \
+        --token "$idp" --method PATCH --path '/scim/v2/Users/{id}' --ids "$pdir/ids.tsv" --ids-in-order true \
+        --requests 20000 --body "$patch_op"'[{"op":"replace","path":"active","value":false}]}'
+    active_rps=$(python3 -c 'import json,sys; print(f"{json.loads(sys.argv[1])[\"rps\"]:.0f}")' "$last_out")
+    declare -A add_p50 remove_p50
+    for size in 10 10000 "$big"; do
+        gid=$(group_id "g$size")
+        run_case "PATCH /Groups/{id} add 1 member, group of $size (one connection)" 1 --port "$http_port" \
+            --token "$idp" --method PATCH --path "/scim/v2/Groups/$gid" --ids "$pdir/outsiders" --ids-in-order true \
+            --requests 2000 --body "$patch_op"'[{"op":"add","path":"members","value":[{"value":"{id}"}]}]}'
+        add_p50[$size]=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["p50_ms"])' "$last_out")
+        run_case "PATCH /Groups/{id} remove 1 member, group of $size (one connection)" 1 --port "$http_port" \
+            --token "$idp" --method PATCH --path "/scim/v2/Groups/$gid" --ids "$pdir/outsiders" --ids-in-order true \
+            --requests 2000 --body "$patch_op"'[{"op":"remove","path":"members[value eq \"{id}\"]"}]}'
+        remove_p50[$size]=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["p50_ms"])' "$last_out")
+    done
+    # 10,000 members in one PATCH (three empty groups), and a Bulk of 1,000 creates (three times).
+    python3 - "$pdir" <<'PY'
+import json, sys
+d = sys.argv[1]
+ids = [l.strip() for l in open(f"{d}/outsiders") if l.strip()][:10000]
+ops = [{"op": "add", "path": "members", "value": [{"value": i} for i in ids]}]
+json.dump({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": ops}, open(f"{d}/add10k.json", "w"))
+for run in (1, 2, 3):
+    bulk = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], "Operations": [
+        {"method": "POST", "path": "/Users", "bulkId": f"u{i}", "data": {
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": f"bulk{run}-{i}@example.com",
+            "name": {"givenName": "Bulk", "familyName": f"User {i}"},
+            "emails": [{"value": f"bulk{run}-{i}@example.com", "type": "work", "primary": True}], "active": True}}
+        for i in range(1000)]}
+    json.dump(bulk, open(f"{d}/bulk{run}.json", "w"))
+PY
+    timed() {  # METHOD PATH FILE → "status seconds"
+        curl -s -o "$pdir/last-response" -w '%{http_code} %{time_total}' -X "$1" -H "Authorization: Bearer $idp" \
+            -H 'Content-Type: application/scim+json' --data-binary "@$3" "http://127.0.0.1:$http_port$2"
+    }
+    add10k=() bulk=()
+    for run in 1 2 3; do
+        add10k+=("$(timed PATCH "/scim/v2/Groups/$(group_id bulkadd$run)" "$pdir/add10k.json")")
+        bulk+=("$(timed POST /scim/v2/Bulk "$pdir/bulk$run.json")")
+        grep -q '"status":"201"' "$pdir/last-response" || { echo "bulk failed:"; head -c 2000 "$pdir/last-response"; exit 1; }
+    done
+    members_added=$(psql "$DATABASE_URL" -qAtc "SELECT count(*) FROM scim_group_member m JOIN scim_group g ON g.tenant_id = m.tenant_id AND g.id = m.group_id WHERE g.display_name LIKE 'bulkadd%'")
+    python3 - "$active_rps" "${add_p50[10]}" "${add_p50[10000]}" "${add_p50[$big]}" "${remove_p50[10]}" \
+        "${remove_p50[10000]}" "${remove_p50[$big]}" "$big" "$members_added" "${add10k[@]}" "${bulk[@]}" >>"$results" <<'PY'
+import sys
+a = sys.argv[1:]
+rps, add10, add10k, addbig, rm10, rm10k, rmbig, big, added = a[:9]
+runs = a[9:]
+add_runs, bulk_runs = runs[:3], runs[3:]
+f = lambda runs: ", ".join(f"{float(r.split()[1]) * 1000:.0f} ms (HTTP {r.split()[0]})" for r in runs)
+print()
+print(f"- PATCH replace active: {rps} req/s durable at 16 connections (goal: 4,000/s).")
+print(f"- Add 1 member, p50: {add10} ms (10 members), {add10k} ms (10,000), {addbig} ms ({int(big):,}); "
+      f"large/small {float(addbig) / float(add10):.2f}× (goal ≤ 2×).")
+print(f"- Remove 1 member, p50: {rm10} ms (10 members), {rm10k} ms (10,000; goal ≤ 3 ms), {rmbig} ms ({int(big):,}); "
+      f"large/small {float(rmbig) / float(rm10):.2f}× (goal ≤ 2×).")
+print(f"- Add 10,000 members in one PATCH (set-based, three empty groups): {f(add_runs)}; {added} memberships written.")
+print(f"- Bulk of 1,000 user creates (one request, three times): {f(bulk_runs)}.")
+PY
+    tail -n 6 "$results"
     ;;
 esac
 done
