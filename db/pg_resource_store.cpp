@@ -822,4 +822,44 @@ scim::Result<scim::Page> PgResourceStore::list(const std::string& tenant_id,
     });
 }
 
+scim::Result<std::optional<scim::StoredResource>> PgResourceStore::patch_user_scalars(
+    const std::string& tenant_id, const std::string& id, const scim::ScalarPatch& patch,
+    const std::string& timestamp, const scim::LoadOptions& load) {
+    if (!is_uuid(id)) {
+        return std::optional<scim::StoredResource>();
+    }
+    // Read, change and write the row, and record the event with the names of the attributes
+    // whose values changed, in one statement. Writes nothing when nothing would change.
+    const std::string sql =
+        "WITH old AS (SELECT tenant_id, id, doc FROM scim_user WHERE tenant_id = CAST(:t AS uuid) "
+        "  AND id = CAST(:id AS uuid) FOR UPDATE), "
+        "new AS (SELECT tenant_id, id, doc AS before, "
+        "  (doc - CAST(:removed AS text[])) || CAST(:set AS jsonb) AS after FROM old), "
+        "t AS (UPDATE scim_user u SET doc = n.after, "
+        "  active = CASE WHEN jsonb_typeof(n.after->'active') = 'boolean' "
+        "                THEN (n.after->>'active')::boolean END, "
+        "  version = u.version + 1, modified_at = CAST(:ts AS timestamptz) "
+        "  FROM new n WHERE u.tenant_id = n.tenant_id AND u.id = n.id AND n.after <> n.before "
+        "  RETURNING u.*, n.before), "
+        "ev AS (INSERT INTO change_event (tenant_id, resource_type, resource_id, version, operation, "
+        "  changed_attributes, occurred_at) SELECT t.tenant_id, 'User', t.id, t.version, 'patch', "
+        "  ARRAY(SELECT k FROM (SELECT jsonb_object_keys(t.doc) UNION SELECT jsonb_object_keys(t.before)) "
+        "        AS ks(k) WHERE t.doc->k IS DISTINCT FROM t.before->k ORDER BY k), "
+        "  CAST(:ts AS timestamptz) FROM t) "
+        "SELECT " + resource_object(ResourceKind::kUser, load) + "::text FROM t";
+    const Params p{{"t", tenant_id},
+                   {"id", id},
+                   {"removed", pg_array_literal(patch.removed)},
+                   {"set", json::serialize(patch.set)},
+                   {"ts", timestamp}};
+    return db_.impl().with_connection(
+        [&](Connection& conn) -> scim::Result<std::optional<scim::StoredResource>> {
+            const auto row = query_row(conn, sql, p);
+            if (!row || !row->at(0)) {
+                return std::optional<scim::StoredResource>();
+            }
+            return std::optional<scim::StoredResource>(from_json(json::parse(*row->at(0)).as_object()));
+        });
+}
+
 }  // namespace scimbridge::db

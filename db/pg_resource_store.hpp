@@ -24,6 +24,9 @@ public:
                                              const scim::LoadOptions& load) override;
     scim::Result<scim::Page> list(const std::string& tenant_id,
                                   const scim::ListRequest& request) override;
+    scim::Result<std::optional<scim::StoredResource>> patch_user_scalars(
+        const std::string& tenant_id, const std::string& id, const scim::ScalarPatch& patch,
+        const std::string& timestamp, const scim::LoadOptions& load) override;
 
 private:
     Database& db_;

@@ -999,6 +999,74 @@ Result<PatchOutcome> apply_patch(const SchemaRegistry& registry, const ResourceT
     return engine.finish();
 }
 
+std::optional<ScalarPatch> scalar_patch(const SchemaRegistry& registry, const ResourceType& type,
+                                        const PatchRequest& request, Leniency leniency, RewriteLog& log) {
+    if (type.schema != kUserSchema) {
+        return std::nullopt;
+    }
+    const Schema* core = registry.schema(type.schema);
+    ScalarPatch out;
+    // One operation on one attribute; false when it is not a scalar change.
+    const auto one = [&](PatchOpKind op, std::string_view name, const json::value& value, bool has_value) {
+        if (name.find('.') != std::string_view::npos || name.find(':') != std::string_view::npos) {
+            return false;
+        }
+        const AttributeDef* def = core->attribute(name);
+        if (def == nullptr || def->multi_valued || def->type == AttrType::kComplex || def->required ||
+            def->mutability != Mutability::kReadWrite || def->name == "userName" ||
+            def->name == "displayName") {
+            return false;
+        }
+        const auto forget = [&](std::vector<std::string>& v) { std::erase(v, def->name); };
+        if (op == PatchOpKind::kRemove) {
+            if (has_value && !value.is_null()) {
+                return false;
+            }
+            out.set.erase(def->name);
+            forget(out.removed);
+            out.removed.push_back(def->name);
+            return true;
+        }
+        if (!has_value) {
+            return false;
+        }
+        auto nv = normalize_attribute(*def, value, def->name, leniency, &log);
+        if (!nv) {
+            return false;
+        }
+        if (!*nv) {
+            if (op == PatchOpKind::kReplace) {
+                out.set.erase(def->name);
+                forget(out.removed);
+                out.removed.push_back(def->name);
+            }
+            return true;
+        }
+        forget(out.removed);
+        out.set[def->name] = std::move(**nv);
+        return true;
+    };
+    for (const PatchOperation& op : request.operations) {
+        if (op.path) {
+            const PatchPath& p = *op.path;
+            if (p.filter || !p.attr.sub.empty() || !(p.attr.urn.empty() || iequals(p.attr.urn, type.schema)) ||
+                !one(op.op, p.attr.attr, op.value, op.has_value)) {
+                return std::nullopt;
+            }
+            continue;
+        }
+        if (op.op == PatchOpKind::kRemove || !op.value.is_object() || op.value.as_object().empty()) {
+            return std::nullopt;
+        }
+        for (const auto& kv : op.value.as_object()) {
+            if (!one(op.op, kv.key(), kv.value(), true)) {
+                return std::nullopt;
+            }
+        }
+    }
+    return out;
+}
+
 Result<void> apply_member_steps(
     std::vector<MemberRef>& members, const std::vector<MemberStep>& steps, const std::string& group_id,
     const std::function<std::optional<std::string>(const std::string& id)>& type_of,

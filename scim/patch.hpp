@@ -67,6 +67,13 @@ Result<PatchOutcome> apply_patch(const SchemaRegistry& registry, const ResourceT
                                  const StoredResource& current, const PatchRequest& request,
                                  const Dialect& dialect, Leniency leniency, RewriteLog& log);
 
+// The request as a ScalarPatch when every operation sets or clears a top-level singular simple
+// attribute of the core schema that is readWrite, optional and not a lookup column (userName,
+// displayName, externalId): then it needs no read of the resource (the store's one-statement
+// shortcut). nullopt for anything else, including invalid values (the engine reports those).
+std::optional<ScalarPatch> scalar_patch(const SchemaRegistry& registry, const ResourceType& type,
+                                        const PatchRequest& request, Leniency leniency, RewriteLog& log);
+
 // The member steps on an in-memory member list (the reference semantics of the store):
 // `type_of(id)` says whether an id is a "User" or a "Group" of the tenant (nullopt: unknown →
 // 400 invalidValue). Members are kept ordered by id, as the store returns them.

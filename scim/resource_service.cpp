@@ -246,6 +246,18 @@ Result<StoredResource> ResourceService::patch(const CallContext& ctx, ResourceKi
     if (!request) {
         return request.error();
     }
+    if (kind == ResourceKind::kUser && if_match.empty()) {
+        // The IdPs' most common PATCH (deactivate, a profile field): one statement, no read.
+        if (auto scalars = scalar_patch(*ctx.registry, type, *request, ctx.leniency, log)) {
+            auto written = store_.patch_user_scalars(ctx.tenant_id, id, *scalars, clock_.now_rfc3339(), load);
+            if (!written) {
+                return written.error();
+            }
+            if (*written) {
+                return std::move(**written);
+            }
+        }
+    }
     constexpr int kAttempts = 5;
     for (int attempt = 0; attempt < kAttempts; ++attempt) {
         auto current = store_.find(ctx.tenant_id, kind, id, {});

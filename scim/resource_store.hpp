@@ -86,6 +86,14 @@ struct WriteRequest {
 
 class SchemaRegistry;
 
+// A PATCH that only sets or clears top-level singular simple attributes of a user (IdPs'
+// deactivations and profile tweaks), already validated: the store can apply it in one statement
+// without the resource being read first.
+struct ScalarPatch {
+    boost::json::object set;            // canonical attribute name → value
+    std::vector<std::string> removed;   // canonical attribute names
+};
+
 struct ListRequest {
     ResourceKind kind = ResourceKind::kUser;
     const SchemaRegistry* registry = nullptr;  // the tenant's; null: the core registry
@@ -127,6 +135,14 @@ public:
                                                const std::string& id, const LoadOptions& load) = 0;
     // 400 invalidFilter for filters the store cannot run.
     virtual Result<Page> list(const std::string& tenant_id, const ListRequest& request) = 0;
+    // Applies a ScalarPatch to user `id` in one statement (new version and "patch" event), and
+    // returns the user (with `load`). nullopt when it wrote nothing — no such user, or nothing
+    // would change — or the store has no such shortcut: the caller then takes the general path.
+    virtual Result<std::optional<StoredResource>> patch_user_scalars(
+        const std::string& /*tenant_id*/, const std::string& /*id*/, const ScalarPatch& /*patch*/,
+        const std::string& /*timestamp*/, const LoadOptions& /*load*/) {
+        return std::optional<StoredResource>();
+    }
 };
 
 class Clock {

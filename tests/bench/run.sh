@@ -264,7 +264,7 @@ SQL
     run_case "PATCH /Users/{id} replace active=false (durable; 98% change a value)" 16 --port "$http_port" \
         --token "$idp" --method PATCH --path '/scim/v2/Users/{id}' --ids "$pdir/ids.tsv" --ids-in-order true \
         --requests 20000 --body "$patch_op"'[{"op":"replace","path":"active","value":false}]}'
-    active_rps=$(python3 -c 'import json,sys; print(f"{json.loads(sys.argv[1])[\"rps\"]:.0f}")' "$last_out")
+    active_rps=$(python3 -c 'import json,sys; print("%.0f" % json.loads(sys.argv[1])["rps"])' "$last_out")
     declare -A add_p50 remove_p50
     for size in 10 10000 "$big"; do
         gid=$(group_id "g$size")
