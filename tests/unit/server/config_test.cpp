@@ -109,3 +109,22 @@ TEST_CASE("config file: a JSON object of keys") {
     CHECK(typo.error() == "config file: unknown setting 'max_body_byte'");
 }
 }
+
+TEST_CASE("patch_no_content: which PATCHes answer 204, by source and resource type") {
+    const auto defaults = build_config({}, {}, {});
+    REQUIRE(defaults.has_value());
+    CHECK(patch_answers_no_content(defaults->patch_no_content, "okta", "Group"));
+    CHECK_FALSE(patch_answers_no_content(defaults->patch_no_content, "entra", "User"));
+    const auto set = build_config({}, {}, {{"patch_no_content", "entra:*, okta:User"}});
+    REQUIRE(set.has_value());
+    CHECK(patch_answers_no_content(set->patch_no_content, "entra", "User"));
+    CHECK(patch_answers_no_content(set->patch_no_content, "okta", "User"));
+    CHECK_FALSE(patch_answers_no_content(set->patch_no_content, "okta", "Group"));
+    const auto none = build_config({}, {}, {{"patch_no_content", ""}});
+    REQUIRE(none.has_value());
+    CHECK_FALSE(patch_answers_no_content(none->patch_no_content, "entra", "Group"));
+    const auto bad = build_config({}, {}, {{"patch_no_content", "entra:Users"}});
+    REQUIRE_FALSE(bad.has_value());
+    CHECK(bad.error().find("patch_no_content") != std::string::npos);
+    CHECK_FALSE(build_config({}, {}, {{"bulk_max_operations", "0"}}).has_value());
+}
