@@ -25,15 +25,6 @@ struct Op {
     std::optional<Error> invalid;
 };
 
-const json::value* member(const json::object& o, std::string_view key) {
-    for (const auto& kv : o) {
-        if (iequals(kv.key(), key)) {
-            return &kv.value();
-        }
-    }
-    return nullptr;
-}
-
 void collect_refs(const json::value& v, std::vector<std::string>& out, int depth = 0) {
     if (depth > 64) {
         return;
@@ -81,7 +72,7 @@ Op parse_op(const json::value& item, std::size_t index) {
         return op;
     }
     const json::object& o = item.as_object();
-    const json::value* method = member(o, "method");
+    const json::value* method = find_ci(o, "method");
     if (method != nullptr && method->is_string()) {
         for (const char* m : {"POST", "PUT", "PATCH", "DELETE"}) {
             if (iequals(method->as_string(), m)) {
@@ -93,13 +84,13 @@ Op parse_op(const json::value& item, std::size_t index) {
         op.invalid = Error::invalid_syntax(where + ".method must be POST, PUT, PATCH or DELETE");
         return op;
     }
-    const json::value* path = member(o, "path");
+    const json::value* path = find_ci(o, "path");
     if (path == nullptr || !path->is_string() || !path->as_string().starts_with("/")) {
         op.invalid = Error::invalid_syntax(where + ".path must be a path such as /Users or /Groups/{id}");
         return op;
     }
     op.path = std::string(path->as_string());
-    if (const json::value* b = member(o, "bulkId"); b != nullptr) {
+    if (const json::value* b = find_ci(o, "bulkId"); b != nullptr) {
         if (!b->is_string() || b->as_string().empty()) {
             op.invalid = Error::invalid_syntax(where + ".bulkId must be a non-empty string");
             return op;
@@ -110,10 +101,10 @@ Op parse_op(const json::value& item, std::size_t index) {
         op.invalid = Error::invalid_syntax(where + ": POST needs a bulkId (RFC 7644 3.7)");
         return op;
     }
-    if (const json::value* v = member(o, "version"); v != nullptr && v->is_string()) {
+    if (const json::value* v = find_ci(o, "version"); v != nullptr && v->is_string()) {
         op.version = std::string(v->as_string());
     }
-    if (const json::value* d = member(o, "data"); d != nullptr) {
+    if (const json::value* d = find_ci(o, "data"); d != nullptr) {
         op.data = *d;
     } else if (op.method != "DELETE") {
         op.invalid = Error::invalid_syntax(where + ": " + op.method + " needs data");
@@ -161,7 +152,7 @@ Result<std::vector<BulkOperationResult>> BulkService::run(const CallContext& ctx
     }
     const json::object& o = body.as_object();
     bool has_schema = false;
-    if (const json::value* s = member(o, "schemas"); s != nullptr && s->is_array()) {
+    if (const json::value* s = find_ci(o, "schemas"); s != nullptr && s->is_array()) {
         for (const json::value& x : s->as_array()) {
             has_schema = has_schema || (x.is_string() && iequals(x.as_string(), kBulkRequestSchema));
         }
@@ -174,7 +165,7 @@ Result<std::vector<BulkOperationResult>> BulkService::run(const CallContext& ctx
             ctx.rewrites->note("schemas_missing");
         }
     }
-    const json::value* ops = member(o, "Operations");
+    const json::value* ops = find_ci(o, "Operations");
     if (ops == nullptr || !ops->is_array()) {
         return Error::invalid_syntax("Operations must be an array (RFC 7644 3.7)");
     }
@@ -184,7 +175,7 @@ Result<std::vector<BulkOperationResult>> BulkService::run(const CallContext& ctx
                                         " operations (maxOperations)");
     }
     std::optional<std::size_t> fail_on_errors;
-    if (const json::value* f = member(o, "failOnErrors"); f != nullptr && !f->is_null()) {
+    if (const json::value* f = find_ci(o, "failOnErrors"); f != nullptr && !f->is_null()) {
         if (!f->is_int64() || f->as_int64() < 1) {
             return Error::invalid_value("failOnErrors must be a positive integer");
         }
@@ -235,39 +226,31 @@ Result<std::vector<BulkOperationResult>> BulkService::run(const CallContext& ctx
             return;
         }
         const json::value data = substitute(op.data, created);
-        Result<StoredResource> written = Error::internal("");
-        int status = 200;
-        if (op.method == "POST") {
-            written = resources_.create(ctx, target->kind, data);
-            status = 201;
-        } else if (op.method == "PUT") {
-            written = resources_.replace(ctx, target->kind, target->id, data, op.version, {});
-        } else if (op.method == "PATCH") {
-            written = resources_.patch(ctx, target->kind, target->id, data, op.version, {});
-        } else {
+        BulkOperationResult r;
+        r.method = op.method;
+        r.bulk_id = op.bulk_id;
+        const std::string collection = base_url + (target->kind == ResourceKind::kUser ? "/Users/" : "/Groups/");
+        if (op.method == "DELETE") {
             auto removed = resources_.remove(ctx, target->kind, target->id, op.version);
             if (!removed) {
                 fail(i, removed.error());
                 return;
             }
-            BulkOperationResult r;
-            r.method = op.method;
-            r.bulk_id = op.bulk_id;
-            r.location = base_url + (target->kind == ResourceKind::kUser ? "/Users/" : "/Groups/") + target->id;
+            r.location = collection + target->id;
             r.status = 204;
             results[i] = std::move(r);
             return;
         }
+        auto written = op.method == "POST"  ? resources_.create(ctx, target->kind, data)
+                       : op.method == "PUT" ? resources_.replace(ctx, target->kind, target->id, data, op.version, {})
+                                            : resources_.patch(ctx, target->kind, target->id, data, op.version, {});
         if (!written) {
             fail(i, written.error());
             return;
         }
-        BulkOperationResult r;
-        r.method = op.method;
-        r.bulk_id = op.bulk_id;
-        r.location = base_url + (target->kind == ResourceKind::kUser ? "/Users/" : "/Groups/") + written->id;
+        r.location = collection + written->id;
         r.version = etag_of(written->version);
-        r.status = status;
+        r.status = op.method == "POST" ? 201 : 200;
         results[i] = std::move(r);
         if (op.method == "POST") {
             created[*op.bulk_id] = written->id;

@@ -23,15 +23,6 @@ std::string lower(std::string_view s) {
     return out;
 }
 
-const json::value* member(const json::object& o, std::string_view key) {
-    for (const auto& kv : o) {
-        if (iequals(kv.key(), key)) {
-            return &kv.value();
-        }
-    }
-    return nullptr;
-}
-
 std::string_view op_name(PatchOpKind op) {
     switch (op) {
         case PatchOpKind::kAdd: return "add";
@@ -768,12 +759,12 @@ private:
                 log_.note("member_as_string");
                 m.value = std::string(item.as_string());
             } else if (item.is_object()) {
-                const json::value* v = member(item.as_object(), "value");
+                const json::value* v = find_ci(item.as_object(), "value");
                 if (v == nullptr || !v->is_string() || v->as_string().empty()) {
                     return Error::invalid_value("members[].value is required");
                 }
                 m.value = std::string(v->as_string());
-                if (const json::value* t = member(item.as_object(), "type"); t != nullptr && !t->is_null()) {
+                if (const json::value* t = find_ci(item.as_object(), "type"); t != nullptr && !t->is_null()) {
                     if (t->is_string() && iequals(t->as_string(), "User")) {
                         m.type = "User";
                     } else if (t->is_string() && iequals(t->as_string(), "Group")) {
@@ -899,7 +890,7 @@ Result<PatchRequest> decode_patch(const json::value& body, const Dialect& dialec
     }
     const json::object& o = body.as_object();
     bool has_schema = false;
-    if (const json::value* schemas = member(o, "schemas"); schemas != nullptr && schemas->is_array()) {
+    if (const json::value* schemas = find_ci(o, "schemas"); schemas != nullptr && schemas->is_array()) {
         for (const json::value& s : schemas->as_array()) {
             has_schema = has_schema || (s.is_string() && iequals(s.as_string(), kPatchOpSchema));
         }
@@ -910,7 +901,7 @@ Result<PatchRequest> decode_patch(const json::value& body, const Dialect& dialec
         }
         log.note("schemas_missing");
     }
-    const json::value* ops = member(o, "Operations");
+    const json::value* ops = find_ci(o, "Operations");
     if (ops == nullptr || !ops->is_array() || ops->as_array().empty()) {
         return Error::invalid_syntax("Operations must be a non-empty array (RFC 7644 3.5.2)");
     }
@@ -928,7 +919,7 @@ Result<PatchRequest> decode_patch(const json::value& body, const Dialect& dialec
         }
         const json::object& op = item.as_object();
         PatchOperation parsed;
-        const json::value* name = member(op, "op");
+        const json::value* name = find_ci(op, "op");
         if (name == nullptr || !name->is_string()) {
             return Error::invalid_syntax(where + ".op must be add, remove or replace");
         }
@@ -953,7 +944,7 @@ Result<PatchRequest> decode_patch(const json::value& body, const Dialect& dialec
             log.note("op_case");
             out.looks_like_entra = true;
         }
-        if (const json::value* path = member(op, "path"); path != nullptr && !path->is_null()) {
+        if (const json::value* path = find_ci(op, "path"); path != nullptr && !path->is_null()) {
             if (!path->is_string()) {
                 return Error::invalid_path(where + ".path must be a string");
             }
@@ -967,7 +958,7 @@ Result<PatchRequest> decode_patch(const json::value& body, const Dialect& dialec
                 parsed.path = std::move(*p);
             }
         }
-        if (const json::value* value = member(op, "value"); value != nullptr) {
+        if (const json::value* value = find_ci(op, "value"); value != nullptr) {
             parsed.value = *value;
             parsed.has_value = true;
         }

@@ -175,6 +175,20 @@ Result<StoredResource> ResourceService::create(const CallContext& ctx, ResourceK
     return store_.insert(ctx.tenant_id, w);
 }
 
+Result<StoredResource> ResourceService::read_for_write(const CallContext& ctx, ResourceKind kind,
+                                                       const std::string& id,
+                                                       std::string_view if_match) {
+    auto current = store_.find(ctx.tenant_id, kind, id, {});
+    if (!current) {
+        return Error::not_found(std::string(resource_type_id(kind)) + " " + id + " not found");
+    }
+    if (!if_match.empty() && !etag_matches(if_match, current->version)) {
+        return Error::precondition_failed("resource has changed: version is " +
+                                          etag_of(current->version));
+    }
+    return std::move(*current);
+}
+
 Result<StoredResource> ResourceService::get(const CallContext& ctx, ResourceKind kind,
                                             const std::string& id, const LoadOptions& load) {
     auto found = store_.find(ctx.tenant_id, kind, id, load);
@@ -197,13 +211,9 @@ Result<StoredResource> ResourceService::replace(const CallContext& ctx, Resource
     // If-Match from the client that is not the client's problem, so read again and retry.
     constexpr int kAttempts = 3;
     for (int attempt = 0; attempt < kAttempts; ++attempt) {
-        auto current = store_.find(ctx.tenant_id, kind, id, {});
+        auto current = read_for_write(ctx, kind, id, if_match);
         if (!current) {
-            return Error::not_found(std::string(resource_type_id(kind)) + " " + id + " not found");
-        }
-        if (!if_match.empty() && !etag_matches(if_match, current->version)) {
-            return Error::precondition_failed("resource has changed: version is " +
-                                              etag_of(current->version));
+            return current.error();
         }
         auto immutable = check_immutable(*ctx.registry, type, current->document, normalized->document);
         if (!immutable) {
@@ -260,13 +270,9 @@ Result<StoredResource> ResourceService::patch(const CallContext& ctx, ResourceKi
     }
     constexpr int kAttempts = 5;
     for (int attempt = 0; attempt < kAttempts; ++attempt) {
-        auto current = store_.find(ctx.tenant_id, kind, id, {});
+        auto current = read_for_write(ctx, kind, id, if_match);
         if (!current) {
-            return Error::not_found(std::string(resource_type_id(kind)) + " " + id + " not found");
-        }
-        if (!if_match.empty() && !etag_matches(if_match, current->version)) {
-            return Error::precondition_failed("resource has changed: version is " +
-                                              etag_of(current->version));
+            return current.error();
         }
         auto outcome = apply_patch(*ctx.registry, type, *current, *request, ctx.dialect,
                                    ctx.leniency, log);
@@ -312,13 +318,9 @@ Result<void> ResourceService::remove(const CallContext& ctx, ResourceKind kind,
                                      const std::string& id, std::string_view if_match) {
     std::optional<std::int64_t> expected;
     if (!if_match.empty()) {
-        auto current = store_.find(ctx.tenant_id, kind, id, {});
+        auto current = read_for_write(ctx, kind, id, if_match);
         if (!current) {
-            return Error::not_found(std::string(resource_type_id(kind)) + " " + id + " not found");
-        }
-        if (!etag_matches(if_match, current->version)) {
-            return Error::precondition_failed("resource has changed: version is " +
-                                              etag_of(current->version));
+            return current.error();
         }
         expected = current->version;
     }

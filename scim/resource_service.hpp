@@ -71,6 +71,11 @@ public:
     const ListLimits& limits() const { return limits_; }
 
 private:
+    // The stored resource a write starts from: 404 when gone, 412 when If-Match names another
+    // version.
+    Result<StoredResource> read_for_write(const CallContext& ctx, ResourceKind kind,
+                                          const std::string& id, std::string_view if_match);
+
     ResourceStore& store_;
     const Clock& clock_;
     IdGenerator& ids_;

@@ -11,6 +11,15 @@ namespace scimbridge::scim {
 
 namespace json = boost::json;
 
+const boost::json::value* find_ci(const boost::json::object& o, std::string_view key) {
+    for (const auto& kv : o) {
+        if (iequals(kv.key(), key)) {
+            return &kv.value();
+        }
+    }
+    return nullptr;
+}
+
 bool iequals(std::string_view a, std::string_view b) {
     if (a.size() != b.size()) {
         return false;

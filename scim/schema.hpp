@@ -70,6 +70,9 @@ inline constexpr std::string_view kEnterpriseUserSchema =
 
 bool iequals(std::string_view a, std::string_view b);
 
+// The member of `o` whose key equals `key` case-insensitively (RFC 7643 §2.1), or null.
+const boost::json::value* find_ci(const boost::json::object& o, std::string_view key);
+
 // Parses one schema in the RFC 7643 §7 representation; 400 invalidValue with the attribute path
 // on anything malformed (this is how custom extension schemas are loaded).
 Result<Schema> parse_schema(const boost::json::object& json);

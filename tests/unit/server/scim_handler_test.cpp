@@ -535,7 +535,7 @@ TEST_CASE("RFC 7644 3.2 lowercase /scim/v2/users reaches Users") {
     CHECK(body_of(one).at("userName") == "bjensen@example.com");
 }
 
-TEST_CASE("RFC 7644 3.5.2 PATCH with no operations is a 400; POST on a resource is a 405") {
+TEST_CASE("RFC 7644 3.5.2 PATCH with no operations is a 400, POST on a resource is a 405") {
     Fixture f;
     const std::string id = f.post("Users", kBjensen);
     const Response res = f.send(f.request(
