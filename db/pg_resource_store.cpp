@@ -2,6 +2,7 @@
 
 #include "db/database_impl.hpp"
 #include "db/filter_sql.hpp"
+#include "scim/text.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -177,13 +178,6 @@ struct UserColumns {
     std::string emails;
 };
 
-std::string lower(std::string_view s) {
-    std::string out(s);
-    std::transform(out.begin(), out.end(), out.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return out;
-}
-
 UserColumns user_columns(const json::object& doc) {
     UserColumns c;
     if (const json::value* v = doc.if_contains("userName"); v != nullptr && v->is_string()) {
@@ -203,7 +197,8 @@ UserColumns user_columns(const json::object& doc) {
             if (e.is_object()) {
                 if (const json::value* value = e.as_object().if_contains("value");
                     value != nullptr && value->is_string()) {
-                    emails.push_back(lower(value->as_string()));
+                    // Folded as PostgreSQL lower() folds the filter literal (emails.value eq).
+                    emails.push_back(scim::fold_case(value->as_string()));
                 }
             }
         }
@@ -282,10 +277,10 @@ scim::Result<std::string> member_ids(const std::vector<scim::MemberRef>& members
         if (!is_uuid(m.value)) {
             return Error::invalid_value("member '" + m.value + "' does not exist");
         }
-        if (lower(m.value) == lower(group_id)) {
+        if (scim::ascii_lower(m.value) == scim::ascii_lower(group_id)) {
             return Error::invalid_value("a group cannot be a member of itself");
         }
-        ids.push_back(lower(m.value));
+        ids.push_back(scim::ascii_lower(m.value));
     }
     std::sort(ids.begin(), ids.end());
     ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
@@ -340,7 +335,7 @@ scim::Result<long long> run_member_steps(Connection& conn, const std::string& te
                 std::vector<std::string> ids;
                 for (const std::string& id : step.ids) {
                     if (is_uuid(id)) {  // anything else is no member of any group
-                        ids.push_back(lower(id));
+                        ids.push_back(scim::ascii_lower(id));
                     }
                 }
                 if (!ids.empty()) {

@@ -15,14 +15,6 @@ namespace json = boost::json;
 
 namespace {
 
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (char& c : out) {
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    }
-    return out;
-}
-
 std::string_view op_name(PatchOpKind op) {
     switch (op) {
         case PatchOpKind::kAdd: return "add";
@@ -39,7 +31,7 @@ bool value_eq_ids(const Filter& f, std::vector<std::string>& ids) {
     }
     if (f.kind == Filter::Kind::kCompare && f.op == CompareOp::kEq && f.path.urn.empty() &&
         f.path.sub.empty() && iequals(f.path.attr, "value") && f.value.is_string()) {
-        ids.push_back(lower(f.value.as_string()));
+        ids.push_back(ascii_lower(f.value.as_string()));
         return true;
     }
     return false;
@@ -708,7 +700,7 @@ private:
                 MemberStep step;
                 step.kind = MemberStep::Kind::kRemove;
                 for (const MemberRef& m : *list) {
-                    step.ids.push_back(lower(m.value));
+                    step.ids.push_back(ascii_lower(m.value));
                 }
                 steps_.push_back(std::move(step));
                 return {};
@@ -1067,8 +1059,8 @@ Result<void> apply_member_steps(
     const auto resolve = [&](const std::vector<MemberRef>& list) -> Result<std::vector<MemberRef>> {
         std::vector<MemberRef> out;
         for (const MemberRef& m : list) {
-            const std::string id = lower(m.value);
-            if (id == lower(group_id)) {
+            const std::string id = ascii_lower(m.value);
+            if (id == ascii_lower(group_id)) {
                 return Error::invalid_value("a group cannot be a member of itself");
             }
             const auto t = type_of(id);
@@ -1080,7 +1072,7 @@ Result<void> apply_member_steps(
         return out;
     };
     const auto has = [&](const std::string& id) {
-        return std::any_of(work.begin(), work.end(), [&](const MemberRef& m) { return lower(m.value) == id; });
+        return std::any_of(work.begin(), work.end(), [&](const MemberRef& m) { return ascii_lower(m.value) == id; });
     };
     for (const MemberStep& step : steps) {
         switch (step.kind) {
@@ -1093,7 +1085,7 @@ Result<void> apply_member_steps(
                 if (step.kind == MemberStep::Kind::kReplace) {
                     std::erase_if(work, [&](const MemberRef& m) {
                         return std::none_of(list->begin(), list->end(),
-                                            [&](const MemberRef& n) { return n.value == lower(m.value); });
+                                            [&](const MemberRef& n) { return n.value == ascii_lower(m.value); });
                     });
                 }
                 for (MemberRef& m : *list) {
@@ -1105,7 +1097,7 @@ Result<void> apply_member_steps(
             }
             case MemberStep::Kind::kRemove:
                 std::erase_if(work, [&](const MemberRef& m) {
-                    return std::find(step.ids.begin(), step.ids.end(), lower(m.value)) != step.ids.end();
+                    return std::find(step.ids.begin(), step.ids.end(), ascii_lower(m.value)) != step.ids.end();
                 });
                 break;
             case MemberStep::Kind::kRemoveAll:
@@ -1123,7 +1115,7 @@ Result<void> apply_member_steps(
         }
     }
     std::sort(work.begin(), work.end(),
-              [](const MemberRef& a, const MemberRef& b) { return lower(a.value) < lower(b.value); });
+              [](const MemberRef& a, const MemberRef& b) { return ascii_lower(a.value) < ascii_lower(b.value); });
     members = std::move(work);
     return {};
 }

@@ -15,13 +15,6 @@ namespace json = boost::json;
 
 namespace {
 
-std::string lower(std::string_view s) {
-    std::string out(s);
-    std::transform(out.begin(), out.end(), out.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return out;
-}
-
 // xsd:dateTime as RFC 7643 §2.3.5 requires: 2008-01-23T04:56:22Z, with optional fraction and
 // offset.
 bool is_datetime(std::string_view s) {
@@ -242,7 +235,7 @@ private:
                     return R(v);
                 }
                 if (coerce() && v.is_string()) {
-                    const std::string s = lower(v.as_string());
+                    const std::string s = ascii_lower(v.as_string());
                     if (s == "true" || s == "false") {
                         note("bool_string");
                         return R(json::value(s == "true"));

@@ -1,50 +1,128 @@
 #include "scim/text.hpp"
 
+#include <cwctype>
+#include <locale.h>  // newlocale (POSIX)
+#include <stdexcept>
+
 namespace scimbridge::scim {
+
+namespace {
+
+// The code point at s[i]; len is 0 when the bytes there are not well-formed UTF-8.
+struct Decoded {
+    char32_t cp = 0;
+    std::size_t len = 0;
+};
+
+Decoded decode(std::string_view s, std::size_t i) {
+    const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
+    const unsigned char c = byte(i);
+    if (c < 0x80) {
+        return {c, 1};
+    }
+    std::size_t len = 0;
+    char32_t cp = 0;
+    char32_t min = 0;
+    if ((c & 0xE0u) == 0xC0u) {
+        len = 2;
+        cp = c & 0x1Fu;
+        min = 0x80;
+    } else if ((c & 0xF0u) == 0xE0u) {
+        len = 3;
+        cp = c & 0x0Fu;
+        min = 0x800;
+    } else if ((c & 0xF8u) == 0xF0u) {
+        len = 4;
+        cp = c & 0x07u;
+        min = 0x10000;
+    } else {
+        return {};
+    }
+    if (i + len > s.size()) {
+        return {};
+    }
+    for (std::size_t k = 1; k < len; ++k) {
+        if ((byte(i + k) & 0xC0u) != 0x80u) {
+            return {};
+        }
+        cp = (cp << 6) | (byte(i + k) & 0x3Fu);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+        return {};
+    }
+    return {cp, len};
+}
+
+void encode(char32_t cp, std::string& out) {
+    const auto put = [&](char32_t b) { out.push_back(static_cast<char>(static_cast<unsigned char>(b))); };
+    if (cp < 0x80) {
+        put(cp);
+    } else if (cp < 0x800) {
+        put(0xC0 | (cp >> 6));
+        put(0x80 | (cp & 0x3F));
+    } else if (cp < 0x10000) {
+        put(0xE0 | (cp >> 12));
+        put(0x80 | ((cp >> 6) & 0x3F));
+        put(0x80 | (cp & 0x3F));
+    } else {
+        put(0xF0 | (cp >> 18));
+        put(0x80 | ((cp >> 12) & 0x3F));
+        put(0x80 | ((cp >> 6) & 0x3F));
+        put(0x80 | (cp & 0x3F));
+    }
+}
+
+locale_t utf8_ctype() {
+    static const locale_t locale = [] {
+        const locale_t l = newlocale(LC_CTYPE_MASK, "C.UTF-8", nullptr);
+        if (l == nullptr) {
+            throw std::runtime_error("case folding needs the C.UTF-8 locale");
+        }
+        return l;  // kept for the life of the process
+    }();
+    return locale;
+}
+
+}  // namespace
 
 bool is_valid_utf8(std::string_view text) {
     std::size_t i = 0;
-    const std::size_t n = text.size();
-    const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
-    while (i < n) {
-        const unsigned char c = byte(i);
-        if (c < 0x80) {
+    while (i < text.size()) {
+        const Decoded d = decode(text, i);
+        if (d.len == 0) {
+            return false;
+        }
+        i += d.len;
+    }
+    return true;
+}
+
+std::string fold_case(std::string_view text) {
+    const locale_t locale = utf8_ctype();
+    std::string out;
+    out.reserve(text.size());
+    std::size_t i = 0;
+    while (i < text.size()) {
+        const Decoded d = decode(text, i);
+        if (d.len == 0) {
+            out.push_back(text[i]);
             ++i;
             continue;
         }
-        std::size_t len = 0;
-        unsigned min = 0;
-        unsigned cp = 0;
-        if ((c & 0xE0) == 0xC0) {
-            len = 2;
-            min = 0x80;
-            cp = c & 0x1Fu;
-        } else if ((c & 0xF0) == 0xE0) {
-            len = 3;
-            min = 0x800;
-            cp = c & 0x0Fu;
-        } else if ((c & 0xF8) == 0xF0) {
-            len = 4;
-            min = 0x10000;
-            cp = c & 0x07u;
-        } else {
-            return false;
-        }
-        if (i + len > n) {
-            return false;
-        }
-        for (std::size_t k = 1; k < len; ++k) {
-            if ((byte(i + k) & 0xC0) != 0x80) {
-                return false;
-            }
-            cp = (cp << 6) | (byte(i + k) & 0x3Fu);
-        }
-        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-            return false;
-        }
-        i += len;
+        encode(static_cast<char32_t>(towlower_l(static_cast<wint_t>(d.cp), locale)), out);
+        i += d.len;
     }
-    return true;
+    return out;
+}
+
+std::string ascii_lower(std::string_view text) {
+    std::string out(text);
+    for (char& c : out) {
+        if (c >= 'A' && c <= 'Z') {
+            c = static_cast<char>(c - 'A' + 'a');
+        }
+    }
+    return out;
 }
 
 }  // namespace scimbridge::scim

@@ -1,6 +1,8 @@
 #pragma once
-// Text rules shared by every decoder: what PostgreSQL text (and our logs) can hold.
+// Text rules shared by every decoder: what PostgreSQL text (and our logs) can hold, and the two
+// ways text is lower-cased.
 
+#include <string>
 #include <string_view>
 
 namespace scimbridge::scim {
@@ -12,5 +14,13 @@ bool is_valid_utf8(std::string_view text);
 inline bool is_storable_text(std::string_view text) {
     return text.find('\0') == std::string_view::npos && is_valid_utf8(text);
 }
+
+// Case folding for caseExact=false values, exactly as PostgreSQL lower() under lc_ctype C.UTF-8
+// (towlower per code point): what the SQL compiler, the indexed columns and the in-memory
+// evaluator must agree on. Bytes that are not UTF-8 are left as they are.
+std::string fold_case(std::string_view text);
+
+// A-Z → a-z only: for protocol words (operators, media types, header values, UUIDs).
+std::string ascii_lower(std::string_view text);
 
 }  // namespace scimbridge::scim

@@ -1,5 +1,6 @@
 #include "server/handlers/scim_handler.hpp"
 
+#include "scim/text.hpp"
 #include "server/config.hpp"
 #include "server/query.hpp"
 #include "server/responses.hpp"
@@ -31,17 +32,9 @@ Response error(const RequestContext& ctx, const Error& e) {
     return render_error(e, version(ctx), keep_alive(ctx));
 }
 
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (char& c : out) {
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    }
-    return out;
-}
-
 // RFC 7644 §3.1: requests carry application/scim+json; application/json is accepted too.
 Result<json::value> decode_body(const RequestContext& ctx) {
-    const std::string type = lower(header(ctx, http::field::content_type));
+    const std::string type = scim::ascii_lower(header(ctx, http::field::content_type));
     const std::string media = type.substr(0, type.find(';'));
     const auto trimmed = media.substr(0, media.find_last_not_of(' ') + 1);
     if (!trimmed.empty() && trimmed != "application/scim+json" && trimmed != "application/json") {
@@ -57,7 +50,7 @@ Result<json::value> decode_body(const RequestContext& ctx) {
 
 // 406 when the client accepts neither application/scim+json nor application/json.
 std::optional<Error> check_accept(const RequestContext& ctx) {
-    const std::string accept = lower(header(ctx, http::field::accept));
+    const std::string accept = scim::ascii_lower(header(ctx, http::field::accept));
     if (accept.empty()) {
         return std::nullopt;
     }
@@ -84,7 +77,7 @@ Result<Query> parse(const RequestContext& ctx) {
     }
     Query q;
     for (auto& [k, v] : *raw) {
-        q.params.emplace(lower(k), std::move(v));
+        q.params.emplace(scim::ascii_lower(k), std::move(v));
     }
     return q;
 }
@@ -394,7 +387,7 @@ scim::Result<std::pair<scim::ListParams, scim::Projection>> ScimHandler::params_
     scim::Projection proj;
     params.count = service_.limits().default_count;
     for (const auto& [key, value] : body->as_object()) {
-        const std::string k = lower(key);
+        const std::string k = scim::ascii_lower(key);
         const auto string_list = [&](std::vector<scim::AttrPath>& out) -> std::optional<Error> {
             std::string joined;
             if (value.is_array()) {

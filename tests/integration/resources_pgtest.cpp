@@ -312,6 +312,7 @@ TEST_CASE("lookup filters IdPs need: eq and and on userName, externalId, id, ema
     const auto u = w.user(w.a, "Erin@Example.com",
                           R"(,"externalId":"E-1","emails":[{"value":"Erin.Work@Example.com","type":"work","primary":true}],"displayName":"Erin","name":{"givenName":"Erin"})");
     w.user(w.a, "frank@example.com", R"(,"externalId":"F-1")");
+    w.user(w.a, "ärger@example.org", R"(,"emails":[{"value":"ÄRGER@Example.org"}])");
     struct Case {
         const char* filter;
         std::int64_t expect;
@@ -327,12 +328,14 @@ TEST_CASE("lookup filters IdPs need: eq and and on userName, externalId, id, ema
         {"id eq \"not-a-uuid\"", 0},
         {"emails.value eq \"erin.work@example.com\"", 1},
         {"emails eq \"ERIN.WORK@EXAMPLE.COM\"", 1},
+        {"emails.value eq \"ärger@example.org\"", 1},  // folded beyond ASCII, as lower() does
+        {"userName eq \"ÄRGER@example.org\"", 1},
         {"displayName eq \"erin\"", 1},
         {"name.givenName eq \"ERIN\"", 1},
         {"userName eq \"erin@example.com\" and externalId eq \"E-1\"", 1},
         {"userName eq \"erin@example.com\" and externalId eq \"F-1\"", 0},
         {"userName eq \"erin@example.com\" or externalId eq \"F-1\"", 2},
-        {"not (userName eq \"erin@example.com\")", 1},
+        {"not (userName eq \"erin@example.com\")", 2},
         {"userName eq \"x' OR '1'='1\"", 0},  // a hostile literal is just a value
         {"userName eq \"%\"", 0},
     };
