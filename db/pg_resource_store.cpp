@@ -473,6 +473,19 @@ scim::Result<scim::StoredResource> reread(Connection& conn, const std::string& t
     return std::move(*stored);
 }
 
+// A write's values as statement parameters (SOCI binds them by reference: they live here).
+struct WriteValues {
+    explicit WriteValues(const scim::WriteRequest& w)
+        : doc(json::serialize(w.document)), schemas(pg_array_literal(w.schemas)),
+          changed(pg_array_literal(w.event.changed)), external_id(w.external_id.value_or("")),
+          external_ind(w.external_id ? soci::i_ok : soci::i_null) {}
+    std::string doc;
+    std::string schemas;
+    std::string changed;
+    std::string external_id;
+    soci::indicator external_ind;
+};
+
 scim::StoredResource written(const scim::WriteRequest& w, std::int64_t version,
                              const std::string& created) {
     scim::StoredResource out;
@@ -492,18 +505,14 @@ scim::Result<scim::StoredResource> PgResourceStore::insert(const std::string& te
                                                            const scim::WriteRequest& w) {
     return db_.impl().with_connection([&](Connection& conn) -> scim::Result<scim::StoredResource> {
         soci::session& s = conn.session;
-        const std::string doc = json::serialize(w.document);
-        const std::string schemas = pg_array_literal(w.schemas);
-        const std::string changed = pg_array_literal(w.event.changed);
-        std::string external_id = w.external_id.value_or("");
-        soci::indicator external_ind = w.external_id ? soci::i_ok : soci::i_null;
+        WriteValues v(w);
         try {
             if (w.kind == ResourceKind::kUser) {
                 // Prepared once per connection: a create is one EXECUTE and one commit.
                 Params p = user_params(w.document);
                 p.insert({{"t", tenant_id}, {"id", w.id}, {"external_id", w.external_id},
-                          {"schemas", schemas}, {"doc", doc}, {"ts", w.timestamp},
-                          {"op", w.event.operation}, {"changed", changed}});
+                          {"schemas", v.schemas}, {"doc", v.doc}, {"ts", w.timestamp},
+                          {"op", w.event.operation}, {"changed", v.changed}});
                 query_row(conn, kInsertUserWithEvent, p);
                 return written(w, 1, w.timestamp);
             }
@@ -511,8 +520,8 @@ scim::Result<scim::StoredResource> PgResourceStore::insert(const std::string& te
             const std::string display = group_display_name(w.document);
             s << kInsertGroup, soci::use(tenant_id, "t"), soci::use(w.id, "id"),
                 soci::use(display, "display_name"),
-                soci::use(external_id, external_ind, "external_id"),
-                soci::use(schemas, "schemas"), soci::use(doc, "doc"), soci::use(w.timestamp, "ts");
+                soci::use(v.external_id, v.external_ind, "external_id"),
+                soci::use(v.schemas, "schemas"), soci::use(v.doc, "doc"), soci::use(w.timestamp, "ts");
             auto members = run_member_steps(conn, tenant_id, w.id, w.member_steps);
             if (!members) {
                 return members.error();  // the transaction rolls back
@@ -534,11 +543,7 @@ scim::Result<scim::StoredResource> PgResourceStore::update(const std::string& te
                                                            const scim::WriteRequest& w) {
     return db_.impl().with_connection([&](Connection& conn) -> scim::Result<scim::StoredResource> {
         soci::session& s = conn.session;
-        const std::string doc = json::serialize(w.document);
-        const std::string schemas = pg_array_literal(w.schemas);
-        const std::string changed = pg_array_literal(w.event.changed);
-        std::string external_id = w.external_id.value_or("");
-        soci::indicator external_ind = w.external_id ? soci::i_ok : soci::i_null;
+        WriteValues v(w);
         const long long expected = w.expected_version.value_or(-1);
         long long version = 0;
         const auto missing_or_changed = [&]() -> Error {
@@ -552,9 +557,9 @@ scim::Result<scim::StoredResource> PgResourceStore::update(const std::string& te
             if (w.kind == ResourceKind::kUser) {
                 Params p = user_params(w.document);
                 p.insert({{"t", tenant_id}, {"id", w.id}, {"external_id", w.external_id},
-                          {"schemas", schemas}, {"doc", doc}, {"ts", w.timestamp},
+                          {"schemas", v.schemas}, {"doc", v.doc}, {"ts", w.timestamp},
                           {"v", std::to_string(expected)}, {"op", w.event.operation},
-                          {"changed", changed}});
+                          {"changed", v.changed}});
                 // Users have no member rows: every user write changes attributes and carries the
                 // version it was computed from.
                 const auto row = query_row(conn, kUpdateUserWithEvent, p);
@@ -571,8 +576,8 @@ scim::Result<scim::StoredResource> PgResourceStore::update(const std::string& te
             if (w.attributes_changed) {
                 const std::string display = group_display_name(w.document);
                 s << kUpdateGroup, soci::use(display, "display_name"),
-                    soci::use(external_id, external_ind, "external_id"),
-                    soci::use(schemas, "schemas"), soci::use(doc, "doc"),
+                    soci::use(v.external_id, v.external_ind, "external_id"),
+                    soci::use(v.schemas, "schemas"), soci::use(v.doc, "doc"),
                     soci::use(w.timestamp, "ts"), soci::use(tenant_id, "t"), soci::use(w.id, "id"),
                     soci::use(expected, "v"), soci::into(version);
                 if (!s.got_data()) {

@@ -64,23 +64,12 @@ std::optional<Error> check_accept(const RequestContext& ctx) {
 
 struct Query {
     std::map<std::string, std::string> params;  // keys lower-cased
+    scim::Projection projection;                 // attributes / excludedAttributes
     const std::string* get(const char* key) const {
         const auto it = params.find(key);
         return it == params.end() ? nullptr : &it->second;
     }
 };
-
-Result<Query> parse(const RequestContext& ctx) {
-    auto raw = parse_query(ctx.query);
-    if (!raw) {
-        return Error::bad_request("malformed query string");
-    }
-    Query q;
-    for (auto& [k, v] : *raw) {
-        q.params.emplace(scim::ascii_lower(k), std::move(v));
-    }
-    return q;
-}
 
 Result<scim::Projection> projection_of(const Query& q) {
     scim::Projection p;
@@ -99,6 +88,24 @@ Result<scim::Projection> projection_of(const Query& q) {
         p.excluded_attributes = std::move(*list);
     }
     return p;
+}
+
+// The query string with its projection: every SCIM route that takes one reads both.
+Result<Query> parse(const RequestContext& ctx) {
+    auto raw = parse_query(ctx.query);
+    if (!raw) {
+        return Error::bad_request("malformed query string");
+    }
+    Query q;
+    for (auto& [k, v] : *raw) {
+        q.params.emplace(scim::ascii_lower(k), std::move(v));
+    }
+    auto proj = projection_of(q);
+    if (!proj) {
+        return proj.error();
+    }
+    q.projection = std::move(*proj);
+    return q;
 }
 
 Result<std::int64_t> integer_param(const Query& q, const char* key, std::int64_t fallback) {
@@ -218,11 +225,7 @@ Result<WriteInput> decode_write(const RequestContext& ctx) {
     if (!query) {
         return query.error();
     }
-    auto proj = projection_of(*query);
-    if (!proj) {
-        return proj.error();
-    }
-    return WriteInput{std::move(*body), std::move(*proj)};
+    return WriteInput{std::move(*body), std::move(query->projection)};
 }
 }  // namespace
 
@@ -246,10 +249,10 @@ Response ScimHandler::get(const RequestContext& ctx, ResourceKind kind) const {
         return error(ctx, *e);
     }
     auto query = parse(ctx);
-    auto proj = query ? projection_of(*query) : Result<scim::Projection>(query.error());
-    if (!proj) {
-        return error(ctx, proj.error());
+    if (!query) {
+        return error(ctx, query.error());
     }
+    const scim::Projection* proj = &query->projection;
     const Call c = call(ctx);
     const scim::ResourceType& type = c.type(kind);
     auto found = service_.get(c.context, kind, ctx.params.at("id"), load_for(*c.registry, type, *proj));
@@ -344,10 +347,6 @@ scim::Result<std::pair<scim::ListParams, scim::Projection>> ScimHandler::params_
     if (!query) {
         return query.error();
     }
-    auto proj = projection_of(*query);
-    if (!proj) {
-        return proj.error();
-    }
     auto start = integer_param(*query, "startindex", 1);
     auto count = integer_param(*query, "count", service_.limits().default_count);
     if (!start) {
@@ -370,7 +369,7 @@ scim::Result<std::pair<scim::ListParams, scim::Projection>> ScimHandler::params_
     if (const std::string* cursor = query->get("cursor")) {
         params.cursor = *cursor;  // present, even empty: cursor paging (RFC 9865)
     }
-    return std::make_pair(std::move(params), std::move(*proj));
+    return std::make_pair(std::move(params), std::move(query->projection));
 }
 
 scim::Result<std::pair<scim::ListParams, scim::Projection>> ScimHandler::params_from_body(

@@ -163,14 +163,15 @@ void loop(Stream& stream, const Options& o, Clock::time_point until, Totals& tot
     totals.errors += errors;
 }
 
-void worker(const Options& o, Clock::time_point until, Totals& totals) {
+// Opens one connection to the server (plain, or TLS verified against --tls) and runs fn on it.
+template <class Fn>
+auto on_connection(const Options& o, Fn&& fn) {
     net::io_context ioc;
     const net::ip::tcp::endpoint ep(net::ip::make_address("127.0.0.1"), o.port);
     if (o.ca.empty()) {
         beast::tcp_stream stream(ioc);
         stream.connect(ep);
-        loop(stream, o, until, totals);
-        return;
+        return fn(stream);
     }
     ssl::context ctx{ssl::context::tls_client};
     ctx.load_verify_file(o.ca);
@@ -178,7 +179,11 @@ void worker(const Options& o, Clock::time_point until, Totals& totals) {
     ssl::stream<beast::tcp_stream> stream(ioc, ctx);
     beast::get_lowest_layer(stream).connect(ep);
     stream.handshake(ssl::stream_base::client);
-    loop(stream, o, until, totals);
+    return fn(stream);
+}
+
+void worker(const Options& o, Clock::time_point until, Totals& totals) {
+    on_connection(o, [&](auto& stream) { loop(stream, o, until, totals); });
 }
 
 double percentile(const std::vector<double>& sorted, double p) {
@@ -260,20 +265,7 @@ int walk_on(Stream& stream, const Options& o) {
 }
 
 int walk(const Options& o) {
-    net::io_context ioc;
-    const net::ip::tcp::endpoint ep(net::ip::make_address("127.0.0.1"), o.port);
-    if (o.ca.empty()) {
-        beast::tcp_stream stream(ioc);
-        stream.connect(ep);
-        return walk_on(stream, o);
-    }
-    ssl::context ctx{ssl::context::tls_client};
-    ctx.load_verify_file(o.ca);
-    ctx.set_verify_mode(ssl::verify_peer);
-    ssl::stream<beast::tcp_stream> stream(ioc, ctx);
-    beast::get_lowest_layer(stream).connect(ep);
-    stream.handshake(ssl::stream_base::client);
-    return walk_on(stream, o);
+    return on_connection(o, [&](auto& stream) { return walk_on(stream, o); });
 }
 
 }  // namespace

@@ -1,14 +1,8 @@
 // PATCH on PostgreSQL: member steps agree with the in-memory reference (apply_member_steps),
 // every PATCH is one version and one change event, a no-op writes nothing, concurrent member
 // changes all land, and tenants stay apart.
-#include "db/database.hpp"
-#include "db/migrations.hpp"
-#include "db/pg_resource_store.hpp"
-#include "db/pg_tenancy_store.hpp"
 #include "scim/patch.hpp"
-#include "scim/resource_service.hpp"
-#include "server/ids.hpp"
-#include "tests/support/pg_test_database.hpp"
+#include "tests/integration/resource_world.hpp"
 
 #include <doctest/doctest.h>
 
@@ -27,25 +21,13 @@ namespace json = boost::json;
 
 namespace {
 
-struct PatchWorld {
-    tests::PgTestDatabase t;
-    std::unique_ptr<db::Database> database = db::Database::open(t.dsn(), {8});
-    db::PgTenancyStore tenancy{*database};
-    db::PgResourceStore store{*database, scim::SchemaRegistry::core()};
-    server::SystemClock clock;
-    server::RandomIdGenerator ids;
-    scim::ResourceService service{store, clock, ids};
-    scim::CallContext a;
-    scim::CallContext b;
-
+// The resource suites' world, with tokens that rewrite IdP dialects (not strict).
+struct PatchWorld : tests::World {
     PatchWorld() {
-        db::migrate(*database);
         for (scim::CallContext* ctx : {&a, &b}) {
             ctx->leniency = scim::Leniency::kCoerce;
             ctx->dialect = scim::dialect_for("generic", false);
         }
-        a.tenant_id = tenancy.create_tenant("tenant-a")->id;
-        b.tenant_id = tenancy.create_tenant("tenant-b")->id;
     }
 
     std::string create(const scim::CallContext& ctx, ResourceKind kind, const std::string& name) {
@@ -72,11 +54,6 @@ struct PatchWorld {
         return *g->members;
     }
 
-    std::string events(const std::string& resource_id) {
-        return t.query("SELECT string_agg(operation || ':' || version || ':' || "
-                       "array_to_string(changed_attributes, ','), ' ' ORDER BY id) "
-                       "FROM change_event WHERE resource_id = '" + resource_id + "'");
-    }
 };
 
 std::string member_list(const std::vector<std::string>& ids) {
