@@ -86,12 +86,13 @@ constexpr const char* kUpdateGroup =
     "schemas = CAST(:schemas AS text[]), doc = CAST(:doc AS jsonb), version = version + 1, "
     "modified_at = CAST(:ts AS timestamptz) "
     "WHERE tenant_id = CAST(:t AS uuid) AND id = CAST(:id AS uuid) AND version = :v "
-    "RETURNING version";
+    "RETURNING version, " SCIMBRIDGE_TS("created_at");
 // A member-only change: a new version, the attributes untouched (:v < 0: any version).
 constexpr const char* kBumpGroup =
     "UPDATE scim_group SET version = version + 1, modified_at = CAST(:ts AS timestamptz) "
     "WHERE tenant_id = CAST(:t AS uuid) AND id = CAST(:id AS uuid) "
-    "AND (CAST(:v AS bigint) < 0 OR version = CAST(:v AS bigint)) RETURNING version";
+    "AND (CAST(:v AS bigint) < 0 OR version = CAST(:v AS bigint)) "
+    "RETURNING version, " SCIMBRIDGE_TS("created_at");
 constexpr const char* kInsertEvent =
     "INSERT INTO change_event (tenant_id, resource_type, resource_id, version, operation, "
     "changed_attributes, occurred_at) VALUES (CAST(:t AS uuid), :rt, CAST(:id AS uuid), :v, :op, "
@@ -546,6 +547,7 @@ scim::Result<scim::StoredResource> PgResourceStore::update(const std::string& te
         WriteValues v(w);
         const long long expected = w.expected_version.value_or(-1);
         long long version = 0;
+        std::string created;
         const auto missing_or_changed = [&]() -> Error {
             if (!select_one(conn, tenant_id, w.kind, w.id, {}).has_value()) {
                 return Error::not_found(std::string(scim::resource_type_id(w.kind)) + " " + w.id +
@@ -579,7 +581,7 @@ scim::Result<scim::StoredResource> PgResourceStore::update(const std::string& te
                     soci::use(v.external_id, v.external_ind, "external_id"),
                     soci::use(v.schemas, "schemas"), soci::use(v.doc, "doc"),
                     soci::use(w.timestamp, "ts"), soci::use(tenant_id, "t"), soci::use(w.id, "id"),
-                    soci::use(expected, "v"), soci::into(version);
+                    soci::use(expected, "v"), soci::into(version), soci::into(created);
                 if (!s.got_data()) {
                     return missing_or_changed();
                 }
@@ -591,6 +593,7 @@ scim::Result<scim::StoredResource> PgResourceStore::update(const std::string& te
                     return missing_or_changed();
                 }
                 version = std::stoll(row->at(0).value_or("0"));
+                created = row->at(1).value_or("");
             }
             auto members = run_member_steps(conn, tenant_id, w.id, w.member_steps);
             if (!members) {
@@ -603,18 +606,23 @@ scim::Result<scim::StoredResource> PgResourceStore::update(const std::string& te
             }
             if (w.skip_if_unchanged && !w.attributes_changed && *members == 0) {
                 tr.rollback();  // nothing changed: no new version, no event
-            } else {
-                insert_event(s, tenant_id, w.kind, w.id, version, w.event.operation, event_changed,
-                             w.timestamp);
-                tr.commit();
+                return reread(conn, tenant_id, w);
             }
+            insert_event(s, tenant_id, w.kind, w.id, version, w.event.operation, event_changed,
+                         w.timestamp);
+            tr.commit();
         } catch (...) {
             if (auto err = client_error(w)) {
                 return *err;
             }
             throw;
         }
-        return reread(conn, tenant_id, w);
+        // The write knows the group's attributes (a member-only change carries them unchanged);
+        // only a member list to return needs a read.
+        if (w.load.members) {
+            return reread(conn, tenant_id, w);
+        }
+        return written(w, version, created);
     });
 }
 

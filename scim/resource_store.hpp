@@ -76,7 +76,8 @@ struct WriteRequest {
     std::string timestamp;                   // becomes meta.lastModified (and created on insert)
     std::optional<std::int64_t> expected_version;  // optimistic concurrency; none: any version
     ChangeEvent event;
-    // update: false keeps the stored attributes (document, externalId, schemas) as they are.
+    // update: false keeps the stored attributes (document, externalId, schemas) as they are; the
+    // request still carries them (unchanged), and they make up the returned resource.
     bool attributes_changed = true;
     // update: a write that changes nothing (no attributes, no member rows) is not written: no
     // new version, no change event (PATCH).
