@@ -113,53 +113,29 @@ scim::Result<NewToken> Credentials::create(const scim::Tenant& tenant, scim::Tok
     return made;
 }
 
-void Credentials::invalidate(const std::string& token_id) {
-    const std::lock_guard lock(mutex_);
-    cache_.erase(token_id);
-    ++generation_;
-}
+void Credentials::invalidate(const std::string& token_id) { cache_.invalidate(token_id); }
 
-void Credentials::invalidate_all() {
-    const std::lock_guard lock(mutex_);
-    cache_.clear();
-    ++generation_;
-}
+void Credentials::invalidate_all() { cache_.invalidate_all(); }
 
 std::optional<scim::TokenRecord> Credentials::lookup(const std::string& id) {
     if (cache_ttl_.count() <= 0) {
         return tokens_.find_token(id);
     }
     const auto now = std::chrono::steady_clock::now();
-    std::uint64_t generation = 0;
-    {
-        const std::lock_guard lock(mutex_);
-        const auto it = cache_.find(id);
-        if (it != cache_.end() && it->second.expires > now) {
-            return it->second.record;
-        }
-        const auto unknown = unknown_.find(id);
-        if (unknown != unknown_.end() && unknown->second > now) {
-            return std::nullopt;
-        }
-        generation = generation_;
+    auto cached = cache_.find(id, now);
+    if (cached.hit) {
+        return cached.hit;
+    }
+    const auto unknown = unknown_.find(id, now);
+    if (unknown.hit) {
+        return std::nullopt;
     }
     auto record = tokens_.find_token(id);
     if (!record) {
-        const std::lock_guard lock(mutex_);
-        if (unknown_.size() >= kMaxCached) {
-            unknown_.clear();
-        }
-        unknown_[id] = now + kUnknownTtl;  // ids are random: a new token never collides
-    }
-    if (record && !record->revoked_at) {
-        const std::lock_guard lock(mutex_);
-        // An invalidation while we were reading may concern this very token: do not cache.
-        if (generation == generation_) {
-            if (cache_.size() >= kMaxCached) {
-                cache_.clear();
-            }
-            cache_[id] = Cached{*record, now + cache_ttl_};
-        }
+        unknown_.store(id, true, now + kUnknownTtl, unknown.generation);  // ids are random
+    } else if (!record->revoked_at) {
+        // Not kept when an invalidation (maybe of this very token) came while we were reading.
+        cache_.store(id, *record, now + cache_ttl_, cached.generation);
     }
     return record;
 }

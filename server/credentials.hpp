@@ -6,6 +6,7 @@
 // the secret is stored. A fast hash is right here: the secret is random, not a password.
 
 #include "scim/tenancy.hpp"
+#include "server/ttl_cache.hpp"
 
 #include <chrono>
 #include <mutex>
@@ -75,18 +76,12 @@ private:
     std::optional<scim::TokenRecord> lookup(const std::string& id);
 
     static constexpr std::size_t kMaxCached = 10000;
-    struct Cached {
-        scim::TokenRecord record;
-        std::chrono::steady_clock::time_point expires;
-    };
     scim::TokenStore& tokens_;
     std::chrono::milliseconds cache_ttl_;
-    std::mutex mutex_;
-    std::unordered_map<std::string, Cached> cache_;
+    TtlCache<scim::TokenRecord> cache_{kMaxCached};
     // Unknown token ids, briefly: a flood of made-up tokens must not hold the database pool.
     static constexpr std::chrono::seconds kUnknownTtl{2};
-    std::unordered_map<std::string, std::chrono::steady_clock::time_point> unknown_;
-    std::uint64_t generation_ = 0;  // bumped by invalidations; a slower lookup must not re-add
+    TtlCache<bool> unknown_{kMaxCached};
 };
 
 }  // namespace scimbridge::server

@@ -6,14 +6,9 @@ namespace scimbridge::server {
 
 std::shared_ptr<const scim::SchemaRegistry> TenantRegistries::get(const std::string& tenant_id) {
     const auto now = std::chrono::steady_clock::now();
-    std::uint64_t generation = 0;
-    {
-        const std::lock_guard lock(mutex_);
-        const auto it = cache_.find(tenant_id);
-        if (it != cache_.end() && it->second.expires > now) {
-            return it->second.registry;
-        }
-        generation = generation_;
+    auto cached = cache_.find(tenant_id, now);
+    if (cached.hit) {
+        return *cached.hit;
     }
     const auto schemas = store_.list_schemas(tenant_id);
     std::shared_ptr<const scim::SchemaRegistry> registry;
@@ -34,23 +29,12 @@ std::shared_ptr<const scim::SchemaRegistry> TenantRegistries::get(const std::str
                 &scim::SchemaRegistry::core(), [](const scim::SchemaRegistry*) {});
         }
     }
-    const std::lock_guard lock(mutex_);
-    if (generation == generation_) {  // no invalidation raced with this load
-        cache_[tenant_id] = Entry{registry, now + ttl_};
-    }
+    cache_.store(tenant_id, registry, now + ttl_, cached.generation);
     return registry;
 }
 
-void TenantRegistries::invalidate(const std::string& tenant_id) {
-    const std::lock_guard lock(mutex_);
-    cache_.erase(tenant_id);
-    ++generation_;
-}
+void TenantRegistries::invalidate(const std::string& tenant_id) { cache_.invalidate(tenant_id); }
 
-void TenantRegistries::invalidate_all() {
-    const std::lock_guard lock(mutex_);
-    cache_.clear();
-    ++generation_;
-}
+void TenantRegistries::invalidate_all() { cache_.invalidate_all(); }
 
 }  // namespace scimbridge::server

@@ -3,6 +3,7 @@
 // cached. Changes reach every server through NOTIFY (invalidate); a TTL bounds staleness.
 
 #include "scim/schema.hpp"
+#include "server/ttl_cache.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -23,15 +24,9 @@ public:
     void invalidate_all();
 
 private:
-    struct Entry {
-        std::shared_ptr<const scim::SchemaRegistry> registry;
-        std::chrono::steady_clock::time_point expires;
-    };
     scim::SchemaStore& store_;
     std::chrono::milliseconds ttl_;
-    std::mutex mutex_;
-    std::unordered_map<std::string, Entry> cache_;
-    std::uint64_t generation_ = 0;  // bumped by invalidations; a slower load must not re-add
+    TtlCache<std::shared_ptr<const scim::SchemaRegistry>> cache_{10000};
 };
 
 }  // namespace scimbridge::server
