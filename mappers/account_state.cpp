@@ -24,18 +24,42 @@ constexpr std::array kTransitions = {
     Transition{S::kPending, E::kBlock, S::kBlocked},
     Transition{S::kActive, E::kBlock, S::kBlocked},
     Transition{S::kBlocked, E::kUnblock, S::kActive},
+    Transition{S::kBlocked, E::kRestore, S::kInitiated},
+    Transition{S::kBlocked, E::kRestore, S::kInvited},
+    Transition{S::kBlocked, E::kRestore, S::kClaimed},
+    Transition{S::kBlocked, E::kRestore, S::kPending},
+    Transition{S::kBlocked, E::kRestore, S::kActive},
 };
 }  // namespace
 
 std::span<const Transition> transition_table() { return kTransitions; }
 
 std::optional<AccountState> next_state(AccountState from, AccountEvent event) {
+    if (event == E::kRestore) {
+        return std::nullopt;
+    }
     for (const Transition& t : kTransitions) {
         if (t.from == from && t.event == event) {
             return t.to;
         }
     }
     return std::nullopt;
+}
+
+bool allowed(AccountState from, AccountEvent event, AccountState to) {
+    for (const Transition& t : kTransitions) {
+        if (t.from == from && t.event == event && t.to == to) {
+            return true;
+        }
+    }
+    return false;
+}
+
+AccountState restored_state(std::optional<AccountState> before_block) {
+    if (!before_block || *before_block == S::kBlocked) {
+        return S::kActive;
+    }
+    return *before_block;
 }
 
 std::string_view to_string(AccountState state) {
@@ -72,6 +96,7 @@ std::string_view to_string(AccountEvent event) {
         case E::kActivate: return "activate";
         case E::kBlock: return "block";
         case E::kUnblock: return "unblock";
+        case E::kRestore: return "restore";
     }
     return "invite";
 }

@@ -21,7 +21,8 @@ enum class AccountEvent {
     kFirstLogin,     // the app reported the first sign-in
     kActivate,       // SSO-only app, or activation on claim
     kBlock,          // IdP active=false or delete, leaving scope, admin block
-    kUnblock,        // admin unblock or IdP reactivation
+    kUnblock,        // admin unblock
+    kRestore,        // IdP reactivation or re-entering scope: back to the state before blocking
 };
 
 struct Transition {
@@ -32,8 +33,16 @@ struct Transition {
 
 std::span<const Transition> transition_table();
 
-// The state after `event`, or nullopt when the table has no such transition.
+// The state after `event`, or nullopt when the table has no such transition. kRestore has one
+// row per state it can restore, so it is answered by restored_state instead.
 std::optional<AccountState> next_state(AccountState from, AccountEvent event);
+
+// Whether the table allows from --event--> to.
+bool allowed(AccountState from, AccountEvent event, AccountState to);
+
+// The state a blocked account returns to on kRestore: the state it had before it was blocked
+// (active when unknown).
+AccountState restored_state(std::optional<AccountState> before_block);
 
 std::string_view to_string(AccountState state);
 std::optional<AccountState> parse_account_state(std::string_view text);

@@ -20,6 +20,7 @@ const std::vector<CommandSpec>& specs() {
         {"tenant", {"create", "list"}, {}},
         {"token", {"create", "list", "revoke"}, {"tenant", "kind", "name", "source", "lenient", "strict"}},
         {"schema", {"add", "list"}, {"tenant", "resource_type"}},
+        {"app", {"import", "list"}, {"tenant"}},
         {"help", {}, {}},
         {"version", {}, {}},
     };
@@ -122,6 +123,12 @@ boost::system::result<Command, std::string> parse_command_line(
         if (!err && cmd.options.count("tenant") == 0) {
             err = "schema " + cmd.action + " needs --tenant NAME";
         }
+    } else if (cmd.name == "app") {
+        err = want_args(cmd.action == "import" ? 1 : 0,
+                        "app import --tenant NAME FILE | app list --tenant NAME");
+        if (!err && cmd.options.count("tenant") == 0) {
+            err = "app " + cmd.action + " needs --tenant NAME";
+        }
     } else if (cmd.name == "token" && cmd.action == "revoke") {
         err = want_args(1, "token revoke ID");
     } else if (cmd.name == "token") {
@@ -157,6 +164,9 @@ usage:
   scim-bridge token revoke ID
   scim-bridge schema add --tenant NAME [--resource-type User|Group] FILE
   scim-bridge schema list --tenant NAME
+  scim-bridge app import --tenant NAME FILE   (JSON: one app, an array, or {"apps": [...]};
+                                               apps are created, or updated by name)
+  scim-bridge app list --tenant NAME
   scim-bridge help | version
 
 every command accepts:

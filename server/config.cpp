@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 
@@ -121,6 +122,55 @@ const std::vector<std::pair<std::string, Setter>>& setters() {
              return std::nullopt;
          }},
         {"db_pool_size", size_setter(&Config::db_pool_size, 1, 1024, "db_pool_size")},
+        {"delivery_workers", size_setter(&Config::delivery_workers, 0, 512, "delivery_workers")},
+        {"delivery_app_concurrency", size_setter(&Config::delivery_app_concurrency, 1, 512,
+                                                 "delivery_app_concurrency")},
+        {"delivery_db_pool_size",
+         size_setter(&Config::delivery_db_pool_size, 1, 256, "delivery_db_pool_size")},
+        {"delivery_lease_ms",
+         millis_setter(&Config::delivery_lease, 1'000, 3'600'000, "delivery_lease_ms")},
+        {"delivery_poll_ms", millis_setter(&Config::delivery_poll, 10, 60'000, "delivery_poll_ms")},
+        {"delivery_first_retry_ms", millis_setter(&Config::delivery_first_retry, 1, 3'600'000,
+                                                  "delivery_first_retry_ms")},
+        {"delivery_dead_after_hours", size_setter(&Config::delivery_dead_after_hours, 1, 24 * 365,
+                                                  "delivery_dead_after_hours")},
+        {"delivery_time_scale",
+         [](Config& c, const std::string& v) -> std::optional<std::string> {
+             char* end = nullptr;
+             const double scale = std::strtod(v.c_str(), &end);
+             if (v.empty() || end != v.c_str() + v.size() || !(scale > 0.0) || scale > 1.0) {
+                 return "delivery_time_scale must be a number in (0, 1], got '" + v + "'";
+             }
+             c.delivery_time_scale = scale;
+             return std::nullopt;
+         }},
+        {"outbound_deadline_ms",
+         millis_setter(&Config::outbound_deadline, 100, 300'000, "outbound_deadline_ms")},
+        {"outbound_allow_cidrs",
+         [](Config& c, const std::string& v) -> std::optional<std::string> {
+             c.outbound_allow_cidrs.clear();
+             std::size_t pos = 0;
+             while (pos <= v.size()) {
+                 const std::size_t comma = std::min(v.find(',', pos), v.size());
+                 std::string entry = v.substr(pos, comma - pos);
+                 entry.erase(0, entry.find_first_not_of(' '));
+                 entry.erase(entry.find_last_not_of(' ') + 1);
+                 if (!entry.empty()) {
+                     c.outbound_allow_cidrs.push_back(entry);
+                 }
+                 pos = comma + 1;
+             }
+             return std::nullopt;
+         }},
+        {"outbound_allow_http",
+         [](Config& c, const std::string& v) -> std::optional<std::string> {
+             if (v != "true" && v != "false") {
+                 return "outbound_allow_http must be true or false, got '" + v + "'";
+             }
+             c.outbound_allow_http = v == "true";
+             return std::nullopt;
+         }},
+        {"outbound_ca_file", string_setter(&Config::outbound_ca_file)},
         {"db_lease_timeout_ms",
          millis_setter(&Config::db_lease_timeout, 1, 600'000, "db_lease_timeout_ms")},
         {"db_statement_timeout_ms", millis_setter(&Config::db_statement_timeout, 1, 86'400'000,

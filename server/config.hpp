@@ -54,6 +54,19 @@ struct Config {
     // A request that names `attributes` or `excludedAttributes` always gets the resource.
     std::vector<std::string> patch_no_content{"*:Group"};
     std::size_t bulk_max_operations = 1000;  // RFC 7644 §3.7 maxOperations
+    // Fan-out (delivery workers, outbound HTTP).
+    std::size_t delivery_workers = 16;          // threads sending deliveries (0: no delivery here)
+    std::size_t delivery_app_concurrency = 4;   // in-flight deliveries per app, all processes
+    std::size_t delivery_db_pool_size = 4;      // connections of the delivery workers
+    std::chrono::milliseconds delivery_lease{60'000};
+    std::chrono::milliseconds delivery_poll{1'000};  // polling fallback when NOTIFY is missed
+    std::chrono::milliseconds delivery_first_retry{5'000};
+    std::size_t delivery_dead_after_hours = 72;
+    double delivery_time_scale = 1.0;           // tests shrink retry delays and windows
+    std::chrono::milliseconds outbound_deadline{15'000};
+    std::vector<std::string> outbound_allow_cidrs;  // private/loopback targets allowed (SSRF)
+    bool outbound_allow_http = false;               // plain http:// targets allowed
+    std::string outbound_ca_file;                   // CA bundle for outbound TLS (default: system)
 };
 
 // Whether a PATCH from `source` on `resource_type` answers 204 (entries: patch_no_content).

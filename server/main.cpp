@@ -3,6 +3,10 @@
 #include "db/embedded_postgres.hpp"
 #include "db/migrations.hpp"
 #include "db/notification_listener.hpp"
+#include "db/pg_app_store.hpp"
+#include "db/pg_outbox_store.hpp"
+#include "server/delivery_service.hpp"
+#include "server/http_client.hpp"
 #include "db/pg_resource_store.hpp"
 #include "db/pg_schema_store.hpp"
 #include "db/pg_tenancy_store.hpp"
@@ -20,6 +24,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/json/parse.hpp>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdlib>
 #include <fstream>
@@ -237,6 +242,94 @@ int run_schema(const server::Command& cmd, const server::Config& config) {
     return 0;
 }
 
+// `app import`: each app in the file is created, or updated when the tenant has one by that
+// name (so a file kept in version control can be applied again); `app list`.
+int run_app(const server::Command& cmd, const server::Config& config) {
+    DatabaseHandle h = open_database(config, 1);
+    db::PgTenancyStore tenancy(*h.database);
+    db::PgSchemaStore schemas(*h.database);
+    db::PgAppStore apps(*h.database);
+    const sb::scim::Tenant tenant = require_tenant(tenancy, cmd.options.at("tenant"));
+    auto registry = sb::scim::build_registry(schemas.list_schemas(tenant.id));
+    if (!registry) {
+        fail(registry.error().detail);
+    }
+    if (cmd.action == "list") {
+        for (const auto& app : apps.list_apps(tenant.id)) {
+            const auto& d = app.definition;
+            std::cout << app.id << "\t" << d.at("name").as_string() << "\t"
+                      << d.at("connector").as_string() << "\t"
+                      << (app.enabled ? "enabled" : "disabled") << "\tversion " << app.version << "\n";
+        }
+        return 0;
+    }
+    const std::string& path = cmd.args.at(0);
+    std::ifstream in(path);
+    if (!in) {
+        fail("cannot read " + path, kExitUsage);
+    }
+    std::stringstream text;
+    text << in.rdbuf();
+    boost::system::error_code ec;
+    boost::json::value doc = boost::json::parse(text.str(), ec);
+    if (ec) {
+        fail(path + " is not valid JSON: " + ec.message(), kExitUsage);
+    }
+    boost::json::array list;
+    if (doc.is_array()) {
+        list = doc.as_array();
+    } else if (doc.is_object() && doc.as_object().contains("apps") && doc.at("apps").is_array()) {
+        list = doc.at("apps").as_array();
+    } else if (doc.is_object()) {
+        list.push_back(doc);
+    } else {
+        fail(path + ": expected an app object, an array of apps or {\"apps\": [...]}", kExitUsage);
+    }
+    // Everything is checked before anything is written.
+    std::vector<std::pair<sb::mappers::AppDefinition, boost::json::object>> decoded;
+    for (std::size_t i = 0; i < list.size(); ++i) {
+        if (!list[i].is_object()) {
+            fail(path + ": app " + std::to_string(i + 1) + " is not an object", kExitUsage);
+        }
+        auto app = sb::mappers::decode_app(list[i].as_object(), *registry);
+        if (!app) {
+            fail(path + ": app " + std::to_string(i + 1) + ": " + app.error().detail, kExitUsage);
+        }
+        decoded.emplace_back(std::move(*app), list[i].as_object());
+    }
+    const auto existing = apps.list_apps(tenant.id);
+    for (auto& [app, raw] : decoded) {
+        const auto same = std::find_if(existing.begin(), existing.end(), [&](const auto& e) {
+            return sb::scim::iequals(e.definition.at("name").as_string(), app.name);
+        });
+        if (same == existing.end()) {
+            auto made = apps.create_app(tenant.id, app, "cli");
+            if (!made) {
+                fail(app.name + ": " + made.error().detail);
+            }
+            std::cout << "created app " << app.name << " (" << made->id << ")";
+            const auto* wh = raw.if_contains("webhook");
+            const bool secrets_given = wh != nullptr && wh->is_object() && wh->as_object().contains("secrets");
+            if (app.connector == "webhook" && !secrets_given) {
+                std::cout << "; signing secret (shown once): " << app.webhook.secrets.front();
+            }
+            std::cout << "\n";
+            continue;
+        }
+        auto merged = sb::mappers::decode_app(sb::mappers::merge_app_json(same->definition, raw), *registry);
+        if (!merged) {
+            fail(app.name + ": " + merged.error().detail);
+        }
+        auto updated = apps.update_app(tenant.id, same->id, *merged, std::nullopt, "cli");
+        if (!updated) {
+            fail(app.name + ": " + updated.error().detail);
+        }
+        std::cout << "updated app " << app.name << " (" << updated->id << ", version "
+                  << updated->version << ")\n";
+    }
+    return 0;
+}
+
 int run_serve(const server::Config& config) {
     if (auto err = server::validate_for_serve(config)) {
         fail(*err, kExitUsage);
@@ -257,25 +350,58 @@ int run_serve(const server::Config& config) {
     db::PgSchemaStore schema_store(database);
     server::TenantRegistries registries(schema_store, config.auth_cache_ttl);
     // Revoked tokens and changed schemas reach this server's caches at once.
+    server::Metrics metrics;
+    db::PgResourceStore resources(database, sb::scim::SchemaRegistry::core());
+
+    // Fan-out: delivery workers with their own connections, so a burst of deliveries never
+    // makes a SCIM request wait for a connection (and the reverse).
+    std::unique_ptr<db::Database> delivery_db;
+    try {
+        delivery_db = db::Database::open(
+            h.dsn, {config.delivery_db_pool_size, config.db_lease_timeout, config.db_statement_timeout});
+    } catch (const std::exception& e) {
+        fail(e.what());
+    }
+    db::PgOutboxStore outbox(*delivery_db);
+    db::PgResourceStore delivery_resources(*delivery_db, sb::scim::SchemaRegistry::core());
+    db::PgAppStore app_store(database);
+    server::HttpClient http_client({config.outbound_allow_cidrs, config.outbound_allow_http,
+                                    config.outbound_ca_file});
+    const std::string scim_base = config.public_base_url.empty() ? "" : config.public_base_url + "/scim/v2";
+    sb::mappers::DeliveryPolicy delivery_policy;
+    delivery_policy.first_retry = config.delivery_first_retry;
+    delivery_policy.dead_after = std::chrono::hours(config.delivery_dead_after_hours);
+    delivery_policy.time_scale = config.delivery_time_scale;
+    delivery_policy.base_url = scim_base;
+    delivery_policy.deadline = config.outbound_deadline;
+    sb::mappers::DeliveryProcessor processor(
+        outbox, delivery_resources, http_client,
+        [&registries](const std::string& tenant_id) { return registries.get(tenant_id); },
+        delivery_policy);
+    server::DeliveryService deliveries(
+        outbox, processor, metrics,
+        {config.delivery_workers, config.delivery_app_concurrency, config.delivery_lease, config.delivery_poll});
+
     db::NotificationListener notifications(
-        h.dsn, {db::kTokenRevokedChannel, db::kSchemaChangedChannel},
+        h.dsn, {db::kTokenRevokedChannel, db::kSchemaChangedChannel, db::kOutboxChannel},
         [&](const std::string& channel, const std::string& payload) {
             if (channel == db::kTokenRevokedChannel) {
                 credentials.invalidate(payload);
             } else if (channel == db::kSchemaChangedChannel) {
                 registries.invalidate(payload);
+            } else if (channel == db::kOutboxChannel) {
+                deliveries.wake();
             } else {  // reconnected: anything may have been missed
                 credentials.invalidate_all();
                 registries.invalidate_all();
+                deliveries.wake();
             }
         });
     if (!notifications.wait_connected(std::chrono::seconds(5))) {
         server::log::warn("not listening for revocations yet; caches rely on their TTL meanwhile");
     }
-    server::Metrics metrics;
     metrics.set_pool_gauges([&database] { return database.in_use(); }, database.pool_size());
     const server::HealthHandler health([&database] { return database.ready(); }, metrics);
-    db::PgResourceStore resources(database, sb::scim::SchemaRegistry::core());
     const server::SystemClock clock;
     server::RandomIdGenerator ids;
     sb::scim::ResourceService resource_service(resources, clock, ids,
@@ -286,7 +412,8 @@ int run_serve(const server::Config& config) {
         server::ScimOptions{config.public_base_url, config.patch_no_content,
                             config.bulk_max_operations, config.max_body_bytes},
         &metrics);
-    const server::Router router(server::make_routes({health, scim_handler}));
+    const server::AdminHandler admin_handler(app_store, processor, registries);
+    const server::Router router(server::make_routes({health, scim_handler, &admin_handler}));
     server::Dispatcher dispatcher(router, credentials, metrics);
 
     boost::asio::io_context ioc(static_cast<int>(config.io_threads));
@@ -311,6 +438,7 @@ int run_serve(const server::Config& config) {
             http_server.shutdown();
         }
     });
+    deliveries.start();
     std::vector<std::thread> io_threads;
     for (std::size_t i = 1; i < config.io_threads; ++i) {
         io_threads.emplace_back([&ioc] { ioc.run(); });
@@ -320,6 +448,7 @@ int run_serve(const server::Config& config) {
         t.join();
     }
     workers.join();
+    deliveries.stop();
     server::log::info("stopped");
     return 0;
 }
@@ -374,6 +503,9 @@ int run(int argc, char** argv, char** envp) {
     }
     if (cmd->name == "schema") {
         return run_schema(*cmd, config);
+    }
+    if (cmd->name == "app") {
+        return run_app(*cmd, config);
     }
     return run_token(*cmd, config);
 }

@@ -71,6 +71,28 @@ void Metrics::set_pool_gauges(std::function<std::size_t()> in_use, std::size_t s
     pool_size_ = size;
 }
 
+void Metrics::record_delivery(const std::string& outcome, std::chrono::nanoseconds since_commit) {
+    const std::lock_guard lock(mutex_);
+    ++deliveries_[outcome];
+    if (outcome == "delivered") {
+        const double seconds = std::chrono::duration<double>(since_commit).count();
+        Histogram& h = delivery_latency_;
+        for (std::size_t i = 0; i < kBuckets.size(); ++i) {
+            if (seconds <= kBuckets[i]) {
+                ++h.buckets[i];
+            }
+        }
+        ++h.count;
+        h.sum += seconds;
+    }
+}
+
+std::uint64_t Metrics::deliveries(const std::string& outcome) const {
+    const std::lock_guard lock(mutex_);
+    const auto it = deliveries_.find(outcome);
+    return it == deliveries_.end() ? 0 : it->second;
+}
+
 std::string Metrics::render() const {
     const std::lock_guard lock(mutex_);
     std::string out;
@@ -106,6 +128,24 @@ std::string Metrics::render() const {
                    "\",source=\"" + label(std::get<2>(key)) + "\",rewrite=\"" +
                    label(std::get<3>(key)) + "\"} " + std::to_string(count) + "\n");
     }
+    out.append("# HELP scim_bridge_deliveries_total Delivery attempts by outcome.\n");
+    out.append("# TYPE scim_bridge_deliveries_total counter\n");
+    for (const auto& [outcome, count] : deliveries_) {
+        out.append("scim_bridge_deliveries_total{outcome=\"" + label(outcome) + "\"} " +
+                   std::to_string(count) + "\n");
+    }
+    out.append("# HELP scim_bridge_delivery_latency_seconds From a change's commit to the app's "
+               "acknowledgement.\n");
+    out.append("# TYPE scim_bridge_delivery_latency_seconds histogram\n");
+    for (std::size_t i = 0; i < kBuckets.size(); ++i) {
+        out.append("scim_bridge_delivery_latency_seconds_bucket{le=\"" + number(kBuckets[i]) +
+                   "\"} " + std::to_string(delivery_latency_.buckets[i]) + "\n");
+    }
+    out.append("scim_bridge_delivery_latency_seconds_bucket{le=\"+Inf\"} " +
+               std::to_string(delivery_latency_.count) + "\n");
+    out.append("scim_bridge_delivery_latency_seconds_sum " + number(delivery_latency_.sum) + "\n");
+    out.append("scim_bridge_delivery_latency_seconds_count " +
+               std::to_string(delivery_latency_.count) + "\n");
     out.append("# HELP scim_bridge_db_pool_in_use Database connections leased right now.\n");
     out.append("# TYPE scim_bridge_db_pool_in_use gauge\n");
     out.append("scim_bridge_db_pool_in_use " +

@@ -35,6 +35,11 @@ public:
     // Since this process started.
     std::vector<RewriteCount> rewrites_of(const std::string& tenant_id) const;
 
+    // Delivery outcomes (delivered, skipped, retry, dead, lease_lost, failed) and, for
+    // delivered ones, the time from the change's commit to the app's acknowledgement.
+    void record_delivery(const std::string& outcome, std::chrono::nanoseconds since_commit);
+    std::uint64_t deliveries(const std::string& outcome) const;
+
     // Gauges read at scrape time.
     void set_pool_gauges(std::function<std::size_t()> in_use, std::size_t size);
 
@@ -51,6 +56,8 @@ private:
     std::map<std::string, Histogram> latency_;
     // (tenant id, tenant name, source, rewrite) → requests
     std::map<std::tuple<std::string, std::string, std::string, std::string>, std::uint64_t> rewrites_;
+    std::map<std::string, std::uint64_t> deliveries_;
+    Histogram delivery_latency_;
     std::function<std::size_t()> pool_in_use_;
     std::size_t pool_size_ = 0;
 };

@@ -15,7 +15,7 @@ std::vector<Route> make_routes(const Handlers& h) {
     using A = Access;
     using K = scim::ResourceKind;
     const ScimHandler& s = h.scim;
-    return {
+    std::vector<Route> routes{
         {V::get, "/healthz", A::kPublic, bind(h.health, &HealthHandler::healthz)},
         {V::get, "/readyz", A::kPublic, bind(h.health, &HealthHandler::readyz)},
         {V::get, "/metrics", A::kPublic, bind(h.health, &HealthHandler::metrics)},
@@ -47,6 +47,25 @@ std::vector<Route> make_routes(const Handlers& h) {
         {V::get, "/scim/v2/Schemas", A::kToken, bind(s, &ScimHandler::schemas)},
         {V::get, "/scim/v2/Schemas/{id}", A::kToken, bind(s, &ScimHandler::schema)},
     };
+    if (h.admin != nullptr) {
+        const AdminHandler& a = *h.admin;
+        std::vector<Route> admin{
+            {V::get, "/admin/v1/apps", A::kAdmin, bind(a, &AdminHandler::list_apps)},
+            {V::post, "/admin/v1/apps", A::kAdmin, bind(a, &AdminHandler::create_app)},
+            {V::get, "/admin/v1/apps/{id}", A::kAdmin, bind(a, &AdminHandler::get_app)},
+            {V::patch, "/admin/v1/apps/{id}", A::kAdmin, bind(a, &AdminHandler::update_app)},
+            {V::delete_, "/admin/v1/apps/{id}", A::kAdmin, bind(a, &AdminHandler::delete_app)},
+            {V::post, "/admin/v1/apps/{id}/rotate-secret", A::kAdmin, bind(a, &AdminHandler::rotate_secret)},
+            {V::post, "/admin/v1/apps/{id}/preview", A::kAdmin, bind(a, &AdminHandler::preview)},
+            {V::get, "/admin/v1/accounts", A::kAdmin, bind(a, &AdminHandler::accounts)},
+            {V::get, "/admin/v1/deliveries", A::kAdmin, bind(a, &AdminHandler::deliveries)},
+            {V::post, "/admin/v1/deliveries/replay", A::kAdmin, bind(a, &AdminHandler::replay)},
+            {V::get, "/admin/v1/audit", A::kAdmin, bind(a, &AdminHandler::audit)},
+        };
+        routes.insert(routes.end(), std::make_move_iterator(admin.begin()),
+                      std::make_move_iterator(admin.end()));
+    }
+    return routes;
 }
 
 }  // namespace scimbridge::server

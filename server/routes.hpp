@@ -1,5 +1,6 @@
 #pragma once
 
+#include "server/handlers/admin_handler.hpp"
 #include "server/handlers/health_handler.hpp"
 #include "server/handlers/scim_handler.hpp"
 #include "server/router.hpp"
@@ -12,6 +13,7 @@ namespace scimbridge::server {
 struct Handlers {
     const HealthHandler& health;
     const ScimHandler& scim;
+    const AdminHandler* admin = nullptr;  // the fan-out admin API (absent in handler unit tests)
 };
 
 std::vector<Route> make_routes(const Handlers& handlers);

@@ -46,11 +46,26 @@ TEST_CASE("illegal jumps are refused") {
     CHECK_FALSE(next_state(AccountState::kClaimed, AccountEvent::kApprove).has_value());
 }
 
-TEST_CASE("the table is deterministic: one target per (state, event)") {
+TEST_CASE("the table is deterministic: one target per (state, event), except restore") {
     std::set<std::pair<AccountState, AccountEvent>> seen;
     for (const Transition& t : transition_table()) {
-        CHECK(seen.insert({t.from, t.event}).second);
+        if (t.event != AccountEvent::kRestore) {
+            CHECK(seen.insert({t.from, t.event}).second);
+        }
     }
+}
+
+TEST_CASE("reactivation restores the state before blocking") {
+    for (const auto s : {AccountState::kInitiated, AccountState::kInvited, AccountState::kClaimed,
+                         AccountState::kPending, AccountState::kActive}) {
+        CAPTURE(to_string(s));
+        CHECK(restored_state(s) == s);
+        CHECK(allowed(AccountState::kBlocked, AccountEvent::kRestore, s));
+    }
+    CHECK(restored_state(std::nullopt) == AccountState::kActive);
+    CHECK(restored_state(AccountState::kBlocked) == AccountState::kActive);
+    CHECK_FALSE(allowed(AccountState::kActive, AccountEvent::kRestore, AccountState::kActive));
+    CHECK_FALSE(next_state(AccountState::kBlocked, AccountEvent::kRestore).has_value());
 }
 
 TEST_CASE("state names round-trip") {

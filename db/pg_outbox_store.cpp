@@ -1,0 +1,231 @@
+#include "db/pg_outbox_store.hpp"
+
+#include "db/database_impl.hpp"
+#include "db/pg_resource_store.hpp"
+
+#include <boost/json.hpp>
+
+namespace scimbridge::db {
+
+namespace json = boost::json;
+using mappers::AccountState;
+
+namespace {
+
+constexpr const char* kClaim =
+    "SELECT coalesce(json_agg(json_build_object('id', d.id, 'lease_token', d.lease_token, "
+    "'tenant_id', d.tenant_id, 'app_id', d.app_id, 'app_version', a.version, "
+    "'resource_type', d.resource_type, 'resource_id', d.resource_id, 'version', d.version, "
+    "'operation', d.operation, 'attempts', d.attempts, "
+    "'created_at', to_char(d.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), "
+    "'age', extract(epoch FROM now() - d.created_at))), '[]')::text "
+    "FROM scim_bridge_claim_deliveries(CAST(:n AS integer), CAST(:lease AS interval), "
+    "CAST(:cap AS integer), CAST(:exclude AS uuid[])) d "
+    "JOIN app a ON a.tenant_id = d.tenant_id AND a.id = d.app_id";
+
+constexpr const char* kLoadApp =
+    "SELECT json_build_object('id', id, 'tenant_id', tenant_id, 'version', version, "
+    "'enabled', enabled, 'definition', definition)::text FROM app "
+    "WHERE tenant_id = CAST(:t AS uuid) AND id = CAST(:a AS uuid)";
+
+constexpr const char* kAppObject =
+    "SELECT json_build_object('state', state, 'state_before_block', state_before_block, "
+    "'remote_id', remote_id, 'payload', payload, 'delivered_version', delivered_version)::text "
+    "FROM app_object WHERE tenant_id = CAST(:t AS uuid) AND app_id = CAST(:a AS uuid) "
+    "AND resource_id = CAST(:r AS uuid)";
+
+// Direct user members with a live account in the app, against the members the app was told.
+constexpr const char* kMemberDiff =
+    "WITH desired AS (SELECT m.member_id AS id, o.remote_id FROM scim_group_member m "
+    "  JOIN app_object o ON o.tenant_id = m.tenant_id AND o.app_id = CAST(:a AS uuid) "
+    "   AND o.resource_id = m.member_id AND o.state <> 'blocked' "
+    "  WHERE m.tenant_id = CAST(:t AS uuid) AND m.group_id = CAST(:g AS uuid) AND m.member_type = 'User'), "
+    "told AS (SELECT member_id AS id FROM app_group_member WHERE tenant_id = CAST(:t AS uuid) "
+    "  AND app_id = CAST(:a AS uuid) AND group_id = CAST(:g AS uuid)) "
+    "SELECT json_build_object("
+    " 'added', coalesce((SELECT json_agg(json_build_object('id', d.id, 'remote_id', d.remote_id)) "
+    "   FROM desired d WHERE NOT EXISTS (SELECT 1 FROM told x WHERE x.id = d.id)), '[]'), "
+    " 'removed', coalesce((SELECT json_agg(json_build_object('id', x.id, 'remote_id', o.remote_id)) "
+    "   FROM told x LEFT JOIN app_object o ON o.tenant_id = CAST(:t AS uuid) "
+    "   AND o.app_id = CAST(:a AS uuid) AND o.resource_id = x.id "
+    "   WHERE NOT EXISTS (SELECT 1 FROM desired d WHERE d.id = x.id)), '[]'))::text";
+
+std::optional<std::string> string_or_null(const json::value* v) {
+    if (v == nullptr || !v->is_string()) {
+        return std::nullopt;
+    }
+    return std::string(v->as_string());
+}
+
+std::optional<json::value> json_row(Connection& c, const char* sql, const Params& params) {
+    const auto row = query_row(c, sql, params);
+    if (!row || row->empty() || !row->at(0)) {
+        return std::nullopt;
+    }
+    return json::parse(*row->at(0));
+}
+
+bool call_bool(Database& db, const char* sql, const json::object& p) {
+    return db.impl().with_connection([&](Connection& c) {
+        const auto row = query_row(c, sql, Params{{"p", json::serialize(p)}});
+        return row && !row->empty() && row->at(0) && *row->at(0) == "t";
+    });
+}
+
+std::vector<mappers::MemberChange> members_of(const json::value& list) {
+    std::vector<mappers::MemberChange> out;
+    for (const json::value& v : list.as_array()) {
+        const json::object& o = v.as_object();
+        mappers::MemberChange m;
+        m.id = std::string(o.at("id").as_string());
+        m.remote_id = string_or_null(o.if_contains("remote_id"));
+        out.push_back(std::move(m));
+    }
+    return out;
+}
+
+}  // namespace
+
+std::vector<mappers::DeliveryJob> PgOutboxStore::claim(std::size_t max, std::chrono::milliseconds lease,
+                                                       std::size_t app_cap,
+                                                       const std::vector<std::string>& exclude) {
+    const Params params{{"n", std::to_string(max)},
+                        {"lease", std::to_string(lease.count()) + " milliseconds"},
+                        {"cap", std::to_string(app_cap)},
+                        {"exclude", pg_array_literal(exclude)}};
+    const auto rows = db_.impl().with_connection([&](Connection& c) { return json_row(c, kClaim, params); });
+    std::vector<mappers::DeliveryJob> jobs;
+    if (!rows) {
+        return jobs;
+    }
+    for (const json::value& v : rows->as_array()) {
+        const json::object& o = v.as_object();
+        mappers::DeliveryJob j;
+        j.id = o.at("id").to_number<std::int64_t>();
+        j.lease_token = std::string(o.at("lease_token").as_string());
+        j.tenant_id = std::string(o.at("tenant_id").as_string());
+        j.app_id = std::string(o.at("app_id").as_string());
+        j.app_version = o.at("app_version").to_number<std::int64_t>();
+        j.kind = o.at("resource_type").as_string() == "User" ? scim::ResourceKind::kUser
+                                                             : scim::ResourceKind::kGroup;
+        j.resource_id = std::string(o.at("resource_id").as_string());
+        j.version = o.at("version").to_number<std::int64_t>();
+        j.operation = std::string(o.at("operation").as_string());
+        j.attempts = o.at("attempts").to_number<int>();
+        j.created_at = std::string(o.at("created_at").as_string());
+        j.age_seconds = o.at("age").to_number<double>();
+        jobs.push_back(std::move(j));
+    }
+    return jobs;
+}
+
+std::optional<mappers::StoredApp> PgOutboxStore::load_app(const std::string& tenant_id,
+                                                          const std::string& app_id) {
+    if (!is_uuid(app_id)) {
+        return std::nullopt;
+    }
+    const auto row = db_.impl().with_connection(
+        [&](Connection& c) { return json_row(c, kLoadApp, Params{{"t", tenant_id}, {"a", app_id}}); });
+    if (!row) {
+        return std::nullopt;
+    }
+    const json::object& o = row->as_object();
+    mappers::StoredApp app;
+    app.id = std::string(o.at("id").as_string());
+    app.tenant_id = std::string(o.at("tenant_id").as_string());
+    app.version = o.at("version").to_number<std::int64_t>();
+    app.enabled = o.at("enabled").as_bool();
+    app.definition = o.at("definition").as_object();
+    return app;
+}
+
+std::optional<mappers::AppObject> PgOutboxStore::app_object(const std::string& tenant_id,
+                                                            const std::string& app_id,
+                                                            const std::string& resource_id) {
+    const auto row = db_.impl().with_connection([&](Connection& c) {
+        return json_row(c, kAppObject, Params{{"t", tenant_id}, {"a", app_id}, {"r", resource_id}});
+    });
+    if (!row) {
+        return std::nullopt;
+    }
+    const json::object& o = row->as_object();
+    mappers::AppObject obj;
+    if (const auto s = string_or_null(o.if_contains("state"))) {
+        obj.state = mappers::parse_account_state(*s);
+    }
+    if (const auto s = string_or_null(o.if_contains("state_before_block"))) {
+        obj.state_before_block = mappers::parse_account_state(*s);
+    }
+    obj.remote_id = string_or_null(o.if_contains("remote_id"));
+    if (const json::value* p = o.if_contains("payload"); p != nullptr && p->is_object()) {
+        obj.payload = p->as_object();
+    }
+    obj.delivered_version = o.at("delivered_version").to_number<std::int64_t>();
+    return obj;
+}
+
+mappers::MemberDiff PgOutboxStore::member_diff(const std::string& tenant_id, const std::string& app_id,
+                                               const std::string& group_id) {
+    const auto row = db_.impl().with_connection([&](Connection& c) {
+        return json_row(c, kMemberDiff, Params{{"t", tenant_id}, {"a", app_id}, {"g", group_id}});
+    });
+    mappers::MemberDiff diff;
+    if (row) {
+        diff.added = members_of(row->as_object().at("added"));
+        diff.removed = members_of(row->as_object().at("removed"));
+    }
+    return diff;
+}
+
+bool PgOutboxStore::complete(const mappers::DeliveryJob& job, const mappers::Completion& c) {
+    json::object p{{"id", job.id},
+                   {"lease_token", job.lease_token},
+                   {"delivered", c.delivered},
+                   {"event_type", c.event_type},
+                   {"status", c.status},
+                   {"detail", c.detail.substr(0, 500)},
+                   {"write_object", c.write_object},
+                   {"forget_object", c.forget_object},
+                   {"redeliver_user_groups", c.redeliver_user_groups},
+                   {"rescope_group_members", c.rescope_group_members}};
+    if (c.write_object) {
+        if (c.object.state) {
+            p["state"] = mappers::to_string(*c.object.state);
+        }
+        if (c.object.state_before_block) {
+            p["state_before_block"] = mappers::to_string(*c.object.state_before_block);
+        }
+        if (c.object.remote_id) {
+            p["remote_id"] = *c.object.remote_id;
+        }
+        p["payload"] = c.object.payload;
+        p["delivered_version"] = c.object.delivered_version;
+    }
+    if (c.change) {
+        json::object change{{"to", mappers::to_string(c.change->to)}, {"cause", c.change->cause}};
+        if (c.change->from) {
+            change["from"] = mappers::to_string(*c.change->from);
+        }
+        p["change"] = std::move(change);
+    }
+    json::array added, removed, errors;
+    for (const std::string& m : c.members_added) added.emplace_back(m);
+    for (const std::string& m : c.members_removed) removed.emplace_back(m);
+    for (const std::string& e : c.mapping_errors) errors.emplace_back(e.substr(0, 500));
+    p["members_added"] = std::move(added);
+    p["members_removed"] = std::move(removed);
+    p["mapping_errors"] = std::move(errors);
+    return call_bool(db_, "SELECT scim_bridge_complete_delivery(CAST(:p AS jsonb))", p);
+}
+
+bool PgOutboxStore::reschedule(const mappers::DeliveryJob& job, const mappers::Reschedule& plan) {
+    const json::object p{{"id", job.id},
+                         {"lease_token", job.lease_token},
+                         {"dead", plan.dead},
+                         {"delay_ms", plan.delay.count()},
+                         {"status", plan.status},
+                         {"detail", plan.detail.substr(0, 500)}};
+    return call_bool(db_, "SELECT scim_bridge_reschedule_delivery(CAST(:p AS jsonb))", p);
+}
+
+}  // namespace scimbridge::db

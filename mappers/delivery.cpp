@@ -1,0 +1,337 @@
+#include "mappers/delivery.hpp"
+
+#include "scim/filter_eval.hpp"
+#include "scim/resource_service.hpp"
+
+#include <boost/json.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+
+namespace scimbridge::mappers {
+
+namespace json = boost::json;
+using scim::ResourceKind;
+
+namespace {
+
+double jitter_sample() {
+    thread_local std::mt19937_64 rng{std::random_device{}()};
+    return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
+}
+
+// The payload an app receives when it has no mapping: the resource as a SCIM client sees it,
+// minus meta, the computed User.groups and (for groups) the member list, which travels as
+// differences.
+json::object identity_payload(const json::object& resource) {
+    json::object out = identity_mapping(resource);
+    out.erase("members");
+    return out;
+}
+
+struct Mapped {
+    json::object payload;
+    std::vector<std::string> errors;
+};
+
+Mapped map_resource(const std::shared_ptr<const Mapping>& mapping, const json::object& resource) {
+    if (!mapping) {
+        return {identity_payload(resource), {}};
+    }
+    MappedResult r = apply_mapping(*mapping, resource);
+    return {std::move(r.payload), std::move(r.errors)};
+}
+
+bool is_active(const scim::StoredResource& r) {
+    const json::value* active = scim::find_ci(r.document, "active");
+    return active == nullptr || !active->is_bool() || active->as_bool();
+}
+
+}  // namespace
+
+std::chrono::milliseconds retry_delay(const DeliveryPolicy& policy, int attempts, double jitter,
+                                      std::optional<std::chrono::seconds> retry_after) {
+    const int steps = std::clamp(attempts - 1, 0, 20);
+    double ms = static_cast<double>(policy.first_retry.count()) * std::pow(4.0, steps);
+    ms = std::min(ms, static_cast<double>(policy.max_retry.count()));
+    ms *= 0.8 + 0.4 * jitter;
+    ms *= policy.time_scale;
+    auto delay = std::chrono::milliseconds(static_cast<std::int64_t>(ms));
+    if (retry_after) {
+        delay = std::max<std::chrono::milliseconds>(delay, *retry_after);
+    }
+    return delay;
+}
+
+std::string_view to_string(DeliveryOutcome outcome) {
+    switch (outcome) {
+        case DeliveryOutcome::kDelivered: return "delivered";
+        case DeliveryOutcome::kSkipped: return "skipped";
+        case DeliveryOutcome::kRetry: return "retry";
+        case DeliveryOutcome::kDead: return "dead";
+        case DeliveryOutcome::kLeaseLost: return "lease_lost";
+        case DeliveryOutcome::kFailed: return "failed";
+    }
+    return "failed";
+}
+
+bool user_in_scope(const AppDefinition& app, const scim::StoredResource& user,
+                   const scim::SchemaRegistry& registry) {
+    if (app.scope_filter) {
+        const scim::ResourceType* type = registry.resource_type("User");
+        if (type == nullptr || !scim::matches(*app.scope_filter, user, registry, *type)) {
+            return false;
+        }
+    }
+    if (app.scope_group) {
+        if (!user.groups) {
+            return false;
+        }
+        return std::any_of(user.groups->begin(), user.groups->end(),
+                           [&](const scim::GroupRef& g) { return g.value == *app.scope_group; });
+    }
+    return true;
+}
+
+DeliveryProcessor::DeliveryProcessor(OutboxStore& outbox, scim::ResourceStore& resources,
+                                     HttpTransport& transport, RegistryLookup registries,
+                                     DeliveryPolicy policy)
+    : outbox_(outbox),
+      resources_(resources),
+      transport_(transport),
+      registries_(std::move(registries)),
+      policy_(std::move(policy)) {}
+
+std::string DeliveryProcessor::base_for(const std::string& /*tenant_id*/) const {
+    return policy_.base_url;  // the tenant comes from the token, not the URL
+}
+
+std::optional<DeliveryProcessor::CachedApp> DeliveryProcessor::app_for(const DeliveryJob& job) {
+    {
+        std::lock_guard lock(mutex_);
+        const auto it = apps_.find(job.app_id);
+        if (it != apps_.end() && it->second.version == job.app_version) {
+            return it->second;
+        }
+    }
+    const auto stored = outbox_.load_app(job.tenant_id, job.app_id);
+    if (!stored) {
+        return std::nullopt;
+    }
+    const auto registry = registries_(job.tenant_id);
+    auto decoded = decode_app(stored->definition, registry ? *registry : scim::SchemaRegistry::core());
+    CachedApp cached;
+    cached.version = stored->version;
+    cached.enabled = stored->enabled;
+    if (decoded) {
+        decoded->id = stored->id;
+        decoded->version = stored->version;
+        cached.app = std::make_shared<const AppDefinition>(std::move(*decoded));
+        WebhookConfig webhook = cached.app->webhook;
+        ScimTargetConfig scim = cached.app->scim;
+        webhook.deadline = policy_.deadline;
+        scim.deadline = policy_.deadline;
+        cached.connector = cached.app->connector == "webhook"
+                               ? std::shared_ptr<Connector>(make_webhook_connector(std::move(webhook)))
+                               : std::shared_ptr<Connector>(make_scim_connector(std::move(scim)));
+    }
+    std::lock_guard lock(mutex_);
+    apps_[job.app_id] = cached;
+    return cached;
+}
+
+DeliveryOutcome DeliveryProcessor::process(const DeliveryJob& job) {
+    const auto app = app_for(job);
+    if (!app || !app->enabled || !app->app) {
+        Completion c;
+        c.detail = !app ? "app deleted" : (!app->app ? "app definition invalid" : "app disabled");
+        return outbox_.complete(job, c) ? DeliveryOutcome::kSkipped : DeliveryOutcome::kLeaseLost;
+    }
+    return job.kind == ResourceKind::kUser ? process_user(job, *app) : process_group(job, *app);
+}
+
+DeliveryOutcome DeliveryProcessor::process_user(const DeliveryJob& job, const CachedApp& cached) {
+    const AppDefinition& app = *cached.app;
+    const auto registry = registries_(job.tenant_id);
+    const scim::SchemaRegistry& reg = registry ? *registry : scim::SchemaRegistry::core();
+    scim::LoadOptions load;
+    load.groups = app.scope_group.has_value();
+    const auto user = resources_.find(job.tenant_id, ResourceKind::kUser, job.resource_id, load);
+    UserFacts facts;
+    Mapped mapped;
+    if (user) {
+        facts.exists = true;
+        facts.active = is_active(*user);
+        facts.in_scope = user_in_scope(app, *user, reg);
+        const scim::ResourceType* type = reg.resource_type("User");
+        if (type != nullptr) {
+            mapped = map_resource(app.mapping, scim::render_resource(*type, *user, base_for(job.tenant_id)));
+        }
+    }
+    const auto object = outbox_.app_object(job.tenant_id, job.app_id, job.resource_id);
+    const bool mapped_changed = !object || object->payload != mapped.payload;
+    const UserDecision decision = decide_user(app.policies, object, facts, mapped_changed);
+
+    Completion completion;
+    completion.mapping_errors = mapped.errors;
+    if (!decision.send) {
+        completion.detail = decision.reason;
+        return outbox_.complete(job, completion) ? DeliveryOutcome::kSkipped : DeliveryOutcome::kLeaseLost;
+    }
+
+    OutboundEvent event;
+    event.id = "dlv_" + std::to_string(job.id);
+    event.type = decision.type;
+    event.tenant_id = job.tenant_id;
+    event.app_id = job.app_id;
+    event.app_name = app.name;
+    event.resource_id = job.resource_id;
+    event.version = user ? user->version : job.version;
+    event.occurred_at = job.created_at;
+    event.state = decision.state;
+    event.previous_state = decision.previous_state;
+    if (object) {
+        event.remote_id = object->remote_id;
+    }
+    if (user) {
+        event.data = mapped.payload;
+        event.previous = object ? previous_values(object->payload, mapped.payload) : json::object();
+    }
+    const DeliveryResult result = cached.connector->deliver(event, transport_);
+
+    completion.delivered = true;
+    completion.event_type = std::string(to_string(decision.type));
+    completion.write_object = true;
+    completion.object.state = decision.state;
+    completion.object.state_before_block =
+        decision.state == AccountState::kBlocked ? decision.state_before_block : std::nullopt;
+    completion.object.remote_id = result.remote_id ? result.remote_id : event.remote_id;
+    completion.object.payload = user ? mapped.payload : (object ? object->payload : json::object());
+    completion.object.delivered_version = event.version;
+    completion.change = decision.change;
+    // An account that appeared, was blocked or came back changes the member lists the app holds.
+    completion.redeliver_user_groups = app.groups && decision.change.has_value();
+    return finish(job, result, std::move(completion));
+}
+
+DeliveryOutcome DeliveryProcessor::process_group(const DeliveryJob& job, const CachedApp& cached) {
+    const AppDefinition& app = *cached.app;
+    Completion completion;
+    completion.rescope_group_members = app.scope_group && *app.scope_group == job.resource_id;
+    if (!app.groups) {
+        completion.detail = completion.rescope_group_members ? "scope group: members re-checked"
+                                                             : "app does not receive groups";
+        return outbox_.complete(job, completion) ? DeliveryOutcome::kSkipped : DeliveryOutcome::kLeaseLost;
+    }
+    const auto registry = registries_(job.tenant_id);
+    const scim::SchemaRegistry& reg = registry ? *registry : scim::SchemaRegistry::core();
+    const auto group = resources_.find(job.tenant_id, ResourceKind::kGroup, job.resource_id, {});
+    bool in_scope = false;
+    Mapped mapped;
+    if (group) {
+        const scim::ResourceType* type = reg.resource_type("Group");
+        in_scope = type != nullptr &&
+                   (!app.group_filter || scim::matches(*app.group_filter, *group, reg, *type));
+        if (type != nullptr) {
+            mapped = map_resource(app.group_mapping, scim::render_resource(*type, *group, base_for(job.tenant_id)));
+        }
+    }
+    const auto object = outbox_.app_object(job.tenant_id, job.app_id, job.resource_id);
+    MemberDiff diff;
+    if (group && in_scope) {
+        diff = outbox_.member_diff(job.tenant_id, job.app_id, job.resource_id);
+    }
+    const bool mapped_changed = !object || object->payload != mapped.payload;
+    const bool members_changed = !diff.added.empty() || !diff.removed.empty();
+    const GroupDecision decision = decide_group(object, group.has_value(), in_scope, mapped_changed, members_changed);
+    completion.mapping_errors = mapped.errors;
+    if (!decision.send) {
+        completion.detail = decision.reason;
+        return outbox_.complete(job, completion) ? DeliveryOutcome::kSkipped : DeliveryOutcome::kLeaseLost;
+    }
+    OutboundEvent event;
+    event.id = "dlv_" + std::to_string(job.id);
+    event.type = decision.type;
+    event.tenant_id = job.tenant_id;
+    event.app_id = job.app_id;
+    event.app_name = app.name;
+    event.resource_id = job.resource_id;
+    event.version = group ? group->version : job.version;
+    event.occurred_at = job.created_at;
+    if (object) {
+        event.remote_id = object->remote_id;
+    }
+    if (!decision.forget) {
+        event.data = mapped.payload;
+        event.previous = object ? previous_values(object->payload, mapped.payload) : json::object();
+        event.members_added = diff.added;
+        event.members_removed = diff.removed;
+    }
+    const DeliveryResult result = cached.connector->deliver(event, transport_);
+    completion.delivered = true;
+    completion.event_type = std::string(to_string(decision.type));
+    completion.write_object = !decision.forget;
+    completion.forget_object = decision.forget;
+    completion.object.remote_id = result.remote_id ? result.remote_id : event.remote_id;
+    completion.object.payload = mapped.payload;
+    completion.object.delivered_version = event.version;
+    for (const MemberChange& m : event.members_added) {
+        completion.members_added.push_back(m.id);
+    }
+    for (const MemberChange& m : event.members_removed) {
+        completion.members_removed.push_back(m.id);
+    }
+    return finish(job, result, std::move(completion));
+}
+
+DeliveryOutcome DeliveryProcessor::finish(const DeliveryJob& job, const DeliveryResult& result,
+                                          Completion completion) {
+    completion.status = result.status;
+    completion.detail = result.detail;
+    if (result.kind == DeliveryResult::Kind::kDone) {
+        return outbox_.complete(job, completion) ? DeliveryOutcome::kDelivered : DeliveryOutcome::kLeaseLost;
+    }
+    Reschedule plan;
+    plan.status = result.status;
+    plan.detail = result.detail;
+    const auto window = std::chrono::duration<double>(policy_.dead_after).count() * policy_.time_scale;
+    plan.dead = result.kind == DeliveryResult::Kind::kPermanent || job.age_seconds >= window;
+    if (plan.dead && result.kind != DeliveryResult::Kind::kPermanent) {
+        plan.detail = "retry window passed; last: " + plan.detail;
+    }
+    plan.delay = retry_delay(policy_, job.attempts, jitter_sample(), result.retry_after);
+    if (!outbox_.reschedule(job, plan)) {
+        return DeliveryOutcome::kLeaseLost;
+    }
+    return plan.dead ? DeliveryOutcome::kDead : DeliveryOutcome::kRetry;
+}
+
+scim::Result<DeliveryProcessor::Preview> DeliveryProcessor::preview(const AppDefinition& app,
+                                                                    const std::string& tenant_id,
+                                                                    ResourceKind kind,
+                                                                    const std::string& resource_id) {
+    const auto registry = registries_(tenant_id);
+    const scim::SchemaRegistry& reg = registry ? *registry : scim::SchemaRegistry::core();
+    scim::LoadOptions load;
+    load.groups = kind == ResourceKind::kUser && app.scope_group.has_value();
+    const auto r = resources_.find(tenant_id, kind, resource_id, load);
+    if (!r) {
+        return scim::Error::not_found("no such " + std::string(scim::resource_type_id(kind)));
+    }
+    const scim::ResourceType* type = reg.resource_type(scim::resource_type_id(kind));
+    if (type == nullptr) {
+        return scim::Error::not_found("unknown resource type");
+    }
+    Preview p;
+    Mapped mapped = map_resource(kind == ResourceKind::kUser ? app.mapping : app.group_mapping,
+                                 scim::render_resource(*type, *r, base_for(tenant_id)));
+    p.payload = std::move(mapped.payload);
+    p.errors = std::move(mapped.errors);
+    p.in_scope = kind == ResourceKind::kUser
+                     ? user_in_scope(app, *r, reg)
+                     : (app.groups && (!app.group_filter || scim::matches(*app.group_filter, *r, reg, *type)));
+    return p;
+}
+
+}  // namespace scimbridge::mappers

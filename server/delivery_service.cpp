@@ -1,0 +1,132 @@
+#include "server/delivery_service.hpp"
+
+#include "server/log.hpp"
+
+#include <exception>
+
+namespace scimbridge::server {
+
+DeliveryService::DeliveryService(mappers::OutboxStore& outbox, mappers::DeliveryProcessor& processor,
+                                 Metrics& metrics, DeliveryServiceOptions options)
+    : outbox_(outbox), processor_(processor), metrics_(metrics), options_(options) {}
+
+DeliveryService::~DeliveryService() { stop(); }
+
+void DeliveryService::start() {
+    if (options_.workers == 0 || !threads_.empty()) {
+        return;
+    }
+    threads_.emplace_back([this] { claim_loop(); });
+    for (std::size_t i = 0; i < options_.workers; ++i) {
+        threads_.emplace_back([this] { work_loop(); });
+    }
+}
+
+void DeliveryService::stop() {
+    {
+        std::lock_guard lock(mutex_);
+        if (stopping_) {
+            return;
+        }
+        stopping_ = true;
+    }
+    claim_cv_.notify_all();
+    work_cv_.notify_all();
+    for (std::thread& t : threads_) {
+        t.join();
+    }
+    threads_.clear();
+}
+
+void DeliveryService::wake() {
+    {
+        std::lock_guard lock(mutex_);
+        woken_ = true;
+    }
+    claim_cv_.notify_one();
+}
+
+void DeliveryService::claim_loop() {
+    bool more = true;  // the last claim filled the capacity it was offered: there may be more
+    while (true) {
+        std::size_t free = 0;
+        std::vector<std::string> saturated;
+        {
+            std::unique_lock lock(mutex_);
+            claim_cv_.wait_for(lock, options_.poll, [&] {
+                return stopping_ || ((woken_ || more) && busy_ < options_.workers);
+            });
+            if (stopping_) {
+                return;
+            }
+            if (busy_ >= options_.workers) {
+                continue;
+            }
+            woken_ = false;
+            free = options_.workers - busy_;
+            for (const auto& [app, n] : in_flight_) {
+                if (n >= options_.app_concurrency) {
+                    saturated.push_back(app);
+                }
+            }
+        }
+        std::vector<mappers::DeliveryJob> jobs;
+        try {
+            jobs = outbox_.claim(free, options_.lease, options_.app_concurrency, saturated);
+        } catch (const std::exception& e) {
+            log::warn("claiming deliveries failed", {{"error", e.what()}});
+            more = false;
+            continue;
+        }
+        more = jobs.size() == free;
+        if (jobs.empty()) {
+            continue;
+        }
+        {
+            std::lock_guard lock(mutex_);
+            for (mappers::DeliveryJob& job : jobs) {
+                ++in_flight_[job.app_id];
+                ++busy_;
+                queue_.push_back(std::move(job));
+            }
+        }
+        work_cv_.notify_all();
+    }
+}
+
+void DeliveryService::work_loop() {
+    while (true) {
+        mappers::DeliveryJob job;
+        {
+            std::unique_lock lock(mutex_);
+            work_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+            if (queue_.empty()) {
+                return;  // stopping, and nothing left that was leased to this process
+            }
+            job = std::move(queue_.front());
+            queue_.pop_front();
+        }
+        const auto started = std::chrono::steady_clock::now();
+        mappers::DeliveryOutcome outcome = mappers::DeliveryOutcome::kFailed;
+        try {
+            outcome = processor_.process(job);
+        } catch (const std::exception& e) {
+            // The lease expires and the delivery is retried (by this or another process).
+            log::warn("delivery failed", {{"delivery", job.id}, {"error", e.what()}});
+        }
+        const auto since_commit =
+            std::chrono::duration<double>(job.age_seconds) + (std::chrono::steady_clock::now() - started);
+        metrics_.record_delivery(std::string(mappers::to_string(outcome)),
+                                 std::chrono::duration_cast<std::chrono::nanoseconds>(since_commit));
+        {
+            std::lock_guard lock(mutex_);
+            if (--in_flight_[job.app_id] == 0) {
+                in_flight_.erase(job.app_id);
+            }
+            --busy_;
+        }
+        claim_cv_.notify_one();
+    }
+}
+
+}  // namespace scimbridge::server

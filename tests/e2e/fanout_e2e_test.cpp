@@ -1,0 +1,396 @@
+// Fan-out end to end: the real server, an IdP client over TLS, a fake webhook app (a real HTTP
+// server verifying Standard Webhooks signatures and applying each webhook-id once) and a second
+// tenant of the bridge as the outbound SCIM target. Downstream faults, SIGKILL of the bridge in
+// the middle of a burst, and the SSRF guard.
+#include "mappers/webhook_signature.hpp"
+#include "tests/e2e/harness.hpp"
+#include "tests/support/fake_app.hpp"
+#include "tests/support/pg_test_database.hpp"
+
+#include <doctest/doctest.h>
+
+#include <boost/json.hpp>
+
+#include <csignal>
+#include <set>
+#include <thread>
+
+using namespace scimbridge::e2e;  // NOLINT(google-build-using-namespace): test brevity
+using scimbridge::tests::FakeApp;
+using scimbridge::tests::FakeAppOptions;
+using scimbridge::tests::PgTestDatabase;
+namespace json = boost::json;
+using namespace std::chrono_literals;
+
+namespace {
+
+json::value json_of(const Response& res) { return json::parse(res.body()); }
+
+std::vector<std::string> fanout_args(bool allow_loopback = true) {
+    std::vector<std::string> args{"--delivery-time-scale", "0.001", "--delivery-poll-ms", "100",
+                                  "--delivery-lease-ms", "5000", "--outbound-deadline-ms", "2000",
+                                  "--outbound-allow-http", "true", "--outbound-ca-file", dev_certs().ca()};
+    if (allow_loopback) {
+        args.insert(args.end(), {"--outbound-allow-cidrs", "127.0.0.0/8"});
+    }
+    return args;
+}
+
+struct Bridge {
+    PgTestDatabase db;
+    Env env{{"DATABASE_URL", db.dsn()}};
+    std::vector<std::string> args;
+    std::string idp;
+    std::string admin;
+    std::unique_ptr<ServerProcess> server;
+
+    explicit Bridge(std::vector<std::string> server_args = fanout_args()) : args(std::move(server_args)) {
+        REQUIRE(run_cli({"tenant", "create", "acme"}, env).exit_code == 0);
+        idp = token("acme", "idp");
+        admin = token("acme", "admin");
+        start();
+    }
+    void start() { server = std::make_unique<ServerProcess>(args, env); }
+
+    std::string token(const std::string& tenant, const std::string& kind) {
+        const CliResult made = run_cli({"token", "create", "--tenant", tenant, "--kind", kind}, env);
+        REQUIRE_MESSAGE(made.exit_code == 0, made.err);
+        return made.last_line();
+    }
+
+    Response call(const std::string& token, http::verb method, const std::string& target,
+                  const std::string& body = "") {
+        std::map<std::string, std::string> headers;
+        if (!body.empty()) {
+            headers["Content-Type"] = "application/json";
+        }
+        return https_request(server->tls_port(),
+                             {.method = method, .target = target, .token = token, .body = body, .headers = headers});
+    }
+
+    std::string create_app(const json::object& app) {
+        const Response r = call(admin, http::verb::post, "/admin/v1/apps", json::serialize(app));
+        REQUIRE_MESSAGE(r.result_int() == 201, r.body());
+        return std::string(json_of(r).at("id").as_string());
+    }
+
+    std::string create_user(const std::string& user_name, const std::string& extra = "") {
+        const Response r = call(idp, http::verb::post, "/scim/v2/Users",
+                                R"({"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":")" +
+                                    user_name + "\"" + extra + "}");
+        REQUIRE_MESSAGE(r.result_int() == 201, r.body());
+        return std::string(json_of(r).at("id").as_string());
+    }
+
+    void patch(const std::string& type, const std::string& id, const std::string& ops) {
+        const Response r = call(idp, http::verb::patch, "/scim/v2/" + type + "/" + id,
+                                R"({"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":)" + ops + "}");
+        REQUIRE_MESSAGE((r.result_int() == 200 || r.result_int() == 204), r.body());
+    }
+
+    json::array items(const std::string& target) {
+        const Response r = call(admin, http::verb::get, target);
+        REQUIRE_MESSAGE(r.result_int() == 200, r.body());
+        return json_of(r).at("items").as_array();
+    }
+
+    // Waits until no delivery is pending or leased.
+    bool drained(std::chrono::milliseconds timeout) {
+        const auto until = std::chrono::steady_clock::now() + timeout;
+        while (std::chrono::steady_clock::now() < until) {
+            if (db.query("SELECT count(*) FROM delivery WHERE state IN ('pending', 'leased')") == "0") {
+                return true;
+            }
+            std::this_thread::sleep_for(100ms);
+        }
+        return false;
+    }
+};
+
+json::object webhook_app(const std::string& name, const std::string& url, const std::string& secret,
+                         json::object extra = {}) {
+    json::object app{{"name", name},
+                     {"connector", "webhook"},
+                     {"webhook", json::object{{"url", url}, {"secrets", json::array{json::string(secret)}}}}};
+    for (const auto& [k, v] : extra) {
+        app[k] = v;
+    }
+    return app;
+}
+
+// The webhook bodies the app applied, in order, for one resource.
+std::vector<json::object> applied_for(const FakeApp& app, const std::string& resource_id) {
+    std::vector<json::object> out;
+    for (const auto& r : app.records()) {
+        if (r.applied && r.body.is_object()) {
+            const json::object& b = r.body.as_object();
+            if (b.at("resource").at("id").as_string() == resource_id) {
+                out.push_back(b);
+            }
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
+TEST_SUITE("e2e.fanout") {
+
+TEST_CASE("a webhook app receives the IdP's user lifecycle mapped, signed, in order, with account states") {
+    Bridge bridge;
+    const std::string secret = scimbridge::mappers::generate_webhook_secret();
+    FakeApp app(FakeAppOptions{.secrets = {secret}});
+    app.respond_ok("acct-1");
+    const std::string app_id = bridge.create_app(webhook_app(
+        "crm", app.url(), secret,
+        {{"scope", json::object{{"filter", "userName ew \"@acme.com\""}}},
+         {"mapping", json::object{{"email", "[emails[type eq \"work\"].value]"},
+                                  {"name", "Join(\" \", [name.givenName], [name.familyName])"},
+                                  {"login", "ToLower([userName])"}}}}));
+
+    const std::string ann = bridge.create_user(
+        "Ann@acme.com", R"(,"name":{"givenName":"Ann","familyName":"Lee"},"emails":[{"value":"ann@acme.com","type":"work"}])");
+    bridge.create_user("out@other.org");  // not in scope: nothing is sent
+    bridge.patch("Users", ann, R"([{"op":"replace","path":"name.familyName","value":"Ng"}])");
+    bridge.patch("Users", ann, R"([{"op":"replace","path":"active","value":false}])");
+    bridge.patch("Users", ann, R"([{"op":"replace","path":"active","value":true}])");
+    REQUIRE(bridge.call(bridge.idp, http::verb::delete_, "/scim/v2/Users/" + ann).result_int() == 204);
+    REQUIRE(bridge.drained(20s));
+
+    const auto events = applied_for(app, ann);
+    std::vector<std::string> types;
+    for (const auto& e : events) {
+        types.emplace_back(e.at("type").as_string());
+    }
+    // Supersession may fold changes made while an earlier one was in flight, but what arrives is
+    // in order and ends with the delete.
+    REQUIRE(!types.empty());
+    CHECK(types.front() == "user.created");
+    CHECK(types.back() == "user.deleted");
+    CHECK(app.check_order().ok);
+    CHECK(app.invalid_signatures() == 0);
+    for (const auto& r : app.records()) {
+        CHECK(r.signature_valid == true);
+    }
+    const json::object& created = events.front();
+    CHECK(created.at("data").at("email") == "ann@acme.com");
+    CHECK(created.at("data").at("login") == "ann@acme.com");
+    CHECK(created.at("account").at("state") == "initiated");
+    CHECK(created.at("app").at("id") == json::value(app_id));
+    for (const auto& r : app.records()) {
+        CHECK(r.body.at("resource").at("id") != json::value());
+        const bool has_login = r.body.at("data").as_object().if_contains("login") != nullptr;
+        CHECK((has_login || r.body.at("type") == "user.deleted"));
+    }
+
+    // The admin sees the account blocked, every transition in the audit log, and the remote id.
+    const auto accounts = bridge.items("/admin/v1/accounts?app=" + app_id);
+    REQUIRE(accounts.size() == 1);
+    CHECK(accounts[0].at("state") == "blocked");
+    CHECK(accounts[0].at("remote_id") == "acct-1");
+    const auto audit = bridge.items("/admin/v1/audit?resource=" + ann + "&action=account.");
+    REQUIRE(audit.size() >= 2);
+    CHECK(audit.front().at("action") == "account.initiated");
+    CHECK(audit.back().at("action") == "account.blocked");
+    CHECK(bridge.items("/admin/v1/audit?resource=" + ann + "&action=user.").size() == 5);
+    CHECK(bridge.items("/admin/v1/deliveries?app=" + app_id + "&state=dead").empty());
+}
+
+TEST_CASE("deactivation and reactivation reach the app as blocked and restored states") {
+    Bridge bridge;
+    const std::string secret = scimbridge::mappers::generate_webhook_secret();
+    FakeApp app(FakeAppOptions{.secrets = {secret}});
+    const std::string app_id = bridge.create_app(webhook_app("chat", app.url(), secret));
+    const std::string bob = bridge.create_user("bob");
+    REQUIRE(bridge.drained(10s));
+    bridge.patch("Users", bob, R"([{"op":"Replace","path":"active","value":"False"}])");  // Entra's shape
+    REQUIRE(bridge.drained(10s));
+    bridge.patch("Users", bob, R"([{"op":"replace","path":"active","value":true}])");
+    REQUIRE(bridge.drained(10s));
+    const auto events = applied_for(app, bob);
+    REQUIRE(events.size() == 3);
+    CHECK(events[1].at("type") == "user.deactivated");
+    CHECK(events[1].at("account").at("state") == "blocked");
+    CHECK(events[1].at("account").at("previous_state") == "initiated");
+    CHECK(events[1].at("data").at("active") == false);
+    CHECK(events[1].at("previous").as_object().contains("active"));  // absent before: null
+    CHECK(events[2].at("type") == "user.reactivated");
+    CHECK(events[2].at("account").at("state") == "initiated");
+    // The preview shows what the app receives for this user now.
+    const Response p = bridge.call(bridge.admin, http::verb::post, "/admin/v1/apps/" + app_id + "/preview",
+                                   R"({"user":")" + bob + R"x(","app":{"mapping":{"handle":"Upper([userName])"}}})x");
+    CHECK(p.result_int() == 400);  // Upper is not a function: a parse error with its position
+    CHECK(p.body().find("position") != std::string::npos);
+    const Response ok = bridge.call(bridge.admin, http::verb::post, "/admin/v1/apps/" + app_id + "/preview",
+                                    R"({"user":")" + bob + R"x(","app":{"mapping":{"handle":"ToUpper([userName])"}}})x");
+    REQUIRE(ok.result_int() == 200);
+    CHECK(json_of(ok).at("payload").at("handle") == "BOB");
+    CHECK(json_of(ok).at("in_scope") == true);
+}
+
+TEST_CASE("an outbound SCIM app provisions users and groups into another tenant, adopting on 409") {
+    Bridge bridge;
+    REQUIRE(run_cli({"tenant", "create", "downstream"}, bridge.env).exit_code == 0);
+    const std::string target = bridge.token("downstream", "idp");
+    // The target already holds carol (an earlier, lost provisioning): the bridge must adopt her.
+    const Response pre = bridge.call(target, http::verb::post, "/scim/v2/Users",
+                                     R"({"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"carol"})");
+    REQUIRE(pre.result_int() == 201);
+    const std::string carol_remote(json_of(pre).at("id").as_string());
+
+    const std::string base = "https://127.0.0.1:" + std::to_string(bridge.server->tls_port()) + "/scim/v2";
+    bridge.create_app(json::object{{"name", "portal"},
+                                   {"connector", "scim"},
+                                   {"groups", json::object{{"enabled", true}}},
+                                   {"scim", json::object{{"base_url", base}, {"token", target}, {"member_chunk", 2}}}});
+    const std::string carol = bridge.create_user("carol");
+    const std::string dan = bridge.create_user("dan");
+    const std::string erin = bridge.create_user("erin");
+    REQUIRE(bridge.drained(20s));
+    const Response gr = bridge.call(bridge.idp, http::verb::post, "/scim/v2/Groups",
+                                    R"({"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"staff","members":[{"value":")" +
+                                        carol + R"("},{"value":")" + dan + R"("},{"value":")" + erin + R"("}]})");
+    REQUIRE(gr.result_int() == 201);
+    const std::string staff(json_of(gr).at("id").as_string());
+    REQUIRE(bridge.drained(20s));
+    bridge.patch("Groups", staff, R"([{"op":"remove","path":"members[value eq \")" + dan + R"(\"]"}])");
+    bridge.patch("Users", erin, R"([{"op":"replace","path":"active","value":false}])");
+    REQUIRE(bridge.drained(20s));
+
+    const auto remote = [&](const std::string& filter) {
+        const Response r = bridge.call(target, http::verb::get, "/scim/v2/Users?filter=" + filter);
+        REQUIRE(r.result_int() == 200);
+        return json_of(r).at("Resources").as_array();
+    };
+    const auto carols = remote("userName%20eq%20%22carol%22");
+    REQUIRE(carols.size() == 1);  // adopted, not duplicated
+    CHECK(carols[0].at("id") == json::value(carol_remote));
+    CHECK(carols[0].at("externalId") == json::value(carol));
+    const auto erins = remote("externalId%20eq%20%22" + erin + "%22");
+    REQUIRE(erins.size() == 1);
+    CHECK(erins[0].at("active") == false);
+
+    const Response groups = bridge.call(target, http::verb::get,
+                                        "/scim/v2/Groups?filter=displayName%20eq%20%22staff%22&attributes=members");
+    REQUIRE(groups.result_int() == 200);
+    const auto found = json_of(groups).at("Resources").as_array();
+    REQUIRE(found.size() == 1);
+    std::set<std::string> members;
+    for (const auto& m : found[0].at("members").as_array()) {
+        members.emplace(m.at("value").as_string());
+    }
+    // dan left; erin was blocked in the app, so she is no longer sent as a member.
+    CHECK(members == std::set<std::string>{carol_remote});
+    CHECK(bridge.db.query("SELECT count(*) FROM delivery WHERE state = 'dead'") == "0");
+
+    REQUIRE(bridge.call(bridge.idp, http::verb::delete_, "/scim/v2/Groups/" + staff).result_int() == 204);
+    REQUIRE(bridge.drained(20s));
+    const Response gone = bridge.call(target, http::verb::get, "/scim/v2/Groups?filter=displayName%20eq%20%22staff%22");
+    CHECK(json_of(gone).at("totalResults") == 0);
+}
+
+TEST_CASE("downstream faults delay deliveries but lose none, and a hanging app never starves another") {
+    Bridge bridge;
+    const std::string secret = scimbridge::mappers::generate_webhook_secret();
+    FakeApp flaky(FakeAppOptions{.secrets = {secret}});
+    FakeApp healthy(FakeAppOptions{.secrets = {secret}});
+    bridge.create_app(webhook_app("flaky", flaky.url(), secret));
+    bridge.create_app(webhook_app("healthy", healthy.url(), secret));
+
+    flaky.hang();
+    std::vector<std::string> users;
+    for (int i = 0; i < 10; ++i) {
+        users.push_back(bridge.create_user("f" + std::to_string(i)));
+    }
+    // While the flaky app hangs, the healthy one gets everything.
+    CHECK(healthy.wait_for_applied(10, 10s));
+    CHECK(flaky.applied_count() == 0);
+
+    flaky.fail_with(500, 3);
+    std::this_thread::sleep_for(500ms);
+    flaky.throttle(1, 1);
+    std::this_thread::sleep_for(300ms);
+    flaky.redirect();
+    std::this_thread::sleep_for(300ms);
+    flaky.reset();
+    std::this_thread::sleep_for(300ms);
+    flaky.respond_ok();
+    CHECK(flaky.wait_for_applied(10, 30s));
+    REQUIRE(bridge.drained(20s));
+    CHECK(flaky.check_order().ok);
+    // Redirects were never followed: every request went to the app's own path.
+    std::size_t retried = 0;
+    for (const auto& id : users) {
+        (void)id;
+    }
+    for (const auto& r : flaky.records()) {
+        CHECK(r.target == "/webhook");
+        if (r.attempt > 1) {
+            ++retried;
+        }
+    }
+    CHECK(retried > 0);
+    // After the 429 with Retry-After: 1, the next attempt of that delivery waited at least 1 s.
+    const auto records = flaky.records();
+    for (std::size_t i = 0; i < records.size(); ++i) {
+        if (records[i].status == 429) {
+            for (std::size_t j = i + 1; j < records.size(); ++j) {
+                if (records[j].webhook_id == records[i].webhook_id) {
+                    CHECK(records[j].received_at - records[i].received_at >= 1s);
+                    break;
+                }
+            }
+        }
+    }
+    CHECK(bridge.db.query("SELECT count(*) FROM delivery WHERE state IN ('dead', 'leased')") == "0");
+}
+
+TEST_CASE("SIGKILL of the bridge during a burst loses no delivery and duplicates no effect") {
+    Bridge bridge;
+    const std::string secret = scimbridge::mappers::generate_webhook_secret();
+    FakeApp app(FakeAppOptions{.secrets = {secret}});
+    bridge.create_app(webhook_app("crm", app.url(), secret));
+    std::vector<std::string> users;
+    for (int round = 0; round < 3; ++round) {
+        for (int i = 0; i < 40; ++i) {
+            const std::string id = bridge.create_user("k" + std::to_string(round) + "-" + std::to_string(i));
+            users.push_back(id);
+            if (i % 4 == 0) {
+                bridge.patch("Users", id, R"([{"op":"replace","path":"displayName","value":"x"}])");
+            }
+        }
+        bridge.server->signal(SIGKILL);  // deliveries in flight die with it
+        REQUIRE(bridge.server->wait_exit(10s).has_value());
+        bridge.start();
+    }
+    REQUIRE(bridge.drained(60s));
+    // Every user reached the app, created exactly once in effect, in order per user.
+    std::map<std::string, int> created;
+    for (const auto& r : app.records()) {
+        if (r.applied && r.body.at("type") == "user.created") {
+            ++created[std::string(r.body.at("resource").at("id").as_string())];
+        }
+    }
+    CHECK(created.size() == users.size());
+    for (const auto& [id, n] : created) {
+        CHECK(n == 1);
+    }
+    CHECK(app.check_order().ok);
+    CHECK(bridge.db.query("SELECT count(*) FROM delivery WHERE state IN ('leased', 'dead')") == "0");
+}
+
+TEST_CASE("outbound calls to loopback are refused unless allowed, and the IdP never sees it") {
+    Bridge bridge(fanout_args(false));
+    const std::string secret = scimbridge::mappers::generate_webhook_secret();
+    FakeApp app(FakeAppOptions{.secrets = {secret}});
+    bridge.create_app(webhook_app("internal", app.url(), secret));
+    bridge.create_user("ssrf");  // 201: a downstream problem is never the IdP's error
+    REQUIRE(bridge.drained(10s));
+    CHECK(app.request_count() == 0);
+    const auto dead = bridge.items("/admin/v1/deliveries?state=dead");
+    REQUIRE(dead.size() == 1);
+    const std::string reason(dead[0].at("last_error").as_string());
+    CHECK_MESSAGE(reason.find("not allowed") != std::string::npos, reason);
+}
+
+}  // TEST_SUITE

@@ -1,0 +1,303 @@
+// The delivery outbox on a real PostgreSQL: enqueueing in the change's transaction, claiming with
+// per-(app, resource) order, supersession, backoff gating, per-app caps, lease fencing,
+// concurrent claimers, replay and the audit trail.
+#include "db/pg_app_store.hpp"
+#include "db/pg_outbox_store.hpp"
+#include "tests/integration/resource_world.hpp"
+
+#include <boost/json.hpp>
+
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+namespace {
+
+using namespace scimbridge;  // NOLINT(google-build-using-namespace): test brevity
+namespace json = boost::json;
+using std::chrono::milliseconds;
+
+struct OutboxWorld : tests::World {
+    db::PgAppStore apps{*database};
+    db::PgOutboxStore outbox{*database};
+
+    std::string app(const scim::CallContext& ctx, const std::string& name, bool groups = false,
+                    bool enabled = true) {
+        json::object o{{"name", name},
+                       {"connector", "webhook"},
+                       {"enabled", enabled},
+                       {"groups", json::object{{"enabled", groups}}},
+                       {"webhook", json::object{{"url", "https://app.example.com/hook"}}}};
+        auto decoded = mappers::decode_app(o, scim::SchemaRegistry::core());
+        REQUIRE(decoded.has_value());
+        auto made = apps.create_app(ctx.tenant_id, *decoded, "test");
+        REQUIRE(made.has_value());
+        return made->id;
+    }
+    long long count(const std::string& where) {
+        return std::stoll(t.query("SELECT count(*) FROM delivery WHERE " + where));
+    }
+    std::vector<mappers::DeliveryJob> claim(std::size_t n, std::size_t cap = 100,
+                                            milliseconds lease = milliseconds(60000),
+                                            std::vector<std::string> exclude = {}) {
+        return outbox.claim(n, lease, cap, exclude);
+    }
+    void patch_active(const scim::CallContext& ctx, const std::string& id, bool active) {
+        auto r = service.patch(ctx, scim::ResourceKind::kUser, id,
+                               json::parse(std::string(R"({"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"active","value":)") +
+                                           (active ? "true" : "false") + "}]}"),
+                               "", {});
+        REQUIRE(r.has_value());
+    }
+};
+
+mappers::Completion delivered() {
+    mappers::Completion c;
+    c.delivered = true;
+    c.event_type = "user.updated";
+    c.status = 200;
+    return c;
+}
+
+TEST_SUITE("integration.outbox") {
+
+TEST_CASE("a write enqueues one delivery per enabled app in its own transaction") {
+    OutboxWorld w;
+    const std::string a1 = w.app(w.a, "crm");
+    const std::string a2 = w.app(w.a, "chat", true);
+    w.app(w.a, "off", false, false);
+    w.app(w.b, "other-tenant");
+    const auto u = w.user(w.a, "ann");
+    CHECK(w.count("resource_id = '" + u.id + "'") == 2);
+    CHECK(w.count("resource_id = '" + u.id + "' AND app_id = '" + a1 + "'") == 1);
+    const auto g = w.group(w.a, "team", {u.id});
+    REQUIRE(g.has_value());
+    // Only the app that receives groups gets group deliveries.
+    CHECK(w.count("resource_id = '" + g->id + "'") == 1);
+    CHECK(w.count("resource_id = '" + g->id + "' AND app_id = '" + a2 + "'") == 1);
+    // A write that fails (duplicate userName) enqueues nothing.
+    const long long before = w.count("true");
+    auto dup = w.service.create(w.a, scim::ResourceKind::kUser,
+                                json::parse(R"({"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"ANN"})"));
+    CHECK_FALSE(dup.has_value());
+    CHECK(w.count("true") == before);
+    // The change and its audit row share the transaction.
+    CHECK(w.t.query("SELECT count(*) FROM audit_log WHERE resource_id = '" + u.id + "' AND action = 'user.create'") == "1");
+}
+
+TEST_CASE("an app created later receives every existing user once (initial sync)") {
+    OutboxWorld w;
+    for (int i = 0; i < 5; ++i) {
+        w.user(w.a, "u" + std::to_string(i));
+    }
+    w.user(w.b, "elsewhere");
+    const std::string app = w.app(w.a, "late");
+    CHECK(w.count("app_id = '" + app + "' AND operation = 'sync'") == 5);
+}
+
+TEST_CASE("of several changes to one resource the newest is leased and the older superseded") {
+    OutboxWorld w;
+    const std::string app = w.app(w.a, "crm");
+    const auto u = w.user(w.a, "bob");
+    w.patch_active(w.a, u.id, false);
+    w.patch_active(w.a, u.id, true);
+    const auto jobs = w.claim(10);
+    REQUIRE(jobs.size() == 1);
+    CHECK(jobs[0].version == 3);
+    CHECK(jobs[0].app_id == app);
+    CHECK(w.count("state = 'superseded'") == 2);
+    // While it is in flight, a newer change waits: at most one delivery per (app, resource).
+    w.patch_active(w.a, u.id, false);
+    CHECK(w.claim(10).empty());
+    REQUIRE(w.outbox.complete(jobs[0], delivered()));
+    const auto next = w.claim(10);
+    REQUIRE(next.size() == 1);
+    CHECK(next[0].version == 4);
+}
+
+TEST_CASE("a resource whose delivery is backing off waits for it, and newer changes inherit its attempts") {
+    OutboxWorld w;
+    w.app(w.a, "crm");
+    const auto u = w.user(w.a, "cy");
+    auto jobs = w.claim(10);
+    REQUIRE(jobs.size() == 1);
+    mappers::Reschedule later;
+    later.delay = milliseconds(600000);
+    later.status = 503;
+    later.detail = "down";
+    REQUIRE(w.outbox.reschedule(jobs[0], later));
+    w.patch_active(w.a, u.id, false);
+    CHECK(w.claim(10).empty());  // the newer change may not overtake the one backing off
+    w.t.query("UPDATE delivery SET next_at = now() WHERE state = 'pending'");
+    jobs = w.claim(10);
+    REQUIRE(jobs.size() == 1);
+    CHECK(jobs[0].version == 2);
+    CHECK(jobs[0].attempts == 2);
+    CHECK(w.t.query("SELECT count(*) FROM audit_log WHERE action = 'delivery.retry'") == "1");
+}
+
+TEST_CASE("a completion from an expired lease is rejected and changes nothing") {
+    OutboxWorld w;
+    w.app(w.a, "crm");
+    const auto u = w.user(w.a, "dee");
+    const auto first = w.claim(1, 100, milliseconds(1000));
+    REQUIRE(first.size() == 1);
+    std::this_thread::sleep_for(milliseconds(1300));
+    const auto second = w.claim(1);  // the lease expired: another worker takes it
+    REQUIRE(second.size() == 1);
+    CHECK(second[0].id == first[0].id);
+    CHECK(second[0].lease_token != first[0].lease_token);
+    CHECK_FALSE(w.outbox.complete(first[0], delivered()));
+    CHECK_FALSE(w.outbox.reschedule(first[0], mappers::Reschedule{}));
+    CHECK(w.count("state = 'leased'") == 1);
+    CHECK(w.outbox.complete(second[0], delivered()));
+    CHECK(w.count("state = 'delivered'") == 1);
+    CHECK(w.count("state = 'leased'") == 0);
+}
+
+TEST_CASE("at most app_cap deliveries of one app are leased, and excluded apps are skipped") {
+    OutboxWorld w;
+    const std::string slow = w.app(w.a, "slow");
+    for (int i = 0; i < 6; ++i) {
+        w.user(w.a, "cap" + std::to_string(i));
+    }
+    auto jobs = w.claim(10, 2);
+    CHECK(jobs.size() == 2);
+    CHECK(w.claim(10, 2).empty());  // still two in flight
+    const std::string fast = w.app(w.a, "fast");  // its initial sync: six deliveries
+    jobs = w.claim(10, 2, milliseconds(60000), {});
+    REQUIRE(jobs.size() == 2);
+    for (const auto& j : jobs) {
+        CHECK(j.app_id == fast);
+    }
+    CHECK(w.claim(10, 100, milliseconds(60000), {slow, fast}).empty());
+}
+
+TEST_CASE("concurrent claimers never lease one resource twice and lose nothing") {
+    OutboxWorld w;
+    w.app(w.a, "crm");
+    std::vector<std::string> users;
+    for (int i = 0; i < 30; ++i) {
+        users.push_back(w.user(w.a, "cc" + std::to_string(i)).id);
+    }
+    for (int round = 0; round < 3; ++round) {
+        for (const auto& id : users) {
+            w.patch_active(w.a, id, round % 2 == 0 ? false : true);
+        }
+    }
+    std::mutex m;
+    std::set<std::string> in_flight;
+    std::map<std::string, std::int64_t> last_version;
+    std::atomic<int> violations{0};
+    std::atomic<int> delivered_count{0};
+    auto worker = [&] {
+        db::PgOutboxStore outbox(*w.database);
+        for (int idle = 0; idle < 20;) {
+            const auto jobs = outbox.claim(4, milliseconds(60000), 100, {});
+            if (jobs.empty()) {
+                ++idle;
+                std::this_thread::sleep_for(milliseconds(20));
+                continue;
+            }
+            idle = 0;
+            for (const auto& j : jobs) {
+                {
+                    std::lock_guard lock(m);
+                    if (!in_flight.insert(j.resource_id).second || j.version < last_version[j.resource_id]) {
+                        ++violations;
+                    }
+                    last_version[j.resource_id] = j.version;
+                }
+                std::this_thread::sleep_for(milliseconds(2));
+                {
+                    std::lock_guard lock(m);
+                    in_flight.erase(j.resource_id);
+                }
+                if (outbox.complete(j, delivered())) {
+                    ++delivered_count;
+                }
+            }
+        }
+    };
+    std::vector<std::thread> threads;
+    for (int i = 0; i < 4; ++i) {
+        threads.emplace_back(worker);
+    }
+    for (auto& t : threads) {
+        t.join();
+    }
+    CHECK(violations.load() == 0);
+    CHECK(w.count("state IN ('pending', 'leased')") == 0);
+    // Every user's newest version was delivered.
+    for (const auto& id : users) {
+        CHECK(last_version[id] == 4);
+    }
+    CHECK(w.count("state = 'delivered'") == delivered_count.load());
+}
+
+TEST_CASE("dead deliveries are replayed by id or time range with the same id") {
+    OutboxWorld w;
+    const std::string app = w.app(w.a, "crm");
+    const auto u = w.user(w.a, "eve");
+    auto jobs = w.claim(1);
+    REQUIRE(jobs.size() == 1);
+    mappers::Reschedule dead;
+    dead.dead = true;
+    dead.status = 410;
+    dead.detail = "gone";
+    REQUIRE(w.outbox.reschedule(jobs[0], dead));
+    CHECK(w.count("state = 'dead'") == 1);
+    CHECK(w.t.query("SELECT last_error FROM delivery WHERE id = " + std::to_string(jobs[0].id)) == "gone");
+    auto n = w.apps.replay(w.a.tenant_id, mappers::ReplayRequest{{jobs[0].id}, {}, {}, {}, {}}, "admin:x");
+    REQUIRE(n.has_value());
+    CHECK(*n == 1);
+    auto again = w.claim(1);
+    REQUIRE(again.size() == 1);
+    CHECK(again[0].id == jobs[0].id);
+    REQUIRE(w.outbox.reschedule(again[0], dead));
+    // By time range (dead by default), and never another tenant's.
+    mappers::ReplayRequest range;
+    range.from = "2000-01-01T00:00:00Z";
+    range.app_id = app;
+    CHECK(*w.apps.replay(w.b.tenant_id, range, "admin:x") == 0);
+    CHECK(*w.apps.replay(w.a.tenant_id, range, "admin:x") == 1);
+    CHECK(w.t.query("SELECT count(*) FROM audit_log WHERE action = 'delivery.replay'") == "3");
+    auto bad = w.apps.replay(w.a.tenant_id, mappers::ReplayRequest{}, "admin:x");
+    CHECK_FALSE(bad.has_value());
+    (void)u;
+}
+
+TEST_CASE("a completion records the app object, the account transition and its audit atomically") {
+    OutboxWorld w;
+    const std::string app = w.app(w.a, "crm");
+    const auto u = w.user(w.a, "fay");
+    const auto jobs = w.claim(1);
+    REQUIRE(jobs.size() == 1);
+    mappers::Completion c = delivered();
+    c.event_type = "user.created";
+    c.write_object = true;
+    c.object.state = mappers::AccountState::kInitiated;
+    c.object.remote_id = "remote-1";
+    c.object.payload = json::object{{"userName", "fay"}};
+    c.object.delivered_version = 1;
+    c.change = mappers::StateChange{std::nullopt, mappers::AccountState::kInitiated, "enter_scope"};
+    REQUIRE(w.outbox.complete(jobs[0], c));
+    const auto obj = w.outbox.app_object(w.a.tenant_id, app, u.id);
+    REQUIRE(obj.has_value());
+    CHECK(obj->state == mappers::AccountState::kInitiated);
+    CHECK(obj->remote_id == "remote-1");
+    CHECK(json::serialize(obj->payload) == R"({"userName":"fay"})");
+    CHECK(w.t.query("SELECT count(*) FROM audit_log WHERE action = 'account.initiated' AND resource_id = '" + u.id + "'") == "1");
+    const auto accounts = w.apps.accounts(w.a.tenant_id, mappers::AccountQuery{app, std::string("initiated"), {}, {}, 10});
+    REQUIRE(accounts.rows.size() == 1);
+    CHECK(accounts.rows[0].as_object().at("user_name").as_string() == "fay");
+    CHECK(w.apps.accounts(w.b.tenant_id, mappers::AccountQuery{}).rows.empty());
+    const auto audit = w.apps.audit(w.a.tenant_id, mappers::AuditQuery{{}, u.id, std::string("account."), {}, 10});
+    CHECK(audit.rows.size() == 1);
+}
+
+}  // TEST_SUITE
+
+}  // namespace
