@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Benchmarks on this machine: a release build against a throwaway PostgreSQL with its durable
 # defaults (fsync on). Prints the figures and appends them, dated, to tests/bench/results.md.
-#   tests/bench/run.sh [SECONDS_PER_CASE] [SUITE...]     suites: edge scim scale (default: edge scim)
+#   tests/bench/run.sh [SECONDS_PER_CASE] [SUITE...]     suites: edge scim scale patch fanout
+#                                                         (default: edge scim)
 # scale: SCALE_USERS (default 1,000,000) users and SCALE_GROUPS (default 10,000) groups of 1..200
 # members each, COPYed into the tenant; the plans of the lookups (auto_explain), then lookups, a
 # co filter, a sorted page and a whole-tenant cursor walk (stopped after SCALE_WALK_MAX_SECONDS,
@@ -9,6 +10,8 @@
 # patch: PATCH_USERS (default 520,000) users COPYed in; groups of 10, 10,000 and 500,000
 # members; PATCH replace active; add/remove one member per group size; 10,000 members added in
 # one PATCH; a Bulk of 1,000 user creates.
+# fanout: FANOUT_USERS (default 10,000) creates fanned out to a webhook app and an outbound SCIM
+# app; creates/s, deliveries/s, commit→delivery latency.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 seconds="${1:-10}"
@@ -320,6 +323,69 @@ print(f"- Remove 1 member, p50: {rm10} ms (10 members), {rm10k} ms (10,000; goal
       f"large/small {float(rmbig) / float(rm10):.2f}× (goal ≤ 2×).")
 print(f"- Add 10,000 members in one PATCH (set-based, three empty groups): {f(add_runs)}; {added} memberships written.")
 print(f"- Bulk of 1,000 user creates (one request, three times): {f(bulk_runs)}.")
+PY
+    tail -n 6 "$results"
+    ;;
+fanout)
+    # Fan-out end to end: two apps (a signed webhook to fanout_sink, and outbound SCIM into a
+    # second tenant of this same bridge), FANOUT_USERS (default 10,000) creates at 16
+    # connections; the figures: creates/s accepted while fanning out, deliveries/s until the
+    # outbox is drained, and commit→delivery latency per app from the delivery rows.
+    n=${FANOUT_USERS:-10000}
+    kill "$server_pid"; wait "$server_pid" 2>/dev/null || true
+    "$bin" tenant create downstream >/dev/null
+    target=$("$bin" token create --tenant downstream --kind idp | tail -n 1)
+    "$bin" serve --http-listen 127.0.0.1:0 --outbound-allow-cidrs 127.0.0.0/8 \
+        --outbound-allow-http true 2>"$work/fan-log" &
+    server_pid=$!
+    fan_port=
+    for _ in $(seq 200); do
+        fan_port=$(grep -o '"scheme":"http","address":"[^"]*","port":[0-9]*' "$work/fan-log" | grep -o '[0-9]*$' || true)
+        [[ -n "$fan_port" ]] && break
+        sleep 0.05
+    done
+    [[ -n "$fan_port" ]] || { echo "fan-out server did not start:"; cat "$work/fan-log"; exit 1; }
+    secret=$(python3 -c 'import base64, os; print("whsec_" + base64.b64encode(os.urandom(32)).decode())')
+    build/release/tests/fanout_sink --url-file "$work/sink-url" --secret "$secret" --expect "$n" \
+        --timeout 600 >"$work/sink.json" &
+    sink_pid=$!
+    for _ in $(seq 100); do [[ -s "$work/sink-url" ]] && break; sleep 0.05; done
+    sink_url=$(cat "$work/sink-url")
+    admin_call() {
+        python3 - "$fan_port" "$admin" "$1" <<'PY'
+import json, sys, urllib.request
+port, token, body = sys.argv[1], sys.argv[2], sys.argv[3]
+req = urllib.request.Request(f"http://127.0.0.1:{port}/admin/v1/apps", data=body.encode(),
+                             headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+print(json.load(urllib.request.urlopen(req))["id"])
+PY
+    }
+    admin_call '{"name":"webhook-app","connector":"webhook","webhook":{"url":"'"$sink_url"'","secrets":["'"$secret"'"]},"mapping":{"email":"[emails[primary eq true].value]","name":"Join(\" \", [name.givenName], [name.familyName])","login":"ToLower([userName])"}}' >/dev/null
+    admin_call '{"name":"scim-app","connector":"scim","scim":{"base_url":"http://127.0.0.1:'"$fan_port"'/scim/v2","token":"'"$target"'"},"mapping":{"userName":"[userName]","displayName":"[displayName]","emails":"[emails]","active":"[active]"}}' >/dev/null
+    section "Fan-out: $n user creates with two apps (webhook + outbound SCIM into a second tenant), 16 connections"
+    user='{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"fan{seq}@example.com","externalId":"fan-{seq}","name":{"givenName":"Fan","familyName":"User {seq}"},"emails":[{"value":"fan{seq}@example.com","type":"work","primary":true}],"displayName":"Fan User {seq}","active":true}'
+    t_start=$(date +%s.%N)
+    run_case "POST /Users with fan-out to 2 apps (durable)" 16 --port "$fan_port" --token "$idp" --method POST \
+        --path /scim/v2/Users --body "$user" --requests "$n"
+    for _ in $(seq 6000); do
+        left=$(psql "$DATABASE_URL" -qAtc "SELECT count(*) FROM delivery WHERE state IN ('pending', 'leased')")
+        [[ "$left" == 0 ]] && break
+        sleep 0.1
+    done
+    t_end=$(date +%s.%N)
+    wait "$sink_pid" || true
+    stats=$(psql "$DATABASE_URL" -qAt -F ' ' -c "SELECT a.name, count(*) FILTER (WHERE d.state = 'delivered'), count(*) FILTER (WHERE d.state <> 'delivered'), round(1000 * extract(epoch FROM percentile_cont(0.5) WITHIN GROUP (ORDER BY d.finished_at - d.created_at))::numeric, 1), round(1000 * extract(epoch FROM percentile_cont(0.99) WITHIN GROUP (ORDER BY d.finished_at - d.created_at))::numeric, 1) FROM delivery d JOIN app a ON a.id = d.app_id WHERE d.operation = 'create' GROUP BY a.name ORDER BY a.name")
+    python3 - "$t_start" "$t_end" "$(cat "$work/sink.json")" "$last_out" "$stats" >>"$results" <<'PY'
+import json, sys
+t0, t1, sink, bench, stats = float(sys.argv[1]), float(sys.argv[2]), json.loads(sys.argv[3]), json.loads(sys.argv[4]), sys.argv[5]
+rows = [l.split() for l in stats.strip().splitlines()]
+delivered = sum(int(r[1]) for r in rows)
+print()
+print(f"- Creates accepted with fan-out on: {bench['rps']:.0f}/s (p99 {bench['p99_ms']:.1f} ms, {bench['errors']} errors; goal ≥ 2,000/s).")
+print(f"- Deliveries: {delivered} in {t1 - t0:.1f} s from the first create to an empty outbox = {delivered / (t1 - t0):.0f}/s (goal ≥ 4,000/s).")
+for name, ok, other, p50, p99 in rows:
+    print(f"- {name}: {ok} delivered, {other} not delivered; commit→delivery p50 {p50} ms, p99 {p99} ms (goal p99 ≤ 1 s).")
+print(f"- Webhook sink: {sink['applied']} applied of {sink['requests']} requests, {sink['invalid_signatures']} bad signatures, {sink['order_violations']} order violations, {sink['connections']} connections.")
 PY
     tail -n 6 "$results"
     ;;

@@ -354,16 +354,19 @@ void FakeApp::apply_locked(FakeAppRecord& record) {
         return;
     }
     record.applied = true;
-    if (record.body.is_object()) {
-        // The bridge's webhook body: {"resource": {"type", "id", "version"}, ...}.
-        const auto* resource = record.body.as_object().if_contains("resource");
-        const auto& o = resource != nullptr && resource->is_object() ? resource->as_object()
-                                                                     : record.body.as_object();
-        const auto* rid = o.if_contains("id");
-        const auto* version = o.if_contains("version");
-        if (rid != nullptr && rid->is_string() && version != nullptr && version->is_int64()) {
-            applied_versions_[std::string(rid->as_string())].push_back(version->as_int64());
-        }
+    if (!record.body.is_object()) {
+        return;
+    }
+    // The bridge's webhook body has {"resource": {"type", "id", "version"}, ...}; a flat
+    // {"resource_id", "version"} is read too.
+    const auto& top = record.body.as_object();
+    const auto* nested = top.if_contains("resource");
+    const bool is_nested = nested != nullptr && nested->is_object();
+    const auto& o = is_nested ? nested->as_object() : top;
+    const auto* rid = o.if_contains(is_nested ? "id" : "resource_id");
+    const auto* version = o.if_contains("version");
+    if (rid != nullptr && rid->is_string() && version != nullptr && version->is_int64()) {
+        applied_versions_[std::string(rid->as_string())].push_back(version->as_int64());
     }
 }
 

@@ -101,8 +101,8 @@ public:
     std::size_t applied_count() const;            // distinct webhook-ids applied
     bool applied(const std::string& webhook_id) const;
     int attempts(const std::string& webhook_id) const;  // requests seen with that id
-    // resource_id -> versions, in the order they were applied (body fields "resource_id" and
-    // "version"; requests without them are not listed).
+    // resource id -> versions, in the order they were applied (body {"resource": {"id",
+    // "version"}} as the bridge sends, or flat {"resource_id", "version"}; others not listed).
     std::map<std::string, std::vector<std::int64_t>> applied_versions() const;
     struct OrderReport {
         bool ok = true;                       // every resource's versions were non-decreasing
