@@ -39,7 +39,9 @@ struct HttpResponse {
 
     std::optional<std::string> header(const std::string& lower_name) const {
         const auto it = headers.find(lower_name);
-        if (it == headers.end()) return std::nullopt;
+        if (it == headers.end()) {
+            return std::nullopt;
+        }
         return it->second;
     }
 };

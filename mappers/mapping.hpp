@@ -87,7 +87,7 @@ struct MappedResult {
 MappedResult apply_mapping(const Mapping& mapping, const boost::json::object& resource);
 
 // What an app without a mapping receives: the resource as it is, minus "meta", "groups" and
-// "password" (case-insensitively): bookkeeping, membership (delivered as Group changes) and a
+// "password" (case-insensitively): bookkeeping, membership (Groups carry it) and a
 // secret are not attributes of the person.
 boost::json::object identity_mapping(const boost::json::object& resource);
 

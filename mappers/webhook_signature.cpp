@@ -54,12 +54,8 @@ std::string base64_encode(std::string_view bytes) {
 }
 
 int base64_value(char c) {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
-    return -1;
+    const auto at = kAlphabet.find(c);
+    return at == std::string_view::npos ? -1 : static_cast<int>(at);
 }
 
 // Standard base64; padding optional, nothing else tolerated (no whitespace, no URL alphabet).

@@ -1,6 +1,7 @@
 #include "server/address_policy.hpp"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cstdint>
 
@@ -12,28 +13,44 @@ namespace {
 
 using Bytes16 = ip::address_v6::bytes_type;
 
-bool in_v4(std::uint32_t a, std::uint32_t network, unsigned prefix) {
-    const std::uint32_t mask = prefix == 0 ? 0U : ~std::uint32_t{0} << (32U - prefix);
-    return (a & mask) == network;
+constexpr std::uint32_t v4_mask(unsigned prefix) {
+    return prefix == 0 ? 0U : ~std::uint32_t{0} << (32U - prefix);
 }
 
-std::uint32_t v4(unsigned a, unsigned b, unsigned c, unsigned d) {
+bool in_v4(std::uint32_t a, std::uint32_t network, unsigned prefix) {
+    return (a & v4_mask(prefix)) == network;
+}
+
+constexpr std::uint32_t v4(unsigned a, unsigned b, unsigned c, unsigned d) {
     return a << 24U | b << 16U | c << 8U | d;
 }
 
+struct V4Range {
+    std::uint32_t network;
+    unsigned prefix;
+    AddressClass address_class;
+};
+
+// IANA IPv4 special-purpose registry, the entries an outbound request must not reach.
+constexpr std::array kV4Ranges = {
+    V4Range{v4(0, 0, 0, 0), 8, AddressClass::kUnspecified},
+    V4Range{v4(10, 0, 0, 0), 8, AddressClass::kPrivate},
+    V4Range{v4(100, 64, 0, 0), 10, AddressClass::kShared},
+    V4Range{v4(127, 0, 0, 0), 8, AddressClass::kLoopback},
+    V4Range{v4(169, 254, 0, 0), 16, AddressClass::kLinkLocal},
+    V4Range{v4(172, 16, 0, 0), 12, AddressClass::kPrivate},
+    V4Range{v4(192, 0, 0, 0), 24, AddressClass::kReserved},
+    V4Range{v4(192, 168, 0, 0), 16, AddressClass::kPrivate},
+    V4Range{v4(198, 18, 0, 0), 15, AddressClass::kReserved},
+    V4Range{v4(224, 0, 0, 0), 4, AddressClass::kMulticast},
+    V4Range{v4(240, 0, 0, 0), 4, AddressClass::kReserved},  // includes 255.255.255.255
+};
+
 AddressClass classify_v4(std::uint32_t a) {
-    if (in_v4(a, v4(0, 0, 0, 0), 8)) return AddressClass::kUnspecified;
-    if (in_v4(a, v4(127, 0, 0, 0), 8)) return AddressClass::kLoopback;
-    if (in_v4(a, v4(10, 0, 0, 0), 8) || in_v4(a, v4(172, 16, 0, 0), 12) ||
-        in_v4(a, v4(192, 168, 0, 0), 16)) {
-        return AddressClass::kPrivate;
-    }
-    if (in_v4(a, v4(169, 254, 0, 0), 16)) return AddressClass::kLinkLocal;
-    if (in_v4(a, v4(100, 64, 0, 0), 10)) return AddressClass::kShared;
-    if (in_v4(a, v4(224, 0, 0, 0), 4)) return AddressClass::kMulticast;
-    if (in_v4(a, v4(240, 0, 0, 0), 4) || in_v4(a, v4(192, 0, 0, 0), 24) ||
-        in_v4(a, v4(198, 18, 0, 0), 15)) {
-        return AddressClass::kReserved;  // 240/4 includes the broadcast address
+    for (const auto& range : kV4Ranges) {
+        if (in_v4(a, range.network, range.prefix)) {
+            return range.address_class;
+        }
     }
     return AddressClass::kPublic;
 }
@@ -76,13 +93,24 @@ AddressClass classify_v6(const ip::address_v6& address) {
         return classify_v4(*embedded);
     }
     const Bytes16 b = address.to_bytes();
-    if (all_zero(b, 0, 16)) return AddressClass::kUnspecified;
-    if (all_zero(b, 0, 15) && b[15] == 1) return AddressClass::kLoopback;
-    if ((b[0] & 0xfeU) == 0xfc) return AddressClass::kPrivate;                       // fc00::/7
-    if (b[0] == 0xfe && (b[1] & 0xc0U) == 0xc0) return AddressClass::kPrivate;       // fec0::/10
-    if (b[0] == 0xfe && (b[1] & 0xc0U) == 0x80) return AddressClass::kLinkLocal;     // fe80::/10
-    if (b[0] == 0xff) return AddressClass::kMulticast;                               // ff00::/8
-    if (b[0] == 0x01 && b[1] == 0 && all_zero(b, 2, 8)) return AddressClass::kReserved;  // 100::/64
+    if (all_zero(b, 0, 16)) {
+        return AddressClass::kUnspecified;
+    }
+    if (all_zero(b, 0, 15) && b[15] == 1) {
+        return AddressClass::kLoopback;
+    }
+    if ((b[0] & 0xfeU) == 0xfc || (b[0] == 0xfe && (b[1] & 0xc0U) == 0xc0)) {
+        return AddressClass::kPrivate;  // fc00::/7 unique local, fec0::/10 site-local
+    }
+    if (b[0] == 0xfe && (b[1] & 0xc0U) == 0x80) {
+        return AddressClass::kLinkLocal;  // fe80::/10
+    }
+    if (b[0] == 0xff) {
+        return AddressClass::kMulticast;  // ff00::/8
+    }
+    if (b[0] == 0x01 && b[1] == 0 && all_zero(b, 2, 8)) {
+        return AddressClass::kReserved;  // 100::/64 discard-only
+    }
     return AddressClass::kPublic;
 }
 
@@ -147,7 +175,8 @@ std::optional<Cidr> parse_cidr(std::string_view text) {
     unsigned prefix = max_prefix;
     if (slash != std::string_view::npos) {
         const std::string_view digits = text.substr(slash + 1);
-        const auto [end, perr] = std::from_chars(digits.data(), digits.data() + digits.size(), prefix);
+        const auto [end, perr] =
+            std::from_chars(digits.data(), digits.data() + digits.size(), prefix);
         if (digits.empty() || perr != std::errc{} || end != digits.data() + digits.size() ||
             prefix > max_prefix) {
             return std::nullopt;
@@ -156,8 +185,7 @@ std::optional<Cidr> parse_cidr(std::string_view text) {
     Cidr cidr;
     cidr.prefix_length = prefix;
     if (address.is_v4()) {
-        const std::uint32_t mask = prefix == 0 ? 0U : ~std::uint32_t{0} << (32U - prefix);
-        cidr.network = ip::address_v4(address.to_v4().to_uint() & mask);
+        cidr.network = ip::address_v4(address.to_v4().to_uint() & v4_mask(prefix));
     } else {
         Bytes16 b = address.to_v6().to_bytes();
         for (std::size_t i = 0; i < 16; ++i) {

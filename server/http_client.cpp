@@ -79,7 +79,8 @@ bool valid_field_name(std::string_view name) {
         return false;
     }
     for (const char c : name) {
-        const bool alnum = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+        const bool alnum =
+            (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
         if (!alnum && std::string_view("!#$%&'*+-.^_`|~").find(c) == std::string_view::npos) {
             return false;
         }
@@ -609,20 +610,31 @@ HttpClient::PerThread::Exchange HttpClient::PerThread::exchange_on(
         return out;
     }
 
-    http::response_parser<http::buffer_body> parser;
-    parser.header_limit(static_cast<std::uint32_t>(impl.options.max_header));
-    parser.body_limit(boost::none);  // the cap below keeps what we read; the rest is not read
-    if (request.method() == http::verb::head) {
-        parser.skip(true);
+    // Interim 1xx responses (100 Continue, 103 Early Hints) are skipped: the final one follows.
+    std::optional<http::response_parser<http::buffer_body>> final_parser;
+    bool interim_seen = false;
+    for (;;) {
+        auto& p = final_parser.emplace();
+        p.header_limit(static_cast<std::uint32_t>(impl.options.max_header));
+        p.body_limit(boost::none);  // the cap below keeps what we read; the rest is not read
+        if (request.method() == http::verb::head) {
+            p.skip(true);
+        }
+        const Completion header = io_op(conn, deadline, [&](Completer done) {
+            http::async_read_header(stream, conn.buffer, p, std::move(done));
+        });
+        if (header.ec) {
+            out.response = io_failure(Stage::kRead, header.ec, deadline, where);
+            out.nothing_received = !interim_seen && !p.got_some() && conn.buffer.size() == 0;
+            return out;
+        }
+        const unsigned status = p.get().result_int();
+        if (status < 100 || status >= 200 || status == 101) {
+            break;
+        }
+        interim_seen = true;
     }
-    const Completion header = io_op(conn, deadline, [&](Completer done) {
-        http::async_read_header(stream, conn.buffer, parser, std::move(done));
-    });
-    if (header.ec) {
-        out.response = io_failure(Stage::kRead, header.ec, deadline, where);
-        out.nothing_received = !parser.got_some() && conn.buffer.size() == 0;
-        return out;
-    }
+    auto& parser = *final_parser;
 
     HttpResponse& res = out.response;
     std::array<char, kReadChunk> chunk{};
@@ -697,8 +709,8 @@ HttpResponse HttpClient::PerThread::send(const HttpRequest& request) {
     message.body() = request.body;
     message.prepare_payload();
 
-    const std::string key =
-        std::string(url->tls ? "https://" : "http://") + url->host + ":" + std::to_string(url->port);
+    const std::string key = std::string(url->tls ? "https://" : "http://") + url->host + ":" +
+                            std::to_string(url->port);
     const std::string where = url->host_header();
 
     // A pooled connection the server has closed meanwhile is not an error: if nothing of the

@@ -28,7 +28,8 @@
 
 namespace scimbridge::server {
 
-inline constexpr std::string_view kDefaultUserAgent = "scim-bridge/0.1";
+// main.cpp may pass "scim-bridge/" SCIM_BRIDGE_VERSION instead.
+inline constexpr std::string_view kDefaultUserAgent = "scim-bridge/0.1.0";
 
 struct HttpClientOptions {
     // CIDRs the SSRF guard lets through although loopback/private/... ("127.0.0.0/8", "::1").
@@ -70,10 +71,10 @@ public:
     std::uint64_t connections_opened() const { return connections_opened_.load(); }
     std::uint64_t connections_reused() const { return connections_reused_.load(); }
 
-    struct Impl;     // internals shared by the per-thread state (http_client.cpp)
-    struct PerThread;
-
 private:
+    struct Impl;       // options, allowed CIDRs, TLS context (http_client.cpp)
+    struct PerThread;  // one calling thread's io_context and idle connections
+
     PerThread& this_thread_state();
 
     std::unique_ptr<Impl> impl_;

@@ -9,6 +9,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
 #include <doctest/doctest.h>
 
 #include <atomic>
@@ -77,6 +78,43 @@ HttpResponse send(HttpClient& client, const HttpRequest& request) {
     return r;
 }
 
+// A one-shot server that answers the first connection with fixed bytes, then closes.
+class RawServer {
+public:
+    explicit RawServer(std::string reply)
+        : acceptor_(ioc_, {boost::asio::ip::make_address("127.0.0.1"), 0}),
+          thread_([this, r = std::move(reply)] { serve(r); }) {}
+    ~RawServer() { thread_.join(); }
+    std::string url() const {
+        return "http://127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port()) + "/";
+    }
+
+private:
+    void serve(const std::string& reply) {
+        boost::system::error_code ec;
+        boost::asio::ip::tcp::socket socket = acceptor_.accept(ec);
+        if (ec) {
+            return;
+        }
+        std::string request;
+        char buf[4096];
+        while (request.find("\r\n\r\n") == std::string::npos) {
+            const std::size_t n = socket.read_some(boost::asio::buffer(buf), ec);
+            if (ec) {
+                return;
+            }
+            request.append(buf, n);
+        }
+        boost::asio::write(socket, boost::asio::buffer(reply), ec);
+        socket.shutdown(boost::asio::ip::tcp::socket::shutdown_send, ec);
+        socket.read_some(boost::asio::buffer(buf), ec);  // until the client closes
+    }
+
+    boost::asio::io_context ioc_;
+    boost::asio::ip::tcp::acceptor acceptor_;
+    std::thread thread_;
+};
+
 }  // namespace
 
 TEST_SUITE("e2e.http_client") {
@@ -131,7 +169,7 @@ TEST_CASE("http client: TLS verifies the dev CA's certificate for an IP and for 
     FakeApp app(tls_app());
     app.respond_ok("acct-tls");
     HttpClient client(loopback_options());
-    for (const char* host : {"127.0.0.1", "localhost"}) {
+    for (const std::string host : {"127.0.0.1", "localhost"}) {
         CAPTURE(host);
         const HttpResponse res = send(client, post(app.url("/hook", host)));
         REQUIRE(res.outcome == Outcome::kOk);
@@ -171,6 +209,35 @@ TEST_CASE("http client: TLS fails with kTlsError under another CA, the system CA
     HttpClientOptions missing = loopback_options();
     missing.ca_file = other.path() + "/nope.crt";
     CHECK_THROWS_AS(HttpClient{missing}, std::runtime_error);
+}
+
+TEST_CASE("http client: TLS refuses a trusted certificate issued for another name") {
+    // Signed by the dev CA, for wrong.example only; CN=localhost must not count (RFC 6125: the
+    // subjectAltName decides when present).
+    scimbridge::e2e::TempDir dir;
+    const auto& ca = scimbridge::e2e::dev_certs();
+    const std::string d = dir.path();
+    const std::string cmd =
+        "cd " + d + " && openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+        "-subj /CN=localhost -keyout leaf.key -out leaf.csr >/dev/null 2>&1 && "
+        "printf 'subjectAltName=DNS:wrong.example\\n' > leaf.ext && "
+        "openssl x509 -req -in leaf.csr -CA " + ca.ca() + " -CAkey " + ca.dir + "/ca.key "
+        "-CAcreateserial -CAserial " + d + "/ca.srl -days 2 -extfile leaf.ext -out leaf.crt "
+        ">/dev/null 2>&1";
+    REQUIRE(std::system(cmd.c_str()) == 0);  // NOLINT(cert-env33-c): fixed command, temp dir
+    FakeAppOptions options;
+    options.tls = true;
+    options.cert_file = d + "/leaf.crt";
+    options.key_file = d + "/leaf.key";
+    FakeApp app(options);
+    HttpClient client(loopback_options());
+    for (const std::string host : {"localhost", "127.0.0.1"}) {
+        CAPTURE(host);
+        const HttpResponse res = send(client, post(app.url("/", host)));
+        CHECK(res.outcome == Outcome::kTlsError);
+        CHECK(res.error.find("mismatch") != std::string::npos);  // not another TLS failure
+    }
+    CHECK(app.request_count() == 0);
 }
 
 TEST_CASE("http client: URLs other than https are refused unless plain http is allowed") {
@@ -350,7 +417,10 @@ TEST_CASE("http client: SSRF guard refuses loopback, private and metadata target
     allowed.allowed_cidrs = {"127.0.0.0/8"};
     HttpClient local(allowed);
     CHECK(send(local, post("http://127.0.0.1:" + port + "/")).outcome == Outcome::kOk);
-    CHECK(send(local, post("http://[::ffff:127.0.0.1]:" + port + "/")).outcome != Outcome::kForbiddenTarget);
+    // The dual-stack spelling of an allowed address is allowed (it may still fail to connect
+    // where IPv6 is off).
+    CHECK(send(local, post("http://[::ffff:127.0.0.1]:" + port + "/")).outcome !=
+          Outcome::kForbiddenTarget);
     CHECK(send(local, post("http://169.254.169.254/", "{}", 3s)).outcome ==
           Outcome::kForbiddenTarget);
     CHECK(send(local, post("http://[::1]:" + port + "/", "{}", 3s)).outcome ==
@@ -407,6 +477,28 @@ TEST_CASE("http client: a pooled connection the app closed is replaced without a
     CHECK(failed.outcome != Outcome::kOk);
 }
 
+TEST_CASE("http client: interim 1xx responses are skipped, and non-HTTP is a protocol error") {
+    HttpClient client(loopback_options());
+    {
+        RawServer server(
+            "HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n"
+            "HTTP/1.1 201 Created\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
+        const HttpResponse res = send(client, post(server.url()));
+        REQUIRE(res.outcome == Outcome::kOk);
+        CHECK(res.status == 201);
+        CHECK(res.body == "ok");
+    }
+    {
+        RawServer server("SSH-2.0-OpenSSH_9.2\r\n\r\n");
+        CHECK(send(client, post(server.url())).outcome == Outcome::kProtocolError);
+    }
+    {
+        // The header promises more body than arrives before the server closes.
+        RawServer server("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort");
+        CHECK(send(client, post(server.url())).outcome == Outcome::kConnectError);
+    }
+}
+
 TEST_CASE("http client: 429 with Retry-After and injected statuses are returned as they are") {
     FakeApp app;
     app.throttle(7, 1);
@@ -454,8 +546,8 @@ TEST_CASE("http client + fake app: signatures verified, each webhook-id applied 
     HttpClient client(loopback_options());
     const auto signed_post = [&](const std::string& id, const std::string& resource,
                                  std::int64_t version, const std::vector<std::string>& secrets) {
-        const std::string body = R"({"resource_id":")" + resource + R"(","version":)" +
-                                 std::to_string(version) + "}";
+        const std::string body = R"({"resource":{"id":")" + resource + R"(","version":)" +
+                                 std::to_string(version) + "}}";
         const std::int64_t now = std::time(nullptr);
         HttpRequest r = post(app.url(), body);
         r.headers["webhook-id"] = id;

@@ -140,7 +140,16 @@ public:
     void unregister_connection(int fd);
 
 private:
-    enum class Mode { kOk, kStatus, kHang, kSlowDrip, kReset, kRedirect, kHugeBody, kApplyThenDrop };
+    enum class Mode {
+        kOk,
+        kStatus,
+        kHang,
+        kSlowDrip,
+        kReset,
+        kRedirect,
+        kHugeBody,
+        kApplyThenDrop,
+    };
     struct Behaviour {
         Mode mode = Mode::kOk;
         int status = 200;
