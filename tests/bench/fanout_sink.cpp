@@ -22,7 +22,9 @@ int main(int argc, char** argv) {
         else if (key == "--expect") expect = std::stoul(value);
         else if (key == "--timeout") timeout = std::stoi(value);
     }
-    scimbridge::tests::FakeApp app(scimbridge::tests::FakeAppOptions{.secrets = {secret}});
+    scimbridge::tests::FakeAppOptions options;
+    options.secrets = {secret};
+    scimbridge::tests::FakeApp app(options);
     {
         std::ofstream out(url_file);
         out << app.url() << "\n";
