@@ -1,5 +1,7 @@
 #include "server/http_client.hpp"
 
+#include "server/address_policy.hpp"
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>

@@ -12,7 +12,6 @@
 // shared between threads but the TLS context and the counters.
 
 #include "mappers/http_transport.hpp"
-#include "server/address_policy.hpp"
 
 #include <atomic>
 #include <chrono>
