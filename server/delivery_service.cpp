@@ -78,7 +78,9 @@ void DeliveryService::claim_loop() {
             more = false;
             continue;
         }
-        more = jobs.size() == free;
+        // Anything claimed: there may be more as soon as capacity frees (a worker finishing wakes
+        // this loop); nothing claimed: wait for a NOTIFY or the poll.
+        more = !jobs.empty();
         if (jobs.empty()) {
             continue;
         }
@@ -124,6 +126,8 @@ void DeliveryService::work_loop() {
                 in_flight_.erase(job.app_id);
             }
             --busy_;
+            // The finished delivery may have unblocked the next one of its resource or app.
+            woken_ = true;
         }
         claim_cv_.notify_one();
     }
