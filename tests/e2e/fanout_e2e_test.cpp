@@ -320,9 +320,6 @@ TEST_CASE("downstream faults delay deliveries but lose none, and a hanging app n
     CHECK(flaky.check_order().ok);
     // Redirects were never followed: every request went to the app's own path.
     std::size_t retried = 0;
-    for (const auto& id : users) {
-        (void)id;
-    }
     for (const auto& r : flaky.records()) {
         CHECK(r.target == "/webhook");
         if (r.attempt > 1) {
