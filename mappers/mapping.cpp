@@ -16,10 +16,8 @@
 #include <cstdint>
 #include <exception>
 #include <limits>
-#include <locale.h>  // newlocale (POSIX)
 #include <string>
 #include <system_error>
-#include <wctype.h>  // towupper_l (POSIX)
 
 namespace scimbridge::mappers {
 
@@ -146,74 +144,11 @@ std::string_view function_name(Fn fn) {
 
 // ---- UTF-8. Resource text is valid UTF-8 (scim/text.hpp); a stray byte counts as one character.
 
-struct CodePoint {
-    char32_t value = 0;
-    std::size_t length = 0;  // 0: the bytes at this offset are not well-formed UTF-8
-};
-
-CodePoint decode(std::string_view s, std::size_t i) {
-    const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
-    const unsigned char c = byte(i);
-    if (c < 0x80) {
-        return {c, 1};
-    }
-    std::size_t length = 0;
-    char32_t value = 0;
-    char32_t min = 0;
-    if ((c & 0xE0u) == 0xC0u) {
-        length = 2;
-        value = c & 0x1Fu;
-        min = 0x80;
-    } else if ((c & 0xF0u) == 0xE0u) {
-        length = 3;
-        value = c & 0x0Fu;
-        min = 0x800;
-    } else if ((c & 0xF8u) == 0xF0u) {
-        length = 4;
-        value = c & 0x07u;
-        min = 0x10000;
-    } else {
-        return {};
-    }
-    if (i + length > s.size()) {
-        return {};
-    }
-    for (std::size_t k = 1; k < length; ++k) {
-        if ((byte(i + k) & 0xC0u) != 0x80u) {
-            return {};
-        }
-        value = (value << 6) | (byte(i + k) & 0x3Fu);
-    }
-    if (value < min || value > 0x10FFFF || (value >= 0xD800 && value <= 0xDFFF)) {
-        return {};
-    }
-    return {value, length};
-}
+using scim::CodePoint;
 
 std::size_t step(std::string_view s, std::size_t i) {
-    const std::size_t n = decode(s, i).length;
+    const std::size_t n = scim::decode_utf8(s, i).length;
     return n == 0 ? 1 : n;
-}
-
-void encode(char32_t cp, std::string& out) {
-    const auto put = [&](char32_t b) {
-        out.push_back(static_cast<char>(static_cast<unsigned char>(b)));
-    };
-    if (cp < 0x80) {
-        put(cp);
-    } else if (cp < 0x800) {
-        put(0xC0 | (cp >> 6));
-        put(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-        put(0xE0 | (cp >> 12));
-        put(0x80 | ((cp >> 6) & 0x3F));
-        put(0x80 | (cp & 0x3F));
-    } else {
-        put(0xF0 | (cp >> 18));
-        put(0x80 | ((cp >> 12) & 0x3F));
-        put(0x80 | ((cp >> 6) & 0x3F));
-        put(0x80 | (cp & 0x3F));
-    }
 }
 
 // The byte offset `count` characters after `from` (or the end).
@@ -225,30 +160,6 @@ std::size_t skip_characters(std::string_view s, std::size_t from, std::int64_t c
     return i;
 }
 
-std::string to_upper(std::string_view s) {
-    // Upper-casing per code point under C.UTF-8, the mirror of scim::fold_case; ASCII only if the
-    // locale is missing.
-    static const locale_t locale = newlocale(LC_CTYPE_MASK, "C.UTF-8", nullptr);
-    std::string out;
-    out.reserve(s.size());
-    for (std::size_t i = 0; i < s.size();) {
-        const CodePoint cp = decode(s, i);
-        if (cp.length == 0) {
-            out.push_back(s[i]);
-            ++i;
-            continue;
-        }
-        char32_t upper = cp.value;
-        if (upper >= 'a' && upper <= 'z') {
-            upper -= 'a' - 'A';
-        } else if (upper >= 0x80 && locale != nullptr) {
-            upper = static_cast<char32_t>(towupper_l(static_cast<wint_t>(upper), locale));
-        }
-        encode(upper, out);
-        i += cp.length;
-    }
-    return out;
-}
 
 // Latin letters with diacritics (Latin-1 Supplement, Latin Extended-A and -B, Latin Extended
 // Additional) → ASCII, from each letter's Unicode decomposition without its marks, plus the
@@ -361,7 +272,7 @@ std::string normalize_diacritics(std::string_view s) {
     std::string out;
     out.reserve(s.size());
     for (std::size_t i = 0; i < s.size();) {
-        const CodePoint cp = decode(s, i);
+        const CodePoint cp = scim::decode_utf8(s, i);
         if (cp.length == 0) {
             out.push_back(s[i]);
             ++i;
@@ -920,7 +831,7 @@ public:
                                                       " bytes");
         }
         for (std::size_t i = 0; i < text_.size(); i += step(text_, i)) {
-            if (decode(text_, i).length == 0) {
+            if (scim::decode_utf8(text_, i).length == 0) {
                 return error_at(i, "the expression is not valid UTF-8");
             }
             if (text_[i] == '\0') {
@@ -1084,7 +995,7 @@ private:
                     if (!cp) {
                         return cp.error();
                     }
-                    encode(*cp, out);
+                    scim::append_utf8(*cp, out);
                     break;
                 }
                 default:
@@ -1830,7 +1741,7 @@ private:
                     return out;
                 });
             case Fn::kToLower: return string_function(n, v[0], scim::fold_case);
-            case Fn::kToUpper: return string_function(n, v[0], to_upper);
+            case Fn::kToUpper: return string_function(n, v[0], scim::upper_case);
             case Fn::kCoalesce:
             case Fn::kIIF:
             case Fn::kSwitch: break;

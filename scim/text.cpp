@@ -8,13 +8,9 @@ namespace scimbridge::scim {
 
 namespace {
 
-// The code point at s[i]; len is 0 when the bytes there are not well-formed UTF-8.
-struct Decoded {
-    char32_t cp = 0;
-    std::size_t len = 0;
-};
+}  // namespace
 
-Decoded decode(std::string_view s, std::size_t i) {
+CodePoint decode_utf8(std::string_view s, std::size_t i) {
     const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
     const unsigned char c = byte(i);
     if (c < 0x80) {
@@ -53,7 +49,7 @@ Decoded decode(std::string_view s, std::size_t i) {
     return {cp, len};
 }
 
-void encode(char32_t cp, std::string& out) {
+void append_utf8(char32_t cp, std::string& out) {
     const auto put = [&](char32_t b) { out.push_back(static_cast<char>(static_cast<unsigned char>(b))); };
     if (cp < 0x80) {
         put(cp);
@@ -72,6 +68,8 @@ void encode(char32_t cp, std::string& out) {
     }
 }
 
+namespace {
+
 locale_t utf8_ctype() {
     static const locale_t locale = [] {
         const locale_t l = newlocale(LC_CTYPE_MASK, "C.UTF-8", nullptr);
@@ -88,32 +86,43 @@ locale_t utf8_ctype() {
 bool is_valid_utf8(std::string_view text) {
     std::size_t i = 0;
     while (i < text.size()) {
-        const Decoded d = decode(text, i);
-        if (d.len == 0) {
+        const CodePoint d = decode_utf8(text, i);
+        if (d.length == 0) {
             return false;
         }
-        i += d.len;
+        i += d.length;
     }
     return true;
 }
 
-std::string fold_case(std::string_view text) {
+namespace {
+
+// Each code point through `map` (towlower_l / towupper_l under C.UTF-8); bytes that are not
+// UTF-8 are kept.
+template <typename Map>
+std::string map_code_points(std::string_view text, Map map) {
     const locale_t locale = utf8_ctype();
     std::string out;
     out.reserve(text.size());
     std::size_t i = 0;
     while (i < text.size()) {
-        const Decoded d = decode(text, i);
-        if (d.len == 0) {
+        const CodePoint d = decode_utf8(text, i);
+        if (d.length == 0) {
             out.push_back(text[i]);
             ++i;
             continue;
         }
-        encode(static_cast<char32_t>(towlower_l(static_cast<wint_t>(d.cp), locale)), out);
-        i += d.len;
+        append_utf8(static_cast<char32_t>(map(static_cast<wint_t>(d.value), locale)), out);
+        i += d.length;
     }
     return out;
 }
+
+}  // namespace
+
+std::string fold_case(std::string_view text) { return map_code_points(text, towlower_l); }
+
+std::string upper_case(std::string_view text) { return map_code_points(text, towupper_l); }
 
 std::string ascii_lower(std::string_view text) {
     std::string out(text);
