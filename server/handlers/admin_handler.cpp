@@ -50,56 +50,76 @@ const std::string* param(const RequestContext& ctx, const char* key) {
     return it == ctx.params.end() ? nullptr : &it->second;
 }
 
-struct Query {
-    std::map<std::string, std::string> values;
+// The query string of a list endpoint, read field by field into a query struct; the first bad
+// parameter is kept as the error (400).
+class QueryReader {
+public:
+    explicit QueryReader(const RequestContext& ctx) {
+        auto parsed = parse_query(ctx.query);
+        if (!parsed) {
+            error_ = Error::bad_request("malformed query string");
+        } else {
+            values_ = std::move(*parsed);
+        }
+    }
+    const std::optional<Error>& error() const { return error_; }
+
+    void text(const std::string& key, std::optional<std::string>& out,
+              const std::set<std::string>& allowed = {}) {
+        out = get(key);
+        if (out && !allowed.empty() && !allowed.contains(*out)) {
+            std::string names;
+            for (const std::string& a : allowed) {
+                names += (names.empty() ? "" : ", ") + a;
+            }
+            fail(key + " must be one of " + names);
+        }
+    }
+    void uuid(const std::string& key, std::optional<std::string>& out) {
+        out = get(key);
+        if (out && !db::is_uuid(*out)) {
+            fail(key + " must be a UUID");
+        }
+    }
+    void integer(const std::string& key, std::optional<std::int64_t>& out) {
+        const auto v = get(key);
+        if (!v) {
+            return;
+        }
+        std::int64_t n = 0;
+        const auto [ptr, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
+        if (ec != std::errc() || ptr != v->data() + v->size() || n < 0) {
+            fail(key + " must be a non-negative integer");
+            return;
+        }
+        out = n;
+    }
+    // count: 1..kMaxPage, 100 when absent.
+    void count(std::size_t& out) {
+        std::optional<std::int64_t> n;
+        integer("count", n);
+        out = n ? static_cast<std::size_t>(std::clamp<std::int64_t>(*n, 1, kMaxPage)) : 100;
+    }
+
+private:
     std::optional<std::string> get(const std::string& key) const {
-        const auto it = values.find(key);
-        if (it == values.end() || it->second.empty()) {
+        const auto it = values_.find(key);
+        if (it == values_.end() || it->second.empty()) {
             return std::nullopt;
         }
         return it->second;
     }
+    void fail(std::string detail) {
+        if (!error_) {
+            error_ = Error::bad_request(std::move(detail));
+        }
+    }
+    std::map<std::string, std::string> values_;
+    std::optional<Error> error_;
 };
 
-Result<Query> query_of(const RequestContext& ctx) {
-    auto parsed = parse_query(ctx.query);
-    if (!parsed) {
-        return Error::bad_request("malformed query string");
-    }
-    return Query{std::move(*parsed)};
-}
-
-Result<std::optional<std::string>> uuid_param(const Query& q, const std::string& key) {
-    auto v = q.get(key);
-    if (v && !db::is_uuid(*v)) {
-        return Error::bad_request(key + " must be a UUID");
-    }
-    return v;
-}
-
-Result<std::optional<std::int64_t>> int_param(const Query& q, const std::string& key) {
-    auto v = q.get(key);
-    if (!v) {
-        return std::optional<std::int64_t>();
-    }
-    std::int64_t n = 0;
-    const auto [ptr, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
-    if (ec != std::errc() || ptr != v->data() + v->size() || n < 0) {
-        return Error::bad_request(key + " must be a non-negative integer");
-    }
-    return std::optional<std::int64_t>(n);
-}
-
-Result<std::size_t> count_param(const Query& q) {
-    auto n = int_param(q, "count");
-    if (!n) {
-        return n.error();
-    }
-    if (!*n) {
-        return std::size_t{100};
-    }
-    return static_cast<std::size_t>(std::clamp<std::int64_t>(**n, 1, kMaxPage));
-}
+const std::set<std::string> kAccountStates{"initiated", "invited", "claimed", "pending", "active", "blocked"};
+const std::set<std::string> kDeliveryStates{"pending", "leased", "delivered", "superseded", "skipped", "dead"};
 
 json::object page_json(const mappers::RowPage& page) {
     json::object o{{"items", page.rows}};
@@ -282,51 +302,31 @@ Response AdminHandler::preview(const RequestContext& ctx) const {
 }
 
 Response AdminHandler::accounts(const RequestContext& ctx) const {
-    auto q = query_of(ctx);
-    if (!q) {
-        return error(ctx, q.error());
+    QueryReader r(ctx);
+    mappers::AccountQuery q;
+    r.uuid("app", q.app_id);
+    r.uuid("user", q.user_id);
+    r.text("state", q.state, kAccountStates);
+    r.text("after", q.after);
+    r.count(q.limit);
+    if (r.error()) {
+        return error(ctx, *r.error());
     }
-    mappers::AccountQuery aq;
-    auto app = uuid_param(*q, "app");
-    auto user = uuid_param(*q, "user");
-    auto count = count_param(*q);
-    if (!app || !user || !count) {
-        return error(ctx, !app ? app.error() : (!user ? user.error() : count.error()));
-    }
-    aq.app_id = *app;
-    aq.user_id = *user;
-    aq.limit = *count;
-    aq.after = q->get("after");
-    aq.state = q->get("state");
-    if (aq.state && !mappers::parse_account_state(*aq.state)) {
-        return error(ctx, Error::bad_request("state must be one of initiated, invited, claimed, pending, active, blocked"));
-    }
-    return ok(ctx, page_json(store_.accounts(tenant(ctx), aq)));
+    return ok(ctx, page_json(store_.accounts(tenant(ctx), q)));
 }
 
 Response AdminHandler::deliveries(const RequestContext& ctx) const {
-    auto q = query_of(ctx);
-    if (!q) {
-        return error(ctx, q.error());
+    QueryReader r(ctx);
+    mappers::DeliveryQuery q;
+    r.uuid("app", q.app_id);
+    r.uuid("resource", q.resource_id);
+    r.text("state", q.state, kDeliveryStates);
+    r.integer("after", q.after);
+    r.count(q.limit);
+    if (r.error()) {
+        return error(ctx, *r.error());
     }
-    mappers::DeliveryQuery dq;
-    auto app = uuid_param(*q, "app");
-    auto resource = uuid_param(*q, "resource");
-    auto after = int_param(*q, "after");
-    auto count = count_param(*q);
-    if (!app || !resource || !after || !count) {
-        return error(ctx, !app ? app.error() : (!resource ? resource.error() : (!after ? after.error() : count.error())));
-    }
-    dq.app_id = *app;
-    dq.resource_id = *resource;
-    dq.after = *after;
-    dq.limit = *count;
-    dq.state = q->get("state");
-    static const std::set<std::string> kStates{"pending", "leased", "delivered", "superseded", "skipped", "dead"};
-    if (dq.state && !kStates.contains(*dq.state)) {
-        return error(ctx, Error::bad_request("state must be one of pending, leased, delivered, superseded, skipped, dead"));
-    }
-    return ok(ctx, page_json(store_.deliveries(tenant(ctx), dq)));
+    return ok(ctx, page_json(store_.deliveries(tenant(ctx), q)));
 }
 
 Response AdminHandler::replay(const RequestContext& ctx) const {
@@ -369,24 +369,17 @@ Response AdminHandler::replay(const RequestContext& ctx) const {
 }
 
 Response AdminHandler::audit(const RequestContext& ctx) const {
-    auto q = query_of(ctx);
-    if (!q) {
-        return error(ctx, q.error());
+    QueryReader r(ctx);
+    mappers::AuditQuery q;
+    r.uuid("app", q.app_id);
+    r.uuid("resource", q.resource_id);
+    r.text("action", q.action);
+    r.integer("after", q.after);
+    r.count(q.limit);
+    if (r.error()) {
+        return error(ctx, *r.error());
     }
-    mappers::AuditQuery aq;
-    auto app = uuid_param(*q, "app");
-    auto resource = uuid_param(*q, "resource");
-    auto after = int_param(*q, "after");
-    auto count = count_param(*q);
-    if (!app || !resource || !after || !count) {
-        return error(ctx, !app ? app.error() : (!resource ? resource.error() : (!after ? after.error() : count.error())));
-    }
-    aq.app_id = *app;
-    aq.resource_id = *resource;
-    aq.after = *after;
-    aq.limit = *count;
-    aq.action = q->get("action");
-    return ok(ctx, page_json(store_.audit(tenant(ctx), aq)));
+    return ok(ctx, page_json(store_.audit(tenant(ctx), q)));
 }
 
 }  // namespace scimbridge::server
