@@ -62,6 +62,24 @@ scim::Result<void> check_uuid(const std::optional<std::string>& v, const char* w
     return {};
 }
 
+// One page of rows (a JSON array from `sql`), with the cursor of the next page when it is full.
+mappers::RowPage fetch_page(Database& db, const std::string& sql, const Params& params, std::size_t limit,
+                            std::string (*cursor_of)(const json::object& last)) {
+    mappers::RowPage page;
+    const auto rows = db.impl().with_connection([&](Connection& c) { return json_row(c, sql, params); });
+    if (rows) {
+        page.rows = rows->as_array();
+    }
+    if (page.rows.size() == limit && !page.rows.empty()) {
+        page.next = cursor_of(page.rows.back().as_object());
+    }
+    return page;
+}
+
+std::string id_cursor(const json::object& last) {
+    return std::to_string(last.at("id").to_number<std::int64_t>());
+}
+
 }  // namespace
 
 scim::Result<mappers::StoredApp> PgAppStore::create_app(const std::string& tenant_id,
@@ -218,19 +236,12 @@ mappers::RowPage PgAppStore::accounts(const std::string& tenant_id, const mapper
         p["aa"] = after_app;
         p["ar"] = after_resource;
     }
-    mappers::RowPage page;
     if (!check_uuid(q.app_id, "app") || !check_uuid(q.user_id, "user")) {
-        return page;
+        return {};
     }
-    const auto rows = db_.impl().with_connection([&](Connection& c) { return json_row(c, sql, p); });
-    if (rows) {
-        page.rows = rows->as_array();
-    }
-    if (page.rows.size() == q.limit && !page.rows.empty()) {
-        const json::object& last = page.rows.back().as_object();
-        page.next = std::string(last.at("app_id").as_string()) + "/" + std::string(last.at("user_id").as_string());
-    }
-    return page;
+    return fetch_page(db_, sql, p, q.limit, [](const json::object& last) {
+        return std::string(last.at("app_id").as_string()) + "/" + std::string(last.at("user_id").as_string());
+    });
 }
 
 mappers::RowPage PgAppStore::deliveries(const std::string& tenant_id, const mappers::DeliveryQuery& q) {
@@ -244,20 +255,12 @@ mappers::RowPage PgAppStore::deliveries(const std::string& tenant_id, const mapp
         optional_eq("d.resource_id", "res", "uuid") +
         " AND (CAST(:after AS text) IS NULL OR d.id > CAST(:after AS bigint)) "
         " ORDER BY d.id LIMIT CAST(:n AS integer)) r";
-    mappers::RowPage page;
     if (!check_uuid(q.app_id, "app") || !check_uuid(q.resource_id, "resource")) {
-        return page;
+        return {};
     }
     const Params p{{"t", tenant_id}, {"app", q.app_id}, {"state", q.state}, {"res", q.resource_id},
                    {"after", opt(q.after)}, {"n", std::to_string(q.limit)}};
-    const auto rows = db_.impl().with_connection([&](Connection& c) { return json_row(c, sql, p); });
-    if (rows) {
-        page.rows = rows->as_array();
-    }
-    if (page.rows.size() == q.limit && !page.rows.empty()) {
-        page.next = std::to_string(page.rows.back().as_object().at("id").to_number<std::int64_t>());
-    }
-    return page;
+    return fetch_page(db_, sql, p, q.limit, id_cursor);
 }
 
 scim::Result<std::int64_t> PgAppStore::replay(const std::string& tenant_id, const mappers::ReplayRequest& r,
@@ -310,20 +313,12 @@ mappers::RowPage PgAppStore::audit(const std::string& tenant_id, const mappers::
         " AND (CAST(:action AS text) IS NULL OR starts_with(action, CAST(:action AS text))) "
         " AND (CAST(:after AS text) IS NULL OR id > CAST(:after AS bigint)) "
         " ORDER BY id LIMIT CAST(:n AS integer)) r";
-    mappers::RowPage page;
     if (!check_uuid(q.app_id, "app") || !check_uuid(q.resource_id, "resource")) {
-        return page;
+        return {};
     }
     const Params p{{"t", tenant_id}, {"app", q.app_id}, {"res", q.resource_id}, {"action", q.action},
                    {"after", opt(q.after)}, {"n", std::to_string(q.limit)}};
-    const auto rows = db_.impl().with_connection([&](Connection& c) { return json_row(c, sql, p); });
-    if (rows) {
-        page.rows = rows->as_array();
-    }
-    if (page.rows.size() == q.limit && !page.rows.empty()) {
-        page.next = std::to_string(page.rows.back().as_object().at("id").to_number<std::int64_t>());
-    }
-    return page;
+    return fetch_page(db_, sql, p, q.limit, id_cursor);
 }
 
 }  // namespace scimbridge::db
