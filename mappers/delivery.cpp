@@ -43,6 +43,31 @@ Mapped map_resource(const std::shared_ptr<const Mapping>& mapping, const json::o
     return {std::move(r.payload), std::move(r.errors)};
 }
 
+// The event for a delivery: its stable id (webhook-id), the resource's current version when it
+// still exists, and — unless it is a delete — the mapped payload with what changed since the
+// app last received it.
+OutboundEvent make_event(const DeliveryJob& job, const AppDefinition& app, EventType type,
+                         const std::optional<scim::StoredResource>& resource,
+                         const std::optional<AppObject>& object, const json::object* payload) {
+    OutboundEvent event;
+    event.id = "dlv_" + std::to_string(job.id);
+    event.type = type;
+    event.tenant_id = job.tenant_id;
+    event.app_id = job.app_id;
+    event.app_name = app.name;
+    event.resource_id = job.resource_id;
+    event.version = resource ? resource->version : job.version;
+    event.occurred_at = job.created_at;
+    if (object) {
+        event.remote_id = object->remote_id;
+    }
+    if (payload != nullptr) {
+        event.data = *payload;
+        event.previous = object ? previous_values(object->payload, *payload) : json::object();
+    }
+    return event;
+}
+
 bool is_active(const scim::StoredResource& r) {
     const json::value* active = scim::find_ci(r.document, "active");
     return active == nullptr || !active->is_bool() || active->as_bool();
@@ -103,8 +128,12 @@ DeliveryProcessor::DeliveryProcessor(OutboxStore& outbox, scim::ResourceStore& r
       registries_(std::move(registries)),
       policy_(std::move(policy)) {}
 
-std::string DeliveryProcessor::base_for(const std::string& /*tenant_id*/) const {
-    return policy_.base_url;  // the tenant comes from the token, not the URL
+std::shared_ptr<const scim::SchemaRegistry> DeliveryProcessor::registry_for(const std::string& tenant_id) const {
+    auto registry = registries_(tenant_id);
+    if (!registry) {  // the core registry lives for the process: a non-owning pointer
+        registry = std::shared_ptr<const scim::SchemaRegistry>(std::shared_ptr<void>(), &scim::SchemaRegistry::core());
+    }
+    return registry;
 }
 
 std::optional<DeliveryProcessor::CachedApp> DeliveryProcessor::app_for(const DeliveryJob& job) {
@@ -119,8 +148,7 @@ std::optional<DeliveryProcessor::CachedApp> DeliveryProcessor::app_for(const Del
     if (!stored) {
         return std::nullopt;
     }
-    const auto registry = registries_(job.tenant_id);
-    auto decoded = decode_app(stored->definition, registry ? *registry : scim::SchemaRegistry::core());
+    auto decoded = decode_app(stored->definition, *registry_for(job.tenant_id));
     CachedApp cached;
     cached.version = stored->version;
     cached.enabled = stored->enabled;
@@ -153,8 +181,8 @@ DeliveryOutcome DeliveryProcessor::process(const DeliveryJob& job) {
 
 DeliveryOutcome DeliveryProcessor::process_user(const DeliveryJob& job, const CachedApp& cached) {
     const AppDefinition& app = *cached.app;
-    const auto registry = registries_(job.tenant_id);
-    const scim::SchemaRegistry& reg = registry ? *registry : scim::SchemaRegistry::core();
+    const auto registry = registry_for(job.tenant_id);
+    const scim::SchemaRegistry& reg = *registry;
     scim::LoadOptions load;
     load.groups = app.scope_group.has_value();
     const auto user = resources_.find(job.tenant_id, ResourceKind::kUser, job.resource_id, load);
@@ -166,7 +194,7 @@ DeliveryOutcome DeliveryProcessor::process_user(const DeliveryJob& job, const Ca
         facts.in_scope = user_in_scope(app, *user, reg);
         const scim::ResourceType* type = reg.resource_type("User");
         if (type != nullptr) {
-            mapped = map_resource(app.mapping, scim::render_resource(*type, *user, base_for(job.tenant_id)));
+            mapped = map_resource(app.mapping, scim::render_resource(*type, *user, policy_.base_url));
         }
     }
     const auto object = outbox_.app_object(job.tenant_id, job.app_id, job.resource_id);
@@ -180,24 +208,9 @@ DeliveryOutcome DeliveryProcessor::process_user(const DeliveryJob& job, const Ca
         return outbox_.complete(job, completion) ? DeliveryOutcome::kSkipped : DeliveryOutcome::kLeaseLost;
     }
 
-    OutboundEvent event;
-    event.id = "dlv_" + std::to_string(job.id);
-    event.type = decision.type;
-    event.tenant_id = job.tenant_id;
-    event.app_id = job.app_id;
-    event.app_name = app.name;
-    event.resource_id = job.resource_id;
-    event.version = user ? user->version : job.version;
-    event.occurred_at = job.created_at;
+    OutboundEvent event = make_event(job, app, decision.type, user, object, user ? &mapped.payload : nullptr);
     event.state = decision.state;
     event.previous_state = decision.previous_state;
-    if (object) {
-        event.remote_id = object->remote_id;
-    }
-    if (user) {
-        event.data = mapped.payload;
-        event.previous = object ? previous_values(object->payload, mapped.payload) : json::object();
-    }
     const DeliveryResult result = cached.connector->deliver(event, transport_);
 
     completion.delivered = true;
@@ -224,8 +237,8 @@ DeliveryOutcome DeliveryProcessor::process_group(const DeliveryJob& job, const C
                                                              : "app does not receive groups";
         return outbox_.complete(job, completion) ? DeliveryOutcome::kSkipped : DeliveryOutcome::kLeaseLost;
     }
-    const auto registry = registries_(job.tenant_id);
-    const scim::SchemaRegistry& reg = registry ? *registry : scim::SchemaRegistry::core();
+    const auto registry = registry_for(job.tenant_id);
+    const scim::SchemaRegistry& reg = *registry;
     const auto group = resources_.find(job.tenant_id, ResourceKind::kGroup, job.resource_id, {});
     bool in_scope = false;
     Mapped mapped;
@@ -234,7 +247,7 @@ DeliveryOutcome DeliveryProcessor::process_group(const DeliveryJob& job, const C
         in_scope = type != nullptr &&
                    (!app.group_filter || scim::matches(*app.group_filter, *group, reg, *type));
         if (type != nullptr) {
-            mapped = map_resource(app.group_mapping, scim::render_resource(*type, *group, base_for(job.tenant_id)));
+            mapped = map_resource(app.group_mapping, scim::render_resource(*type, *group, policy_.base_url));
         }
     }
     const auto object = outbox_.app_object(job.tenant_id, job.app_id, job.resource_id);
@@ -250,21 +263,9 @@ DeliveryOutcome DeliveryProcessor::process_group(const DeliveryJob& job, const C
         completion.detail = decision.reason;
         return outbox_.complete(job, completion) ? DeliveryOutcome::kSkipped : DeliveryOutcome::kLeaseLost;
     }
-    OutboundEvent event;
-    event.id = "dlv_" + std::to_string(job.id);
-    event.type = decision.type;
-    event.tenant_id = job.tenant_id;
-    event.app_id = job.app_id;
-    event.app_name = app.name;
-    event.resource_id = job.resource_id;
-    event.version = group ? group->version : job.version;
-    event.occurred_at = job.created_at;
-    if (object) {
-        event.remote_id = object->remote_id;
-    }
+    OutboundEvent event =
+        make_event(job, app, decision.type, group, object, decision.forget ? nullptr : &mapped.payload);
     if (!decision.forget) {
-        event.data = mapped.payload;
-        event.previous = object ? previous_values(object->payload, mapped.payload) : json::object();
         event.members_added = diff.added;
         event.members_removed = diff.removed;
     }
@@ -311,8 +312,8 @@ scim::Result<DeliveryProcessor::Preview> DeliveryProcessor::preview(const AppDef
                                                                     const std::string& tenant_id,
                                                                     ResourceKind kind,
                                                                     const std::string& resource_id) {
-    const auto registry = registries_(tenant_id);
-    const scim::SchemaRegistry& reg = registry ? *registry : scim::SchemaRegistry::core();
+    const auto registry = registry_for(tenant_id);
+    const scim::SchemaRegistry& reg = *registry;
     scim::LoadOptions load;
     load.groups = kind == ResourceKind::kUser && app.scope_group.has_value();
     const auto r = resources_.find(tenant_id, kind, resource_id, load);
@@ -325,7 +326,7 @@ scim::Result<DeliveryProcessor::Preview> DeliveryProcessor::preview(const AppDef
     }
     Preview p;
     Mapped mapped = map_resource(kind == ResourceKind::kUser ? app.mapping : app.group_mapping,
-                                 scim::render_resource(*type, *r, base_for(tenant_id)));
+                                 scim::render_resource(*type, *r, policy_.base_url));
     p.payload = std::move(mapped.payload);
     p.errors = std::move(mapped.errors);
     p.in_scope = kind == ResourceKind::kUser

@@ -99,7 +99,8 @@ struct DeliveryPolicy {
     std::chrono::milliseconds max_retry{6 * 3600 * 1000};
     std::chrono::seconds dead_after{72 * 3600};
     double time_scale = 1.0;  // tests shrink every delay and the window (not Retry-After)
-    std::string base_url;     // the bridge's SCIM base (meta.location in mapped resources)
+    std::string base_url;     // the bridge's SCIM base (meta.location in mapped resources; the
+                              // tenant comes from the token, not the URL)
     std::chrono::milliseconds deadline{15000};  // per outbound request
 };
 
@@ -142,7 +143,8 @@ private:
     DeliveryOutcome process_user(const DeliveryJob& job, const CachedApp& app);
     DeliveryOutcome process_group(const DeliveryJob& job, const CachedApp& app);
     DeliveryOutcome finish(const DeliveryJob& job, const DeliveryResult& result, Completion completion);
-    std::string base_for(const std::string& tenant_id) const;
+    // The tenant's registry (its extension schemas), or the core one.
+    std::shared_ptr<const scim::SchemaRegistry> registry_for(const std::string& tenant_id) const;
 
     OutboxStore& outbox_;
     scim::ResourceStore& resources_;
