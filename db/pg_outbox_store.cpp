@@ -29,16 +29,22 @@ constexpr const char* kLoadApp =
     "WHERE tenant_id = CAST(:t AS uuid) AND id = CAST(:a AS uuid)";
 
 constexpr const char* kAppObject =
-    "SELECT json_build_object('state', state, 'state_before_block', state_before_block, "
-    "'remote_id', remote_id, 'payload', payload, 'delivered_version', delivered_version)::text "
-    "FROM app_object WHERE tenant_id = CAST(:t AS uuid) AND app_id = CAST(:a AS uuid) "
-    "AND resource_id = CAST(:r AS uuid)";
+    "SELECT json_build_object('state', o.state, 'state_before_block', o.state_before_block, "
+    "'remote_id', o.remote_id, 'payload', o.payload, 'delivered_version', o.delivered_version, "
+    "'delivered_state', o.delivered_state, 'block_cause', o.block_cause, 'announced_invitation', o.announced_invitation, "
+    "'invitation', (SELECT json_build_object('id', i.id, 'reminders_sent', i.reminders_sent, "
+    "  'expires_at', to_char(i.expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')) "
+    "  FROM invitation i WHERE i.tenant_id = o.tenant_id AND i.app_id = o.app_id "
+    "  AND i.user_id = o.resource_id AND i.state = 'open'))::text "
+    "FROM app_object o WHERE o.tenant_id = CAST(:t AS uuid) AND o.app_id = CAST(:a AS uuid) "
+    "AND o.resource_id = CAST(:r AS uuid)";
 
 // Direct user members with a live account in the app, against the members the app was told.
 constexpr const char* kMemberDiff =
     "WITH desired AS (SELECT m.member_id AS id, o.remote_id FROM scim_group_member m "
     "  JOIN app_object o ON o.tenant_id = m.tenant_id AND o.app_id = CAST(:a AS uuid) "
     "   AND o.resource_id = m.member_id AND o.state <> 'blocked' "
+    "   AND (o.memberships_purged_at IS NULL OR m.added_at > o.memberships_purged_at) "
     "  WHERE m.tenant_id = CAST(:t AS uuid) AND m.group_id = CAST(:g AS uuid) AND m.member_type = 'User'), "
     "told AS (SELECT member_id AS id FROM app_group_member WHERE tenant_id = CAST(:t AS uuid) "
     "  AND app_id = CAST(:a AS uuid) AND group_id = CAST(:g AS uuid)) "
@@ -161,6 +167,19 @@ std::optional<mappers::AppObject> PgOutboxStore::app_object(const std::string& t
         obj.payload = p->as_object();
     }
     obj.delivered_version = o.at("delivered_version").to_number<std::int64_t>();
+    if (const auto s = string_or_null(o.if_contains("delivered_state"))) {
+        obj.delivered_state = mappers::parse_account_state(*s);
+    }
+    obj.announced_invitation = string_or_null(o.if_contains("announced_invitation"));
+    if (const auto cause = string_or_null(o.if_contains("block_cause"))) {
+        obj.blocked_by_admin = mappers::is_admin_block_cause(*cause);
+    }
+    if (const json::value* i = o.if_contains("invitation"); i != nullptr && i->is_object()) {
+        const json::object& inv = i->as_object();
+        obj.invitation = mappers::AppObject::OpenInvitation{
+            std::string(inv.at("id").as_string()), inv.at("reminders_sent").to_number<int>(),
+            std::string(inv.at("expires_at").as_string())};
+    }
     return obj;
 }
 
@@ -200,6 +219,12 @@ bool PgOutboxStore::complete(const mappers::DeliveryJob& job, const mappers::Com
         }
         p["payload"] = c.object.payload;
         p["delivered_version"] = c.object.delivered_version;
+        if (c.object.delivered_state) {
+            p["delivered_state"] = mappers::to_string(*c.object.delivered_state);
+        }
+        if (c.object.announced_invitation) {
+            p["announced_invitation"] = *c.object.announced_invitation;
+        }
     }
     if (c.change) {
         json::object change{{"to", mappers::to_string(c.change->to)}, {"cause", c.change->cause}};

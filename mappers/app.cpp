@@ -1,5 +1,7 @@
 #include "mappers/app.hpp"
 
+#include "mappers/mail.hpp"
+
 #include "mappers/webhook_signature.hpp"
 #include "scim/filter_eval.hpp"
 #include "scim/resource_service.hpp"
@@ -149,6 +151,8 @@ std::string_view name_of(const std::array<std::pair<std::string_view, E>, N>& na
     return names[0].first;
 }
 
+}  // namespace
+
 Result<AppPolicies> decode_policies(const json::object& o) {
     AppPolicies p;
     auto invite = enum_field(o, "invite", "policies.", kInviteNames, InvitePolicy::kLater);
@@ -174,8 +178,33 @@ Result<AppPolicies> decode_policies(const json::object& o) {
     if (p.approval == ApprovalPolicy::kDomainAllowlist && p.approve_domains.empty()) {
         return Error::invalid_value("policies.approval \"domains\" needs policies.approve_domains");
     }
+    const auto text = [&](const char* key, std::size_t max, std::string& out) -> Result<void> {
+        const json::value* v = o.if_contains(key);
+        if (v == nullptr || v->is_null()) {
+            return {};
+        }
+        if (!v->is_string() || v->as_string().size() > max) {
+            return Error::invalid_value(std::string("policies.") + key + " must be a string of at most " +
+                                        std::to_string(max) + " characters");
+        }
+        out = std::string(v->as_string());
+        return {};
+    };
+    if (auto r = text("locale", 35, p.locale); !r) return r.error();
+    if (auto r = text("copy_to", 254, p.copy_to); !r) return r.error();
+    if (!p.copy_to.empty() && !is_plausible_email(p.copy_to)) {
+        return Error::invalid_value("policies.copy_to must be an email address");
+    }
+    if (const json::value* v = o.if_contains("invite_email"); v != nullptr && !v->is_null()) {
+        if (!v->is_bool()) {
+            return Error::invalid_value("policies.invite_email must be a boolean");
+        }
+        p.invite_email = v->as_bool();
+    }
     return p;
 }
+
+namespace {
 
 json::object policies_json(const AppPolicies& p) {
     json::array domains;
@@ -185,7 +214,10 @@ json::object policies_json(const AppPolicies& p) {
     return {{"invite", name_of(kInviteNames, p.invite)},
             {"activation", name_of(kActivationNames, p.activation)},
             {"approval", name_of(kApprovalNames, p.approval)},
-            {"approve_domains", std::move(domains)}};
+            {"approve_domains", std::move(domains)},
+            {"locale", p.locale},
+            {"copy_to", p.copy_to},
+            {"invite_email", p.invite_email}};
 }
 
 std::string secret_hint(const std::string& secret) {

@@ -27,7 +27,13 @@ struct AppPolicies {
     ActivationPolicy activation = ActivationPolicy::kOnClaim;
     ApprovalPolicy approval = ApprovalPolicy::kAutoAll;
     std::vector<std::string> approve_domains;  // kDomainAllowlist
+    std::string locale = "en";  // invitation mails, unless the user has a preferredLanguage/locale
+    std::string copy_to;        // an HR/IT address that gets a summary of each invitation
+    bool invite_email = true;   // invitations are mailed (when the bridge has SMTP configured)
 };
+
+// The "policies" object of an app (admin API, import file, stored definition).
+scim::Result<AppPolicies> decode_policies(const boost::json::object& json);
 
 struct AppDefinition {
     std::string id;  // empty until stored

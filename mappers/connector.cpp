@@ -33,6 +33,18 @@ std::string_view to_string(EventType type) {
             return "group.updated";
         case EventType::kGroupDeleted:
             return "group.deleted";
+        case EventType::kAccountInvited:
+            return "account.invited";
+        case EventType::kAccountInvitationReminder:
+            return "account.invitation_reminder";
+        case EventType::kAccountInvitationExpired:
+            return "account.invitation_expired";
+        case EventType::kAccountClaimed:
+            return "account.claimed";
+        case EventType::kAccountPending:
+            return "account.pending";
+        case EventType::kAccountActivated:
+            return "account.activated";
     }
     return "unknown";
 }
@@ -49,8 +61,23 @@ bool is_user_event(EventType type) {
         case EventType::kGroupUpdated:
         case EventType::kGroupDeleted:
             return false;
+        default:
+            return is_account_event(type);
     }
-    return false;
+}
+
+bool is_account_event(EventType type) {
+    switch (type) {
+        case EventType::kAccountInvited:
+        case EventType::kAccountInvitationReminder:
+        case EventType::kAccountInvitationExpired:
+        case EventType::kAccountClaimed:
+        case EventType::kAccountPending:
+        case EventType::kAccountActivated:
+            return true;
+        default:
+            return false;
+    }
 }
 
 namespace {
@@ -246,6 +273,11 @@ boost::json::object webhook_body(const OutboundEvent& event) {
     }
     if (event.remote_id) {
         body["remote_id"] = *event.remote_id;
+    }
+    if (event.invitation) {
+        body["invitation"] = json::object{{"claim_url", event.invitation->url},
+                                          {"expires_at", event.invitation->expires_at},
+                                          {"reminder", event.invitation->reminder}};
     }
     return body;
 }

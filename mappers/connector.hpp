@@ -30,9 +30,25 @@ enum class EventType {
     kGroupCreated,
     kGroupUpdated,
     kGroupDeleted,
+    // Account lifecycle (DESIGN §5), for apps that receive events (webhook): the body carries
+    // the account state and, for invitations, the claim link.
+    kAccountInvited,             // a new invitation (first or resend)
+    kAccountInvitationReminder,  // day 3 / day 5 while unclaimed
+    kAccountInvitationExpired,   // back to initiated
+    kAccountClaimed,
+    kAccountPending,             // waiting for approval or the first sign-in
+    kAccountActivated,
 };
 std::string_view to_string(EventType type);  // "user.created", ...
 bool is_user_event(EventType type);
+bool is_account_event(EventType type);  // account.*: only apps that receive events get them
+
+// An invitation as an `account.invited` / reminder event shows it.
+struct InvitationNotice {
+    std::string url;         // the claim link
+    std::string expires_at;  // RFC 3339
+    int reminder = 0;        // 0: the invitation itself; 1, 2: the reminders
+};
 
 struct MemberChange {
     std::string id;                        // canonical member id
@@ -57,6 +73,7 @@ struct OutboundEvent {
     // Groups: members that joined / left since the last delivery to this app.
     std::vector<MemberChange> members_added;
     std::vector<MemberChange> members_removed;
+    std::optional<InvitationNotice> invitation;  // account.invited and reminders
 };
 
 struct DeliveryResult {
@@ -100,7 +117,8 @@ public:
 // The webhook body (exposed for tests and the admin preview): {id, type, timestamp, tenant,
 // app: {id, name}, resource: {type, id, version}, data, previous, remote_id (when known)} plus
 // account: {state, previous_state} for users (null when unknown) or members_added and
-// members_removed ([{id, remote_id?}]) for groups.
+// members_removed ([{id, remote_id?}]) for groups; account.invited and its reminders add
+// invitation: {claim_url, expires_at, reminder}.
 boost::json::object webhook_body(const OutboundEvent& event);
 
 std::unique_ptr<Connector> make_webhook_connector(WebhookConfig config, WallClock clock = {});

@@ -199,18 +199,48 @@ DeliveryOutcome DeliveryProcessor::process_user(const DeliveryJob& job, const Ca
     }
     const auto object = outbox_.app_object(job.tenant_id, job.app_id, job.resource_id);
     const bool mapped_changed = !object || object->payload != mapped.payload;
-    const UserDecision decision = decide_user(app.policies, object, facts, mapped_changed);
+    UserDecision decision = decide_user(app.policies, object, facts, mapped_changed);
 
+    // A lifecycle change (invitation, claim, approval, admin block) the app has not heard of yet:
+    // it rides on this delivery. Apps that receive events get the account event; SCIM apps only
+    // hear of blocks and unblocks (as deactivate / reactivate), the rest is recorded as told.
+    std::optional<std::string> invitation_key;
+    std::optional<EventType> owed;
+    if (object && !decision.change && (!decision.send || decision.type == EventType::kUserUpdated)) {
+        owed = owed_account_event(*object, invitation_key);
+        if (owed && app.connector != "webhook" && is_account_event(*owed)) {
+            owed.reset();
+            invitation_key.reset();
+        }
+    }
     Completion completion;
     completion.mapping_errors = mapped.errors;
+    if (owed) {
+        decision.send = true;
+        decision.type = *owed;
+        decision.state = object->state;
+        decision.previous_state = object->delivered_state;
+        decision.state_before_block = object->state_before_block;
+    }
     if (!decision.send) {
         completion.detail = decision.reason;
+        if (object && object->state && object->delivered_state != object->state) {
+            // Nothing to send, but the app now knows the state as it is (SCIM apps).
+            completion.write_object = true;
+            completion.object = *object;
+            completion.object.delivered_state = object->state;
+        }
         return outbox_.complete(job, completion) ? DeliveryOutcome::kSkipped : DeliveryOutcome::kLeaseLost;
     }
 
     OutboundEvent event = make_event(job, app, decision.type, user, object, user ? &mapped.payload : nullptr);
     event.state = decision.state;
     event.previous_state = decision.previous_state;
+    if (invitation_key && object->invitation && policy_.claim_url) {
+        event.invitation = InvitationNotice{policy_.claim_url(object->invitation->id),
+                                            object->invitation->expires_at,
+                                            object->invitation->reminders_sent};
+    }
     const DeliveryResult result = cached.connector->deliver(event, transport_);
 
     completion.delivered = true;
@@ -222,10 +252,18 @@ DeliveryOutcome DeliveryProcessor::process_user(const DeliveryJob& job, const Ca
     completion.object.remote_id = result.remote_id ? result.remote_id : event.remote_id;
     completion.object.payload = user ? mapped.payload : (object ? object->payload : json::object());
     completion.object.delivered_version = event.version;
+    completion.object.delivered_state = decision.state;
+    completion.object.announced_invitation = invitation_key;
     completion.change = decision.change;
     // An account that appeared, was blocked or came back changes the member lists the app holds.
-    completion.redeliver_user_groups = app.groups && decision.change.has_value();
-    return finish(job, result, std::move(completion));
+    completion.redeliver_user_groups = app.groups && (decision.change.has_value() || owed == EventType::kUserDeactivated ||
+                                                      owed == EventType::kUserReactivated);
+    const DeliveryOutcome outcome = finish(job, result, std::move(completion));
+    if (outcome == DeliveryOutcome::kDelivered && decision.change && decision.state == AccountState::kInitiated &&
+        app.policies.invite == InvitePolicy::kNow && after_initiated_) {
+        after_initiated_(AccountRef{job.tenant_id, job.app_id, job.resource_id});
+    }
+    return outcome;
 }
 
 DeliveryOutcome DeliveryProcessor::process_group(const DeliveryJob& job, const CachedApp& cached) {

@@ -102,6 +102,8 @@ struct DeliveryPolicy {
     std::string base_url;     // the bridge's SCIM base (meta.location in mapped resources; the
                               // tenant comes from the token, not the URL)
     std::chrono::milliseconds deadline{15000};  // per outbound request
+    // The claim link of an invitation (account.invited events); empty: no link in events.
+    std::function<std::string(const std::string& invitation_id)> claim_url;
 };
 
 // The delay before attempt `attempts + 1`: first_retry × 4^(attempts-1), capped, ±20 % jitter
@@ -118,6 +120,10 @@ public:
 
     DeliveryProcessor(OutboxStore& outbox, scim::ResourceStore& resources, HttpTransport& transport,
                       RegistryLookup registries, DeliveryPolicy policy);
+
+    // Called after an account entered an app whose policy invites now (the lifecycle service
+    // invites it; the scheduler catches any it missed).
+    void set_after_initiated(std::function<void(const AccountRef&)> hook) { after_initiated_ = std::move(hook); }
 
     // Never throws for a downstream or mapping problem; a database error propagates (the lease
     // then expires and another worker retries).
@@ -153,6 +159,7 @@ private:
     DeliveryPolicy policy_;
     std::mutex mutex_;
     std::unordered_map<std::string, CachedApp> apps_;  // by app id
+    std::function<void(const AccountRef&)> after_initiated_;
 };
 
 // Whether a user is in an app's scope (filter and group condition). `groups` of the resource

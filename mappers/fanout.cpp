@@ -58,6 +58,9 @@ UserDecision decide_user(const AppPolicies& policies, const std::optional<AppObj
         if (!wanted) {
             return skip(current, "account blocked");
         }
+        if (object->blocked_by_admin) {
+            return skip(current, "account blocked by an admin");
+        }
         // Reactivation (IdP active=true again, or back in scope): the state before blocking.
         UserDecision d;
         d.send = true;
@@ -114,6 +117,48 @@ GroupDecision decide_group(const std::optional<AppObject>& object, bool exists, 
     d.send = true;
     d.type = EventType::kGroupUpdated;
     return d;
+}
+
+bool is_admin_block_cause(std::string_view cause) {
+    return cause == "admin_block" || cause == "approval_denied" || cause == "admin_delete";
+}
+
+std::optional<EventType> owed_account_event(const AppObject& object, std::optional<std::string>& key) {
+    key.reset();
+    if (!object.state) {
+        return std::nullopt;
+    }
+    const AccountState now = *object.state;
+    if (now == AccountState::kInvited && object.invitation) {
+        std::string k = object.invitation->id + "/" + std::to_string(object.invitation->reminders_sent);
+        if (k != object.announced_invitation) {
+            const bool reminder = object.invitation->reminders_sent > 0 &&
+                                  object.announced_invitation &&
+                                  object.announced_invitation->rfind(object.invitation->id + "/", 0) == 0;
+            key = std::move(k);
+            return reminder ? EventType::kAccountInvitationReminder : EventType::kAccountInvited;
+        }
+    }
+    if (!object.delivered_state || *object.delivered_state == now) {
+        return std::nullopt;
+    }
+    const AccountState told = *object.delivered_state;
+    switch (now) {
+        case AccountState::kBlocked:
+            return EventType::kUserDeactivated;
+        case AccountState::kInitiated:
+            return told == AccountState::kInvited ? std::optional(EventType::kAccountInvitationExpired)
+                                                  : std::nullopt;
+        case AccountState::kInvited:
+            return told == AccountState::kBlocked ? std::optional(EventType::kUserReactivated) : std::nullopt;
+        case AccountState::kClaimed:
+            return told == AccountState::kBlocked ? EventType::kUserReactivated : EventType::kAccountClaimed;
+        case AccountState::kPending:
+            return told == AccountState::kBlocked ? EventType::kUserReactivated : EventType::kAccountPending;
+        case AccountState::kActive:
+            return told == AccountState::kBlocked ? EventType::kUserReactivated : EventType::kAccountActivated;
+    }
+    return std::nullopt;
 }
 
 json::object previous_values(const json::object& before, const json::object& now) {

@@ -15,6 +15,13 @@
 
 namespace scimbridge::mappers {
 
+// One person's account in one app.
+struct AccountRef {
+    std::string tenant_id;
+    std::string app_id;
+    std::string user_id;
+};
+
 // What the app holds of a resource (app_object), as last recorded.
 struct AppObject {
     std::optional<AccountState> state;  // users
@@ -22,7 +29,27 @@ struct AppObject {
     std::optional<std::string> remote_id;
     boost::json::object payload;  // as last delivered
     std::int64_t delivered_version = 0;
+    // Users: the account state the app was last told (nullopt for objects delivered before the
+    // bridge tracked it), the invitation it was told of ("<id>/<reminder>"), and the open
+    // invitation now, if any.
+    std::optional<AccountState> delivered_state;
+    std::optional<std::string> announced_invitation;
+    bool blocked_by_admin = false;  // an admin block (or denial) holds until an admin unblocks
+    struct OpenInvitation {
+        std::string id;
+        int reminders_sent = 0;
+        std::string expires_at;  // RFC 3339
+    };
+    std::optional<OpenInvitation> invitation;
 };
+
+// Causes of a block that only an admin lifts (an IdP update does not restore the account).
+bool is_admin_block_cause(std::string_view cause);
+
+// The lifecycle event an app that receives events is owed for an account whose state (or open
+// invitation) moved since it was last told, or nullopt. `key` is set to the invitation key the
+// event announces.
+std::optional<EventType> owed_account_event(const AppObject& object, std::optional<std::string>& key);
 
 struct UserFacts {
     bool exists = false;     // false: deleted at the IdP

@@ -5,6 +5,7 @@
 // the SSRF guard (loopback, private and link-local addresses refused unless allowed).
 
 #include <chrono>
+#include <cstddef>
 #include <map>
 #include <optional>
 #include <string>
@@ -17,6 +18,9 @@ struct HttpRequest {
     std::map<std::string, std::string> headers;  // Host, Content-Length and User-Agent are added
     std::string body;
     std::chrono::milliseconds deadline{15000};  // connect + TLS + write + read, all of it
+    // Response body cap: webhook answers are small; directory pages ask for more. The transport
+    // never reads more than 16 MiB, whatever is asked.
+    std::size_t max_body = 64 * 1024;
 };
 
 struct HttpResponse {
@@ -33,7 +37,7 @@ struct HttpResponse {
     Outcome outcome = Outcome::kOk;
     int status = 0;
     std::map<std::string, std::string> headers;  // names lower-cased
-    std::string body;            // at most the transport's body cap (64 KiB)
+    std::string body;            // at most the request's body cap (max_body)
     bool body_truncated = false;
     std::string error;           // human-readable cause when outcome != kOk
 

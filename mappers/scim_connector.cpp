@@ -152,6 +152,9 @@ public:
                 return upsert_group();
             case EventType::kGroupDeleted:
                 return delete_resource(kGroups);
+            default:
+                // account.* events are not for SCIM apps (the delivery worker does not send them).
+                return end(Kind::kDone, "account event: nothing to send to a SCIM app");
         }
         return end(Kind::kPermanent, "unknown event type");
     }

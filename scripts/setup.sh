@@ -14,6 +14,7 @@ packages=(
     libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
     libsoci-dev libpq-dev libssl-dev doctest-dev
     postgresql-15 postgresql-contrib
+    libcurl4-openssl-dev  # SMTP for invitation mail (server/smtp_mailer)
 )
 
 missing=()

@@ -171,6 +171,39 @@ const std::vector<std::pair<std::string, Setter>>& setters() {
              return std::nullopt;
          }},
         {"outbound_ca_file", string_setter(&Config::outbound_ca_file)},
+        {"time_scale",
+         [](Config& c, const std::string& v) -> std::optional<std::string> {
+             char* end = nullptr;
+             const double scale = std::strtod(v.c_str(), &end);
+             if (v.empty() || end != v.c_str() + v.size() || !(scale > 0.0) || scale > 1.0) {
+                 return "time_scale must be a number in (0, 1], got '" + v + "'";
+             }
+             c.time_scale = scale;
+             return std::nullopt;
+         }},
+        {"secret_key_file", string_setter(&Config::secret_key_file)},
+        {"scheduler",
+         [](Config& c, const std::string& v) -> std::optional<std::string> {
+             if (v != "true" && v != "false") {
+                 return "scheduler must be true or false, got '" + v + "'";
+             }
+             c.scheduler = v == "true";
+             return std::nullopt;
+         }},
+        {"scheduler_tick_ms", millis_setter(&Config::scheduler_tick, 10, 60'000, "scheduler_tick_ms")},
+        {"lifecycle_interval_ms",
+         millis_setter(&Config::lifecycle_interval, 10, 3'600'000, "lifecycle_interval_ms")},
+        {"resync_period_minutes",
+         size_setter(&Config::resync_period_minutes, 1, 7 * 24 * 60, "resync_period_minutes")},
+        {"invitation_ttl_hours", size_setter(&Config::invitation_ttl_hours, 1, 24 * 90, "invitation_ttl_hours")},
+        {"smtp_url", string_setter(&Config::smtp_url)},
+        {"smtp_username", string_setter(&Config::smtp_username)},
+        {"smtp_password", string_setter(&Config::smtp_password)},
+        {"smtp_from", string_setter(&Config::smtp_from)},
+        {"smtp_from_name", string_setter(&Config::smtp_from_name)},
+        {"smtp_ca_file", string_setter(&Config::smtp_ca_file)},
+        {"smtp_timeout_ms", millis_setter(&Config::smtp_timeout, 100, 600'000, "smtp_timeout_ms")},
+        {"mail_template_dir", string_setter(&Config::mail_template_dir)},
         {"db_lease_timeout_ms",
          millis_setter(&Config::db_lease_timeout, 1, 600'000, "db_lease_timeout_ms")},
         {"db_statement_timeout_ms", millis_setter(&Config::db_statement_timeout, 1, 86'400'000,
@@ -363,6 +396,15 @@ std::optional<std::string> validate_for_serve(const Config& config) {
             "TLS listener " + config.listen->to_string() +
             " needs tls_cert and tls_key (--tls-cert/--tls-key or SCIM_BRIDGE_TLS_CERT/"
             "SCIM_BRIDGE_TLS_KEY; certs/make-dev-certs.sh makes a development pair)");
+    }
+    if (!config.smtp_url.empty()) {
+        if (config.smtp_url.rfind("smtp://", 0) != 0 && config.smtp_url.rfind("smtps://", 0) != 0 &&
+            config.smtp_url.rfind("smtp+insecure://", 0) != 0) {
+            return std::string("smtp_url must start with smtp:// (STARTTLS) or smtps://");
+        }
+        if (config.smtp_from.empty()) {
+            return std::string("smtp_url needs smtp_from (the sender address of invitations)");
+        }
     }
     return std::nullopt;
 }

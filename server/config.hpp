@@ -67,6 +67,22 @@ struct Config {
     std::vector<std::string> outbound_allow_cidrs;  // private/loopback targets allowed (SSRF)
     bool outbound_allow_http = false;               // plain http:// targets allowed
     std::string outbound_ca_file;                   // CA bundle for outbound TLS (default: system)
+    // Lifecycle and schedules (DESIGN §5, §7).
+    double time_scale = 1.0;                // tests shrink lifecycle windows and schedule periods
+    std::string secret_key_file;            // claim tokens and access codes; default <data_dir>/secret.key
+    bool scheduler = true;                  // take part in the scheduler's leader election
+    std::chrono::milliseconds scheduler_tick{1'000};
+    std::chrono::milliseconds lifecycle_interval{60'000};  // reminders, expiry, purges
+    std::size_t resync_period_minutes = 300;                // default period of directory pulls and reconciliation
+    std::size_t invitation_ttl_hours = 168;
+    std::string smtp_url;                   // empty: invitations are not mailed
+    std::string smtp_username;
+    std::string smtp_password;              // prefer SCIM_BRIDGE_SMTP_PASSWORD; never logged
+    std::string smtp_from;
+    std::string smtp_from_name = "scim-bridge";
+    std::string smtp_ca_file;
+    std::chrono::milliseconds smtp_timeout{30'000};
+    std::string mail_template_dir;          // overrides of the built-in invitation templates
 };
 
 // Whether a PATCH from `source` on `resource_type` answers 204 (entries: patch_no_content).

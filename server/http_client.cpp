@@ -45,6 +45,8 @@ namespace {
 // fires at the deadline; this only guards against a stuck operation).
 constexpr std::chrono::seconds kGrace{1};
 constexpr std::size_t kReadChunk = 16 * 1024;
+// The most any request may ask to read (HttpRequest::max_body): directory pages, never more.
+constexpr std::size_t kMaxRequestBody = std::size_t{16} * 1024 * 1024;
 
 HttpResponse failure(Outcome outcome, std::string why) {
     HttpResponse r;
@@ -421,10 +423,10 @@ private:
     std::unique_ptr<Connection> open(const ParsedUrl& url, const std::string& key,
                                      Clock::time_point deadline, HttpResponse& error);
     Exchange exchange(Connection& conn, const http::request<http::string_body>& request,
-                      Clock::time_point deadline, const std::string& where);
+                      std::size_t body_cap, Clock::time_point deadline, const std::string& where);
     template <class Stream>
     Exchange exchange_on(Stream& stream, Connection& conn,
-                         const http::request<http::string_body>& request,
+                         const http::request<http::string_body>& request, std::size_t body_cap,
                          Clock::time_point deadline, const std::string& where);
 };
 
@@ -589,19 +591,19 @@ std::unique_ptr<Connection> HttpClient::PerThread::open(const ParsedUrl& url,
 }
 
 HttpClient::PerThread::Exchange HttpClient::PerThread::exchange(
-    Connection& conn, const http::request<http::string_body>& request,
+    Connection& conn, const http::request<http::string_body>& request, std::size_t body_cap,
     Clock::time_point deadline, const std::string& where) {
     conn.tcp().expires_at(deadline);
     if (conn.tls) {
-        return exchange_on(*conn.tls, conn, request, deadline, where);
+        return exchange_on(*conn.tls, conn, request, body_cap, deadline, where);
     }
-    return exchange_on(*conn.plain, conn, request, deadline, where);
+    return exchange_on(*conn.plain, conn, request, body_cap, deadline, where);
 }
 
 template <class Stream>
 HttpClient::PerThread::Exchange HttpClient::PerThread::exchange_on(
     Stream& stream, Connection& conn, const http::request<http::string_body>& request,
-    Clock::time_point deadline, const std::string& where) {
+    std::size_t body_cap, Clock::time_point deadline, const std::string& where) {
     Exchange out;
     const Completion written = io_op(conn, deadline, [&](Completer done) {
         http::async_write(stream, request, std::move(done));
@@ -640,7 +642,7 @@ HttpClient::PerThread::Exchange HttpClient::PerThread::exchange_on(
 
     HttpResponse& res = out.response;
     std::array<char, kReadChunk> chunk{};
-    const std::size_t cap = impl.options.max_body;
+    const std::size_t cap = body_cap;
     while (!parser.is_done()) {
         const std::size_t want = std::min(chunk.size(), cap + 1 - res.body.size());
         auto& body = parser.get().body();
@@ -714,6 +716,12 @@ HttpResponse HttpClient::PerThread::send(const HttpRequest& request) {
     const std::string key = std::string(url->tls ? "https://" : "http://") + url->host + ":" +
                             std::to_string(url->port);
     const std::string where = url->host_header();
+    // A request that keeps the default cap gets the client's configured one; one that asks for
+    // its own (directory pages) gets that, up to kMaxRequestBody.
+    static const std::size_t kDefaultRequestCap = HttpRequest{}.max_body;
+    const std::size_t body_cap = std::min(
+        request.max_body == kDefaultRequestCap ? impl.options.max_body : request.max_body,
+        kMaxRequestBody);
 
     // A pooled connection the server has closed meanwhile is not an error: if nothing of the
     // response arrived on it, the request goes once more on a fresh connection.
@@ -729,7 +737,7 @@ HttpResponse HttpClient::PerThread::send(const HttpRequest& request) {
         } else {
             client.connections_reused_.fetch_add(1);
         }
-        Exchange result = exchange(*conn, message, deadline, where);
+        Exchange result = exchange(*conn, message, body_cap, deadline, where);
         if (result.response.outcome == Outcome::kOk) {
             if (result.reusable) {
                 put_idle(std::move(conn));

@@ -4,8 +4,10 @@
 #include "db/migrations.hpp"
 #include "db/notification_listener.hpp"
 #include "db/pg_app_store.hpp"
+#include "db/pg_lifecycle_store.hpp"
 #include "db/pg_outbox_store.hpp"
 #include "db/pg_resource_store.hpp"
+#include "db/pg_schedule_store.hpp"
 #include "db/pg_schema_store.hpp"
 #include "db/pg_tenancy_store.hpp"
 #include "server/cli.hpp"
@@ -16,8 +18,12 @@
 #include "server/http_client.hpp"
 #include "server/http_server.hpp"
 #include "server/ids.hpp"
+#include "server/lifecycle_jobs.hpp"
 #include "server/log.hpp"
+#include "server/mail_worker.hpp"
 #include "server/routes.hpp"
+#include "server/scheduler.hpp"
+#include "server/smtp_mailer.hpp"
 #include "server/tenant_registries.hpp"
 #include "server/tls.hpp"
 
@@ -27,6 +33,7 @@
 #include <algorithm>
 #include <csignal>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -330,6 +337,42 @@ int run_app(const server::Command& cmd, const server::Config& config) {
     return 0;
 }
 
+// The key claim tokens and access codes are derived from (mappers/claim_tokens.hpp): read from
+// the key file, or created there (mode 0600) on first start. Every process sharing a database
+// must use the same file.
+sb::mappers::SecretKey load_secret_key(const server::Config& config) {
+    const std::string path = config.secret_key_file.empty() ? config.data_dir + "/secret.key"
+                                                            : config.secret_key_file;
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec)) {
+        std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
+        const std::string hex = sb::mappers::SecretKey::generate_hex();
+        {
+            std::ofstream out(path, std::ios::trunc);
+            out << hex << "\n";
+            if (!out) {
+                fail("cannot write the secret key file " + path);
+            }
+        }
+        std::filesystem::permissions(path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write,
+                                     std::filesystem::perm_options::replace, ec);
+        server::log::info("created the secret key file (claim links and access codes)", {{"path", path}});
+    }
+    std::ifstream in(path);
+    std::stringstream text;
+    text << in.rdbuf();
+    std::string error;
+    auto key = sb::mappers::SecretKey::from_hex(text.str(), error);
+    if (!key) {
+        fail("secret key file " + path + ": " + error);
+    }
+    return *key;
+}
+
+std::chrono::milliseconds scaled(std::chrono::milliseconds d, double scale) {
+    return std::chrono::milliseconds(std::max<std::int64_t>(10, static_cast<std::int64_t>(static_cast<double>(d.count()) * scale)));
+}
+
 int run_serve(const server::Config& config) {
     if (auto err = server::validate_for_serve(config)) {
         fail(*err, kExitUsage);
@@ -368,7 +411,22 @@ int run_serve(const server::Config& config) {
     server::HttpClient http_client({config.outbound_allow_cidrs, config.outbound_allow_http,
                                     config.outbound_ca_file});
     const std::string scim_base = config.public_base_url.empty() ? "" : config.public_base_url + "/scim/v2";
+    // Account lifecycle (DESIGN §5): claim links, access codes, invitations.
+    const sb::mappers::SecretKey secret_key = load_secret_key(config);
+    db::PgLifecycleStore lifecycle_store(database);
+    sb::mappers::LifecycleSettings lifecycle_settings;
+    lifecycle_settings.time_scale = config.time_scale;
+    lifecycle_settings.invitation_ttl = std::chrono::hours(config.invitation_ttl_hours);
+    lifecycle_settings.email_enabled = !config.smtp_url.empty();
+    lifecycle_settings.public_base_url =
+        !config.public_base_url.empty() ? config.public_base_url
+        : config.listen                 ? "https://" + config.listen->to_string()
+        : config.http_listen            ? "http://" + config.http_listen->to_string()
+                                        : "";
+    sb::mappers::LifecycleService lifecycle(lifecycle_store, secret_key, lifecycle_settings);
+
     sb::mappers::DeliveryPolicy delivery_policy;
+    delivery_policy.claim_url = [&lifecycle](const std::string& id) { return lifecycle.claim_url(id); };
     delivery_policy.first_retry = config.delivery_first_retry;
     delivery_policy.dead_after = std::chrono::hours(config.delivery_dead_after_hours);
     delivery_policy.time_scale = config.delivery_time_scale;
@@ -378,6 +436,12 @@ int run_serve(const server::Config& config) {
         outbox, delivery_resources, http_client,
         [&registries](const std::string& tenant_id) { return registries.get(tenant_id); },
         delivery_policy);
+    processor.set_after_initiated([&lifecycle, &lifecycle_store](const sb::mappers::AccountRef& account) {
+        if (auto invited = lifecycle.invite(account, "bridge"); !invited) {
+            lifecycle_store.record(account, "bridge", "invitation.refused",
+                                   boost::json::object{{"detail", invited.error().detail}});
+        }
+    });
     server::DeliveryService deliveries(
         outbox, processor, metrics,
         {config.delivery_workers, config.delivery_app_concurrency, config.delivery_lease, config.delivery_poll});
@@ -413,7 +477,47 @@ int run_serve(const server::Config& config) {
                             config.bulk_max_operations, config.max_body_bytes},
         &metrics);
     const server::AdminHandler admin_handler(app_store, processor, registries);
-    const server::Router router(server::make_routes({health, scim_handler, &admin_handler}));
+
+    // Invitation mails (only with an SMTP relay configured).
+    sb::mappers::MailTemplates templates;
+    if (!config.mail_template_dir.empty()) {
+        std::string why;
+        auto loaded = sb::mappers::MailTemplates::load_directory(config.mail_template_dir, &why);
+        if (!loaded) {
+            fail("mail_template_dir: " + why);
+        }
+        templates = std::move(*loaded);
+    }
+    std::unique_ptr<server::SmtpMailer> mailer;
+    std::unique_ptr<server::MailWorker> mail_worker;
+    if (!config.smtp_url.empty()) {
+        try {
+            mailer = std::make_unique<server::SmtpMailer>(
+                server::SmtpConfig{config.smtp_url, config.smtp_username, config.smtp_password, config.smtp_from,
+                                   config.smtp_from_name, config.smtp_ca_file, config.smtp_timeout});
+        } catch (const std::exception& e) {
+            fail(std::string("smtp: ") + e.what());
+        }
+        server::MailWorker::Options mail_options;
+        mail_options.from = config.smtp_from;
+        mail_options.from_name = config.smtp_from_name;
+        mail_options.time_scale = config.time_scale;
+        mail_options.poll = std::min<std::chrono::milliseconds>(std::chrono::milliseconds(1000), config.scheduler_tick);
+        mail_worker = std::make_unique<server::MailWorker>(lifecycle_store, lifecycle, *mailer, templates, mail_options);
+    }
+
+    // The scheduler (DESIGN §7): one leader among the processes sharing the database.
+    db::PgScheduleStore schedule_store(database, h.dsn);
+    server::Scheduler scheduler(
+        schedule_store,
+        {config.scheduler_tick, scaled(config.lifecycle_interval, config.time_scale),
+         scaled(std::chrono::minutes(config.resync_period_minutes), config.time_scale), 2},
+        &metrics);
+    scheduler.add_job(sb::mappers::kLifecycleJob, server::make_lifecycle_job(lifecycle));
+    const server::LifecycleAdminHandler lifecycle_handler(lifecycle, schedule_store, [&scheduler] { scheduler.wake(); });
+    const server::ClaimHandler claim_handler(lifecycle);
+    const server::Router router(
+        server::make_routes({health, scim_handler, &admin_handler, &lifecycle_handler, &claim_handler}));
     server::Dispatcher dispatcher(router, credentials, metrics);
 
     boost::asio::io_context ioc(static_cast<int>(config.io_threads));
@@ -439,6 +543,12 @@ int run_serve(const server::Config& config) {
         }
     });
     deliveries.start();
+    if (mail_worker) {
+        mail_worker->start();
+    }
+    if (config.scheduler) {
+        scheduler.start();
+    }
     std::vector<std::thread> io_threads;
     for (std::size_t i = 1; i < config.io_threads; ++i) {
         io_threads.emplace_back([&ioc] { ioc.run(); });
@@ -448,6 +558,10 @@ int run_serve(const server::Config& config) {
         t.join();
     }
     workers.join();
+    scheduler.stop();
+    if (mail_worker) {
+        mail_worker->stop();
+    }
     deliveries.stop();
     server::log::info("stopped");
     return 0;

@@ -93,6 +93,20 @@ std::uint64_t Metrics::deliveries(const std::string& outcome) const {
     return it == deliveries_.end() ? 0 : it->second;
 }
 
+void Metrics::record_schedule_run(const std::string& kind, const std::string& state,
+                                  std::chrono::nanoseconds duration) {
+    const std::lock_guard lock(mutex_);
+    ++schedule_runs_[{kind, state}];
+    auto& d = schedule_durations_[kind];
+    ++d.first;
+    d.second += std::chrono::duration<double>(duration).count();
+}
+
+void Metrics::set_schedule_next_runs(std::map<std::string, double> next_run_epoch_seconds) {
+    const std::lock_guard lock(mutex_);
+    schedule_next_ = std::move(next_run_epoch_seconds);
+}
+
 std::string Metrics::render() const {
     const std::lock_guard lock(mutex_);
     std::string out;
@@ -133,6 +147,26 @@ std::string Metrics::render() const {
     for (const auto& [outcome, count] : deliveries_) {
         out.append("scim_bridge_deliveries_total{outcome=\"" + label(outcome) + "\"} " +
                    std::to_string(count) + "\n");
+    }
+    out.append("# HELP scim_bridge_schedule_runs_total Finished scheduler runs by job kind and state.\n");
+    out.append("# TYPE scim_bridge_schedule_runs_total counter\n");
+    for (const auto& [key, count] : schedule_runs_) {
+        out.append("scim_bridge_schedule_runs_total{kind=\"" + label(key.first) + "\",state=\"" +
+                   label(key.second) + "\"} " + std::to_string(count) + "\n");
+    }
+    out.append("# HELP scim_bridge_schedule_run_duration_seconds Scheduler run durations by job kind.\n");
+    out.append("# TYPE scim_bridge_schedule_run_duration_seconds summary\n");
+    for (const auto& [kind, d] : schedule_durations_) {
+        out.append("scim_bridge_schedule_run_duration_seconds_sum{kind=\"" + label(kind) + "\"} " +
+                   number(d.second) + "\n");
+        out.append("scim_bridge_schedule_run_duration_seconds_count{kind=\"" + label(kind) + "\"} " +
+                   std::to_string(d.first) + "\n");
+    }
+    out.append("# HELP scim_bridge_schedule_next_run_timestamp_seconds Next run of each job (leader only).\n");
+    out.append("# TYPE scim_bridge_schedule_next_run_timestamp_seconds gauge\n");
+    for (const auto& [job, at] : schedule_next_) {
+        out.append("scim_bridge_schedule_next_run_timestamp_seconds{job=\"" + label(job) + "\"} " +
+                   number(at) + "\n");
     }
     out.append("# HELP scim_bridge_delivery_latency_seconds From a change's commit to the app's "
                "acknowledgement.\n");

@@ -43,6 +43,11 @@ public:
     // Gauges read at scrape time.
     void set_pool_gauges(std::function<std::size_t()> in_use, std::size_t size);
 
+    // Scheduler: finished runs by job kind and state, with their durations, and the next run
+    // time of each job (as the leader last saw it).
+    void record_schedule_run(const std::string& kind, const std::string& state, std::chrono::nanoseconds duration);
+    void set_schedule_next_runs(std::map<std::string, double> next_run_epoch_seconds);
+
     std::string render() const;
 
 private:
@@ -58,6 +63,9 @@ private:
     std::map<std::tuple<std::string, std::string, std::string, std::string>, std::uint64_t> rewrites_;
     std::map<std::string, std::uint64_t> deliveries_;
     Histogram delivery_latency_;
+    std::map<std::pair<std::string, std::string>, std::uint64_t> schedule_runs_;
+    std::map<std::string, std::pair<std::uint64_t, double>> schedule_durations_;  // kind → (count, sum)
+    std::map<std::string, double> schedule_next_;
     std::function<std::size_t()> pool_in_use_;
     std::size_t pool_size_ = 0;
 };

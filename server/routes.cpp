@@ -65,6 +65,40 @@ std::vector<Route> make_routes(const Handlers& h) {
         routes.insert(routes.end(), std::make_move_iterator(admin.begin()),
                       std::make_move_iterator(admin.end()));
     }
+    if (h.lifecycle != nullptr) {
+        const LifecycleAdminHandler& l = *h.lifecycle;
+        std::vector<Route> lifecycle{
+            {V::post, "/admin/v1/apps/{id}/invite-all", A::kAdmin, bind(l, &LifecycleAdminHandler::invite_all)},
+            {V::get, "/admin/v1/apps/{id}/claim-links.csv", A::kAdmin, bind(l, &LifecycleAdminHandler::claim_links_csv)},
+            {V::get, "/admin/v1/apps/{id}/access-codes.csv", A::kAdmin, bind(l, &LifecycleAdminHandler::access_codes_csv)},
+            {V::post, "/admin/v1/apps/{id}/accounts/{user}/invite", A::kAdmin, bind(l, &LifecycleAdminHandler::invite)},
+            {V::post, "/admin/v1/apps/{id}/accounts/{user}/block", A::kAdmin, bind(l, &LifecycleAdminHandler::block)},
+            {V::post, "/admin/v1/apps/{id}/accounts/{user}/unblock", A::kAdmin, bind(l, &LifecycleAdminHandler::unblock)},
+            {V::post, "/admin/v1/apps/{id}/accounts/{user}/approve", A::kAdmin, bind(l, &LifecycleAdminHandler::approve)},
+            {V::post, "/admin/v1/apps/{id}/accounts/{user}/deny", A::kAdmin, bind(l, &LifecycleAdminHandler::deny)},
+            {V::delete_, "/admin/v1/apps/{id}/accounts/{user}", A::kAdmin, bind(l, &LifecycleAdminHandler::remove)},
+            {V::post, "/admin/v1/apps/{id}/accounts/{user}/access-code", A::kAdmin, bind(l, &LifecycleAdminHandler::issue_access_code)},
+            {V::delete_, "/admin/v1/apps/{id}/accounts/{user}/access-code", A::kAdmin, bind(l, &LifecycleAdminHandler::revoke_access_code)},
+            {V::get, "/admin/v1/schedules", A::kAdmin, bind(l, &LifecycleAdminHandler::schedules)},
+            {V::get, "/admin/v1/schedules/runs", A::kAdmin, bind(l, &LifecycleAdminHandler::schedule_runs)},
+            {V::patch, "/admin/v1/schedules/{key}", A::kAdmin, bind(l, &LifecycleAdminHandler::configure_schedule)},
+            {V::post, "/admin/v1/schedules/{key}/run", A::kAdmin, bind(l, &LifecycleAdminHandler::run_schedule)},
+        };
+        routes.insert(routes.end(), std::make_move_iterator(lifecycle.begin()),
+                      std::make_move_iterator(lifecycle.end()));
+    }
+    if (h.claim != nullptr) {
+        const ClaimHandler& c = *h.claim;
+        std::vector<Route> claim{
+            {V::get, "/claim", A::kPublic, bind(c, &ClaimHandler::code_form)},
+            {V::post, "/claim", A::kPublic, bind(c, &ClaimHandler::redeem_code)},
+            {V::get, "/claim/{token}", A::kPublic, bind(c, &ClaimHandler::show)},
+            {V::post, "/claim/{token}", A::kPublic, bind(c, &ClaimHandler::accept)},
+            {V::post, "/callbacks/v1/apps/{id}", A::kPublic, bind(c, &ClaimHandler::app_callback)},
+        };
+        routes.insert(routes.end(), std::make_move_iterator(claim.begin()),
+                      std::make_move_iterator(claim.end()));
+    }
     return routes;
 }
 

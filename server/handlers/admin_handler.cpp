@@ -1,5 +1,7 @@
 #include "server/handlers/admin_handler.hpp"
 
+#include "server/handlers/admin_common.hpp"
+
 #include "db/pg_resource_store.hpp"
 #include "mappers/webhook_signature.hpp"
 #include "server/query.hpp"
@@ -19,36 +21,13 @@ using scim::Result;
 
 namespace {
 
-constexpr const char* kJson = "application/json";
+using admin::actor;
+using admin::body_object;
+using admin::error;
+using admin::ok;
+using admin::param;
+using admin::tenant;
 constexpr std::size_t kMaxPage = 1000;
-
-Response error(const RequestContext& ctx, const Error& e) {
-    return render_error(e, ctx.request.version(), ctx.request.keep_alive());
-}
-
-Response ok(const RequestContext& ctx, const json::value& body, http::status status = http::status::ok) {
-    return render_json(status, body, ctx.request.version(), ctx.request.keep_alive(), kJson);
-}
-
-std::string actor(const RequestContext& ctx) { return "admin:" + ctx.principal->token_id; }
-const std::string& tenant(const RequestContext& ctx) { return ctx.principal->tenant_id; }
-
-Result<json::object> body_object(const RequestContext& ctx) {
-    boost::system::error_code ec;
-    json::value body = json::parse(ctx.request.body(), ec);
-    if (ec) {
-        return Error::invalid_syntax("the body is not valid JSON: " + ec.message());
-    }
-    if (!body.is_object()) {
-        return Error::invalid_syntax("the body must be a JSON object");
-    }
-    return std::move(body.as_object());
-}
-
-const std::string* param(const RequestContext& ctx, const char* key) {
-    const auto it = ctx.params.find(key);
-    return it == ctx.params.end() ? nullptr : &it->second;
-}
 
 // The query string of a list endpoint, read field by field into a query struct; the first bad
 // parameter is kept as the error (400).
@@ -233,7 +212,7 @@ Response AdminHandler::delete_app(const RequestContext& ctx) const {
     if (!removed) {
         return error(ctx, removed.error());
     }
-    return render_text(http::status::no_content, "", kJson, ctx.request.version(),
+    return render_text(http::status::no_content, "", admin::kJson, ctx.request.version(),
                        ctx.request.keep_alive());
 }
 

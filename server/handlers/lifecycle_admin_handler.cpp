@@ -1,0 +1,205 @@
+#include "server/handlers/lifecycle_admin_handler.hpp"
+
+#include "server/handlers/admin_common.hpp"
+
+#include "server/query.hpp"
+
+#include <boost/json.hpp>
+
+#include <charconv>
+
+namespace scimbridge::server {
+
+namespace json = boost::json;
+using admin::actor;
+using admin::error;
+using admin::ok;
+using admin::param;
+using admin::tenant;
+
+namespace {
+
+mappers::AccountRef account_of(const RequestContext& ctx) {
+    return mappers::AccountRef{tenant(ctx), *param(ctx, "id"), *param(ctx, "user")};
+}
+
+json::object account_json(const mappers::AccountOutcome& o) {
+    return json::object{{"app", o.account.app_id},
+                        {"user", o.account.user_id},
+                        {"userName", o.user_name},
+                        {"state", o.state ? json::value(mappers::to_string(*o.state)) : json::value(nullptr)}};
+}
+
+Response csv(const RequestContext& ctx, std::string body, const std::string& name) {
+    Response res = render_text(http::status::ok, std::move(body), "text/csv; charset=utf-8",
+                               ctx.request.version(), ctx.request.keep_alive());
+    res.set(http::field::content_disposition, "attachment; filename=\"" + name + "\"");
+    return res;
+}
+
+}  // namespace
+
+Response LifecycleAdminHandler::invite(const RequestContext& ctx) const {
+    const auto invited = lifecycle_.invite(account_of(ctx), actor(ctx));
+    if (!invited) {
+        return error(ctx, invited.error());
+    }
+    json::object body = account_json(invited->outcome);
+    body["claim_url"] = invited->claim_url;
+    body["expires_at"] = invited->expires_at;
+    return ok(ctx, body, http::status::created);
+}
+
+Response LifecycleAdminHandler::invite_all(const RequestContext& ctx) const {
+    if (!lifecycle_.store().set_invite_now(tenant(ctx), *param(ctx, "id"), actor(ctx))) {
+        return error(ctx, scim::Error::not_found("no such app"));
+    }
+    if (wake_scheduler_) {
+        wake_scheduler_();
+    }
+    return ok(ctx, json::object{{"app", *param(ctx, "id")}, {"invite", "now"},
+                                {"detail", "every initiated account of the app is being invited"}},
+              http::status::accepted);
+}
+
+Response LifecycleAdminHandler::act(const RequestContext& ctx, mappers::AdminAction action) const {
+    const auto outcome = lifecycle_.act(account_of(ctx), action, actor(ctx));
+    if (!outcome) {
+        return error(ctx, outcome.error());
+    }
+    return ok(ctx, account_json(*outcome));
+}
+
+Response LifecycleAdminHandler::block(const RequestContext& ctx) const { return act(ctx, mappers::AdminAction::kBlock); }
+Response LifecycleAdminHandler::unblock(const RequestContext& ctx) const { return act(ctx, mappers::AdminAction::kUnblock); }
+Response LifecycleAdminHandler::approve(const RequestContext& ctx) const { return act(ctx, mappers::AdminAction::kApprove); }
+Response LifecycleAdminHandler::deny(const RequestContext& ctx) const { return act(ctx, mappers::AdminAction::kDeny); }
+Response LifecycleAdminHandler::remove(const RequestContext& ctx) const { return act(ctx, mappers::AdminAction::kDelete); }
+
+Response LifecycleAdminHandler::issue_access_code(const RequestContext& ctx) const {
+    const auto issued = lifecycle_.issue_access_code(account_of(ctx), actor(ctx));
+    if (!issued) {
+        return error(ctx, issued.error());
+    }
+    json::object body = account_json(issued->outcome);
+    body["access_code"] = issued->code;
+    body["expires_at"] = issued->expires_at;
+    return ok(ctx, body, http::status::created);
+}
+
+Response LifecycleAdminHandler::revoke_access_code(const RequestContext& ctx) const {
+    const auto outcome = lifecycle_.revoke_access_code(account_of(ctx), actor(ctx));
+    if (!outcome) {
+        return error(ctx, outcome.error());
+    }
+    return ok(ctx, account_json(*outcome));
+}
+
+Response LifecycleAdminHandler::claim_links_csv(const RequestContext& ctx) const {
+    return csv(ctx, lifecycle_.claim_links_csv(tenant(ctx), *param(ctx, "id")), "claim-links.csv");
+}
+
+Response LifecycleAdminHandler::schedules(const RequestContext& ctx) const {
+    json::array rows;
+    for (const mappers::ScheduleEntry& e : schedules_.jobs(tenant(ctx))) {
+        rows.push_back(json::object{{"key", e.key},
+                                    {"kind", e.kind},
+                                    {"subject", e.subject_id ? json::value(*e.subject_id) : json::value(nullptr)},
+                                    {"period_minutes", static_cast<double>(e.period.count()) / 60000.0},
+                                    {"enabled", e.enabled},
+                                    {"next_run_at", e.next_run_at},
+                                    {"dry_run_requested", e.dry_run_requested}});
+    }
+    return ok(ctx, json::object{{"schedules", std::move(rows)}});
+}
+
+Response LifecycleAdminHandler::schedule_runs(const RequestContext& ctx) const {
+    const auto query = parse_query(ctx.query);
+    if (!query) {
+        return error(ctx, scim::Error::bad_request("malformed query string"));
+    }
+    mappers::RunQuery q;
+    if (const auto it = query->find("key"); it != query->end()) {
+        q.key = it->second;
+    }
+    if (const auto it = query->find("after"); it != query->end()) {
+        std::int64_t after = 0;
+        const auto [end, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), after);
+        if (ec != std::errc() || end != it->second.data() + it->second.size()) {
+            return error(ctx, scim::Error::bad_request("after must be a run id"));
+        }
+        q.after = after;
+    }
+    if (const auto it = query->find("count"); it != query->end()) {
+        std::size_t count = 0;
+        const auto [end, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), count);
+        if (ec != std::errc() || end != it->second.data() + it->second.size() || count < 1 || count > 1000) {
+            return error(ctx, scim::Error::bad_request("count must be an integer from 1 to 1000"));
+        }
+        q.limit = count;
+    }
+    const mappers::RowPage page = schedules_.runs(tenant(ctx), q);
+    json::object body{{"runs", page.rows}};
+    if (page.next) {
+        body["next"] = *page.next;
+    }
+    return ok(ctx, body);
+}
+
+Response LifecycleAdminHandler::configure_schedule(const RequestContext& ctx) const {
+    auto body = admin::body_object(ctx);
+    if (!body) {
+        return error(ctx, body.error());
+    }
+    std::optional<std::chrono::milliseconds> period;
+    std::optional<bool> enabled;
+    if (const json::value* p = body->if_contains("period_minutes")) {
+        if (!p->is_number() || p->to_number<double>() < 1 || p->to_number<double>() > 7 * 24 * 60) {
+            return error(ctx, scim::Error::invalid_value("period_minutes must be a number from 1 to 10080"));
+        }
+        period = std::chrono::milliseconds(static_cast<std::int64_t>(p->to_number<double>() * 60000.0 *
+                                                                     lifecycle_.settings().time_scale));
+    }
+    if (const json::value* e = body->if_contains("enabled")) {
+        if (!e->is_bool()) {
+            return error(ctx, scim::Error::invalid_value("enabled must be a boolean"));
+        }
+        enabled = e->as_bool();
+    }
+    auto done = schedules_.configure(tenant(ctx), *param(ctx, "key"), period, enabled, actor(ctx));
+    if (!done) {
+        return error(ctx, done.error());
+    }
+    return schedules(ctx);
+}
+
+Response LifecycleAdminHandler::run_schedule(const RequestContext& ctx) const {
+    bool dry_run = false;
+    if (!ctx.request.body().empty()) {
+        auto body = admin::body_object(ctx);
+        if (!body) {
+            return error(ctx, body.error());
+        }
+        if (const json::value* d = body->if_contains("dry_run")) {
+            if (!d->is_bool()) {
+                return error(ctx, scim::Error::invalid_value("dry_run must be a boolean"));
+            }
+            dry_run = d->as_bool();
+        }
+    }
+    auto done = schedules_.request_run(tenant(ctx), *param(ctx, "key"), dry_run, actor(ctx));
+    if (!done) {
+        return error(ctx, done.error());
+    }
+    if (wake_scheduler_) {
+        wake_scheduler_();
+    }
+    return ok(ctx, json::object{{"key", *param(ctx, "key")}, {"dry_run", dry_run}, {"requested", true}},
+              http::status::accepted);
+}
+
+Response LifecycleAdminHandler::access_codes_csv(const RequestContext& ctx) const {
+    return csv(ctx, lifecycle_.access_codes_csv(tenant(ctx), *param(ctx, "id")), "access-codes.csv");
+}
+
+}  // namespace scimbridge::server

@@ -1,0 +1,183 @@
+#include "server/scheduler.hpp"
+
+#include "server/log.hpp"
+
+#include <ctime>
+
+namespace scimbridge::server {
+
+namespace json = boost::json;
+
+namespace {
+
+// Seconds since the epoch of an RFC 3339 UTC time "YYYY-MM-DDTHH:MM:SS(.mmm)Z"; 0 when unreadable.
+double epoch_seconds(const std::string& text) {
+    std::tm tm{};
+    int ms = 0;
+    if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d.%3d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                    &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms) < 6) {
+        return 0;
+    }
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    return static_cast<double>(timegm(&tm)) + ms / 1000.0;
+}
+
+}  // namespace
+
+Scheduler::Scheduler(mappers::ScheduleStore& store, Options options, Metrics* metrics)
+    : store_(store), options_(options), metrics_(metrics) {}
+
+Scheduler::~Scheduler() { stop(); }
+
+void Scheduler::add_job(const std::string& kind, Job job) { jobs_[kind] = std::move(job); }
+
+void Scheduler::start() {
+    stop_ = false;
+    thread_ = std::thread([this] { loop(); });
+}
+
+void Scheduler::stop() {
+    if (!thread_.joinable()) {
+        return;
+    }
+    {
+        std::lock_guard lock(mutex_);
+        stop_ = true;
+        woken_ = true;
+    }
+    wake_cv_.notify_all();
+    thread_.join();
+    for (Running& r : running_) {
+        r.thread.join();  // jobs see keep_going() == false and return
+    }
+    running_.clear();
+    store_.resign();
+    leading_ = false;
+}
+
+void Scheduler::wake() {
+    {
+        std::lock_guard lock(mutex_);
+        woken_ = true;
+    }
+    wake_cv_.notify_all();
+}
+
+void Scheduler::loop() {
+    while (!stop_) {
+        try {
+            tick();
+        } catch (const std::exception& e) {
+            log::error("scheduler tick failed", {{"error", e.what()}});
+        }
+        std::unique_lock lock(mutex_);
+        wake_cv_.wait_for(lock, options_.tick, [this] { return woken_; });
+        woken_ = false;
+    }
+}
+
+void Scheduler::reap() {
+    for (auto it = running_.begin(); it != running_.end();) {
+        if (it->done->load()) {
+            it->thread.join();
+            it = running_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+}
+
+void Scheduler::tick() {
+    reap();
+    const bool was_leading = leading_.load();
+    leading_ = store_.try_lead();
+    if (!leading_) {
+        if (was_leading) {
+            log::warn("scheduler lost the leadership", {});
+        }
+        return;
+    }
+    const auto now = std::chrono::steady_clock::now();
+    if (!was_leading || now - last_ensure_ > std::chrono::seconds(10) || now - last_ensure_ > options_.tick * 10) {
+        store_.ensure_jobs(options_.lifecycle_period, options_.resync_period);
+        last_ensure_ = now;
+    }
+    if (!was_leading) {
+        log::info("scheduler leads", {});
+        // Runs a dead leader left behind continue from their checkpoint.
+        for (mappers::ScheduleRun& run : store_.interrupted_runs()) {
+            store_.mark_resumed(run.id);
+            run.resumed += 1;
+            log::info("scheduler resumes a run", {{"key", run.key}, {"run_id", run.id}});
+            launch(std::move(run));
+        }
+    }
+    std::map<std::string, double> next_runs;
+    for (const mappers::ScheduleEntry& entry : store_.jobs(std::nullopt)) {
+        next_runs[entry.key] = epoch_seconds(entry.next_run_at);
+        if (!entry.enabled || !entry.due || running_.size() >= options_.max_parallel) {
+            continue;
+        }
+        const bool busy = std::any_of(running_.begin(), running_.end(),
+                                      [&](const Running& r) { return r.key == entry.key; });
+        if (busy || !jobs_.contains(entry.kind)) {
+            continue;
+        }
+        if (auto run = store_.start_run(entry.key, false)) {
+            launch(std::move(*run));
+        }
+    }
+    if (metrics_ != nullptr) {
+        metrics_->set_schedule_next_runs(std::move(next_runs));
+    }
+}
+
+void Scheduler::launch(mappers::ScheduleRun run) {
+    const auto job = jobs_.find(run.kind);
+    if (job == jobs_.end()) {
+        store_.finish_run(run.id, false, {}, "no job of kind " + run.kind + " in this process");
+        return;
+    }
+    auto done = std::make_shared<std::atomic<bool>>(false);
+    Running r{run.key, {}, done};
+    r.thread = std::thread([this, run = std::move(run), fn = job->second, done] {
+        const auto started = std::chrono::steady_clock::now();
+        bool ok = false;
+        json::object report;
+        std::string error;
+        try {
+            JobContext ctx{run,
+                           [this, id = run.id](const json::object& c) { store_.save_checkpoint(id, c); },
+                           [this] { return !stop_.load() && leading_.load(); }};
+            auto result = fn(ctx);
+            if (result) {
+                ok = true;
+                report = std::move(*result);
+            } else {
+                error = result.error().detail;
+            }
+        } catch (const std::exception& e) {
+            error = e.what();
+        }
+        try {
+            if (!stop_.load() || ok) {
+                // A run cut short by shutdown stays "running": the next leader resumes it.
+                store_.finish_run(run.id, ok, report, error);
+            }
+            if (metrics_ != nullptr) {
+                metrics_->record_schedule_run(run.kind, ok ? "succeeded" : "failed",
+                                              std::chrono::steady_clock::now() - started);
+            }
+            if (!ok) {
+                log::warn("scheduled run failed", {{"key", run.key}, {"run_id", run.id}, {"error", error}});
+            }
+        } catch (const std::exception& e) {
+            log::error("scheduler could not record a run", {{"key", run.key}, {"error", e.what()}});
+        }
+        done->store(true);
+    });
+    running_.push_back(std::move(r));
+}
+
+}  // namespace scimbridge::server
