@@ -427,8 +427,11 @@ std::vector<mappers::PendingInvite> PgLifecycleStore::accounts_to_invite(
         " WHERE o.resource_type = 'User' AND o.state = 'initiated' "
         "  AND (CASE WHEN CAST(:only_t AS text) IS NULL THEN a.definition->'policies'->>'invite' = 'now' "
         "       ELSE o.tenant_id = CAST(:only_t AS uuid) AND o.app_id = CAST(:only_a AS uuid) END) "
+        // Invited once already (an expired link does not bring a new one by itself), unless
+        // "invite all" came later.
         "  AND NOT EXISTS (SELECT 1 FROM invitation i WHERE i.tenant_id = o.tenant_id "
-        "   AND i.app_id = o.app_id AND i.user_id = o.resource_id AND i.state = 'open') "
+        "   AND i.app_id = o.app_id AND i.user_id = o.resource_id AND (i.state = 'open' OR i.created_at >= "
+        "   coalesce((a.definition->'policies'->>'invited_all_at')::timestamptz, '-infinity'::timestamptz))) "
         "  AND NOT EXISTS (SELECT 1 FROM audit_log l WHERE l.tenant_id = o.tenant_id "
         "   AND l.resource_id = o.resource_id AND l.app_id = o.app_id AND l.action = 'invitation.refused' "
         "   AND l.at >= o.updated_at) "
@@ -467,7 +470,8 @@ bool PgLifecycleStore::set_invite_now(const std::string& tenant_id, const std::s
         return false;
     }
     const char* sql =
-        "WITH x AS (UPDATE app SET definition = jsonb_set(definition, '{policies,invite}', '\"now\"', true), "
+        "WITH x AS (UPDATE app SET definition = jsonb_set(jsonb_set(definition, '{policies,invite}', "
+        "  '\"now\"', true), '{policies,invited_all_at}', to_jsonb(now()), true), "
         "  version = version + 1, modified_at = now() "
         "  WHERE tenant_id = CAST(:t AS uuid) AND id = CAST(:a AS uuid) RETURNING tenant_id, id), "
         "a AS (INSERT INTO audit_log (tenant_id, actor, action, app_id, detail) "

@@ -1,0 +1,420 @@
+// The account lifecycle end to end (DESIGN §5, §7): the real server with a scaled clock
+// (time_scale 2e-5: 7 days are 12 s), a fake SMTP relay and a fake webhook app. Invitations are
+// mailed and announced, reminded on day 3 and 5 and expire on day 7; claims race; access codes;
+// approvals, the first-login callback, admin block/unblock/delete; the reactivation window.
+#include "mappers/webhook_signature.hpp"
+#include "tests/e2e/bridge.hpp"
+#include "tests/e2e/harness.hpp"
+#include "tests/support/fake_app.hpp"
+#include "tests/support/fake_smtp.hpp"
+
+#include <doctest/doctest.h>
+
+#include <boost/json.hpp>
+
+#include <atomic>
+#include <csignal>
+#include <set>
+#include <thread>
+
+using namespace scimbridge::e2e;  // NOLINT(google-build-using-namespace): test brevity
+using scimbridge::tests::FakeApp;
+using scimbridge::tests::FakeAppOptions;
+using scimbridge::tests::FakeSmtp;
+namespace json = boost::json;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr const char* kSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+std::vector<std::string> lifecycle_args(const FakeSmtp& smtp) {
+    std::vector<std::string> args = fanout_args();
+    args.insert(args.end(), {"--time-scale", "0.00002", "--scheduler-tick-ms", "100", "--lifecycle-interval-ms",
+                             "100", "--smtp-url", smtp.url(), "--smtp-from", "bridge@acme.test"});
+    return args;
+}
+
+FakeAppOptions signed_app() {
+    FakeAppOptions o;
+    o.secrets = {kSecret};
+    return o;
+}
+
+std::string app_url(const FakeApp& app) { return "http://127.0.0.1:" + std::to_string(app.port()) + "/hook"; }
+
+json::object policies(const char* invite, const char* activation, const char* approval = "auto") {
+    return json::object{{"policies", json::object{{"invite", invite}, {"activation", activation}, {"approval", approval}}}};
+}
+
+// The event types the app applied for a user, in order.
+std::vector<std::string> event_types(const FakeApp& app, const std::string& user_id) {
+    std::vector<std::string> types;
+    for (const json::object& b : applied_for(app, user_id)) {
+        types.emplace_back(b.at("type").as_string());
+    }
+    return types;
+}
+
+bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
+    const auto until = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < until) {
+        if (done()) {
+            return true;
+        }
+        std::this_thread::sleep_for(100ms);
+    }
+    return done();
+}
+
+std::string account_state(Bridge& bridge, const std::string& app_id, const std::string& user_id) {
+    return bridge.db.query("SELECT coalesce(state, 'none') FROM app_object WHERE app_id = '" + app_id +
+                           "' AND resource_id = '" + user_id + "'");
+}
+
+// The path of a claim link ("/claim/<token>").
+std::string claim_path(const std::string& url) {
+    const auto at = url.find("/claim/");
+    REQUIRE(at != std::string::npos);
+    return url.substr(at, 7 + 43);
+}
+
+std::string mail_text(const scimbridge::tests::FakeSmtpMessage& m) {
+    const auto parsed = scimbridge::tests::parse_mail(m.data);
+    REQUIRE(parsed.has_value());
+    return parsed->text;
+}
+
+Response get_page(Bridge& bridge, const std::string& path) {
+    return https_request(bridge.server->tls_port(), {.method = http::verb::get, .target = path});
+}
+
+Response post_page(Bridge& bridge, const std::string& path, const std::string& form = "") {
+    return https_request(bridge.server->tls_port(),
+                         {.method = http::verb::post,
+                          .target = path,
+                          .body = form,
+                          .headers = {{"Content-Type", "application/x-www-form-urlencoded"}}});
+}
+
+}  // namespace
+
+TEST_SUITE("e2e.lifecycle") {
+
+TEST_CASE("invite now: the link is mailed and announced, reminded on day 3 and 5, and expires on day 7") {
+    FakeSmtp smtp;
+    FakeApp app(signed_app());
+    Bridge bridge(lifecycle_args(smtp));
+    json::object extra = policies("now", "on_claim");
+    extra["policies"].as_object()["copy_to"] = "it@acme.test";
+    const std::string app_id = bridge.create_app(webhook_app("Wiki", app_url(app), kSecret, extra));
+    const std::string ann = bridge.create_user(
+        "ann", R"(,"displayName":"Ann Lee","emails":[{"value":"ann@acme.test","type":"work","primary":true}])");
+
+    // The invitation: a mail to Ann (and a summary to IT), and account.invited with the same link.
+    REQUIRE(smtp.wait_for_messages(2, 20s));
+    std::string invite_text, copy_text;
+    for (const auto& m : smtp.messages()) {
+        (m.recipients.front() == "ann@acme.test" ? invite_text : copy_text) = mail_text(m);
+    }
+    REQUIRE(invite_text.find("/claim/") != std::string::npos);
+    CHECK(invite_text.find("Wiki") != std::string::npos);
+    CHECK(copy_text.find("/claim/") == std::string::npos);  // the copy never holds the personal link
+    const std::string path = claim_path(invite_text);
+    REQUIRE(wait_until([&] { return account_state(bridge, app_id, ann) == "invited"; }, 20s));
+    REQUIRE(wait_until([&] { return event_types(app, ann).size() >= 2; }, 20s));
+    const auto events = applied_for(app, ann);
+    CHECK(events[0].at("type").as_string() == "user.created");
+    CHECK(events[1].at("type").as_string() == "account.invited");
+    CHECK(claim_path(std::string(events[1].at("invitation").at("claim_url").as_string())) == path);
+    CHECK(events[1].at("account").at("state").as_string() == "invited");
+    // Only the hash is stored: no table holds the token.
+    const std::string token = path.substr(7);
+    CHECK(bridge.db.query("SELECT count(*) FROM invitation WHERE token_hash = '" + token + "'") == "0");
+
+    // Day 3 and day 5 (5.2 s and 8.6 s here): two reminders by mail and to the app.
+    REQUIRE(smtp.wait_for_messages(4, 20s));
+    CHECK(mail_text(smtp.messages()[2]).find(path) != std::string::npos);
+    CHECK(mail_text(smtp.messages()[3]).find(path) != std::string::npos);
+    REQUIRE(wait_until([&] { return event_types(app, ann).size() >= 4; }, 20s));
+    CHECK(event_types(app, ann)[2] == "account.invitation_reminder");
+    CHECK(event_types(app, ann)[3] == "account.invitation_reminder");
+
+    // Day 7: the link expires, the account is initiated again, the app hears of it.
+    REQUIRE(wait_until([&] { return account_state(bridge, app_id, ann) == "initiated"; }, 20s));
+    CHECK(bridge.db.query("SELECT state FROM invitation") == "expired");
+    CHECK(bridge.db.query("SELECT count(*) FROM audit_log WHERE action = 'invitation.expired'") == "1");
+    REQUIRE(wait_until([&] { return event_types(app, ann).size() >= 5; }, 20s));
+    CHECK(event_types(app, ann)[4] == "account.invitation_expired");
+    const Response expired = get_page(bridge, path);
+    CHECK(expired.result_int() == 404);
+    CHECK(expired["Referrer-Policy"] == "no-referrer");
+    // Policy invite: now does not re-invite an expired account on its own (no mail storm).
+    std::this_thread::sleep_for(1500ms);
+    CHECK(smtp.messages().size() == 4);
+    for (const auto& r : app.records()) {
+        CHECK(r.signature_valid == true);
+    }
+}
+
+TEST_CASE("claim links: the page names the app, a resend revokes the old link, one of 100 parallel claims wins") {
+    FakeSmtp smtp;
+    FakeApp app(signed_app());
+    Bridge bridge(lifecycle_args(smtp));
+    const std::string app_id =
+        bridge.create_app(webhook_app("Payroll", app_url(app), kSecret, policies("later", "on_approval", "manual")));
+    const std::string bo = bridge.create_user(
+        "bo", R"(,"displayName":"Bo <b>Ek</b>","emails":[{"value":"bo@acme.test","primary":true}])");
+    const std::string shared =
+        bridge.create_user("desk", R"(,"emails":[{"value":"Info+EU@acme.test","primary":true}])");
+    REQUIRE(wait_until([&] { return account_state(bridge, app_id, bo) == "initiated"; }, 20s));
+    REQUIRE(wait_until([&] { return account_state(bridge, app_id, shared) == "initiated"; }, 20s));
+
+    const auto invite = [&](const std::string& user) {
+        return bridge.call(bridge.admin, http::verb::post, "/admin/v1/apps/" + app_id + "/accounts/" + user + "/invite");
+    };
+    const Response refused = invite(shared);
+    CHECK(refused.result_int() == 400);
+    CHECK(refused.body().find("shared mailbox") != std::string::npos);
+    CHECK(bridge.call(bridge.admin, http::verb::post, "/admin/v1/apps/" + app_id + "/accounts/" + bo + "/approve")
+              .result_int() == 409);
+
+    const Response first = invite(bo);
+    REQUIRE_MESSAGE(first.result_int() == 201, first.body());
+    const std::string old_path = claim_path(std::string(json_of(first).at("claim_url").as_string()));
+    const Response second = invite(bo);  // resend
+    REQUIRE(second.result_int() == 201);
+    const std::string path = claim_path(std::string(json_of(second).at("claim_url").as_string()));
+    CHECK(path != old_path);
+    CHECK(get_page(bridge, old_path).result_int() == 404);
+    CHECK(post_page(bridge, old_path).result_int() == 404);
+
+    const Response page = get_page(bridge, path);
+    REQUIRE(page.result_int() == 200);
+    CHECK(page.body().find("Payroll") != std::string::npos);
+    CHECK(page.body().find("acme") != std::string::npos);
+    CHECK(page.body().find("Bo &lt;b&gt;Ek&lt;/b&gt;") != std::string::npos);  // escaped
+    CHECK(page["Referrer-Policy"] == "no-referrer");
+    CHECK(page["Cache-Control"] == "no-store");
+
+    std::atomic<int> won{0}, lost{0}, other{0};
+    std::set<std::string> losing_bodies;
+    std::mutex m;
+    std::vector<std::thread> threads;
+    for (int i = 0; i < 100; ++i) {
+        threads.emplace_back([&] {
+            const Response r = post_page(bridge, path);
+            if (r.result_int() == 200) {
+                ++won;
+            } else if (r.result_int() == 404) {
+                ++lost;
+                std::lock_guard lock(m);
+                losing_bodies.insert(r.body());
+            } else {
+                ++other;
+            }
+        });
+    }
+    for (auto& t : threads) {
+        t.join();
+    }
+    CHECK(won == 1);
+    CHECK(lost == 99);
+    CHECK(other == 0);
+    CHECK(losing_bodies.size() == 1);  // the same generic page for every refusal
+    CHECK(account_state(bridge, app_id, bo) == "pending");  // manual approval
+    const Response approved =
+        bridge.call(bridge.admin, http::verb::post, "/admin/v1/apps/" + app_id + "/accounts/" + bo + "/approve");
+    REQUIRE_MESSAGE(approved.result_int() == 200, approved.body());
+    CHECK(json_of(approved).at("state").as_string() == "active");
+    REQUIRE(wait_until([&] {
+        const auto t = event_types(app, bo);
+        return !t.empty() && t.back() == "account.activated";
+    }, 20s));
+    // The resend may announce the second link on its own or after the first (a newer delivery
+    // supersedes an unsent older one); the rest is fixed.
+    const std::vector<std::string> types = event_types(app, bo);
+    REQUIRE(types.size() >= 4);
+    CHECK(types.front() == "user.created");
+    CHECK(types[1] == "account.invited");
+    CHECK(types[types.size() - 2] == "account.pending");
+    CHECK(types.back() == "account.activated");
+    CHECK(bridge.db.query("SELECT count(*) FROM audit_log WHERE action = 'account.claimed' AND resource_id = '" + bo +
+                          "'") == "1");
+}
+
+TEST_CASE("access codes: a new code revokes the older one, it is redeemed once on the claim page, CSV exports") {
+    FakeSmtp smtp;
+    FakeApp app(signed_app());
+    Bridge bridge(lifecycle_args(smtp));
+    const std::string app_id =
+        bridge.create_app(webhook_app("Kiosk", app_url(app), kSecret, policies("later", "on_claim")));
+    const std::string cy = bridge.create_user("cy");  // no email
+    const std::string di = bridge.create_user("di", R"(,"emails":[{"value":"di@acme.test"}])");
+    REQUIRE(wait_until([&] { return account_state(bridge, app_id, cy) == "initiated"; }, 20s));
+    REQUIRE(wait_until([&] { return account_state(bridge, app_id, di) == "initiated"; }, 20s));
+
+    const std::string code_target = "/admin/v1/apps/" + app_id + "/accounts/" + cy + "/access-code";
+    const Response a = bridge.call(bridge.admin, http::verb::post, code_target);
+    REQUIRE_MESSAGE(a.result_int() == 201, a.body());
+    const Response b = bridge.call(bridge.admin, http::verb::post, code_target);
+    REQUIRE(b.result_int() == 201);
+    const std::string code_a(json_of(a).at("access_code").as_string());
+    const std::string code_b(json_of(b).at("access_code").as_string());
+    CHECK(code_a.size() == 16);
+    CHECK(code_a != code_b);
+    const Response invited = bridge.call(bridge.admin, http::verb::post, "/admin/v1/apps/" + app_id + "/accounts/" + di + "/invite");
+    REQUIRE(invited.result_int() == 201);
+
+    const Response codes_csv = bridge.call(bridge.admin, http::verb::get, "/admin/v1/apps/" + app_id + "/access-codes.csv");
+    REQUIRE(codes_csv.result_int() == 200);
+    CHECK(codes_csv.body().find(code_b) != std::string::npos);
+    CHECK(codes_csv.body().find(code_a) == std::string::npos);
+    const Response links_csv = bridge.call(bridge.admin, http::verb::get, "/admin/v1/apps/" + app_id + "/claim-links.csv");
+    CHECK(links_csv.body().find(claim_path(std::string(json_of(invited).at("claim_url").as_string()))) != std::string::npos);
+    CHECK(bridge.db.query("SELECT count(*) FROM access_code WHERE code_hash = '" + code_b + "'") == "0");
+
+    CHECK(get_page(bridge, "/claim").result_int() == 200);
+    CHECK(post_page(bridge, "/claim", "code=" + code_a).result_int() == 404);  // revoked by the newer one
+    std::string typed = code_b.substr(0, 4) + "-" + code_b.substr(4, 4) + "+" + code_b.substr(8);
+    for (char& c : typed) {
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    const Response redeemed = post_page(bridge, "/claim", "code=" + typed);
+    CHECK(redeemed.result_int() == 200);
+    CHECK(account_state(bridge, app_id, cy) == "active");
+    CHECK(post_page(bridge, "/claim", "code=" + code_b).result_int() == 404);  // single use
+    REQUIRE(wait_until([&] { return !event_types(app, cy).empty() && event_types(app, cy).back() == "account.activated"; }, 20s));
+}
+
+TEST_CASE("first-login callback, admin block that IdP updates do not lift, unblock, and delete of unclaimed accounts only") {
+    FakeSmtp smtp;
+    FakeApp app(signed_app());
+    Bridge bridge(lifecycle_args(smtp));
+    const std::string app_id =
+        bridge.create_app(webhook_app("Chat", app_url(app), kSecret, policies("later", "on_first_login")));
+    const std::string ed = bridge.create_user("ed", R"(,"emails":[{"value":"ed@acme.test"}])");
+    const std::string flo = bridge.create_user("flo", R"(,"emails":[{"value":"flo@acme.test"}])");
+    REQUIRE(wait_until([&] { return account_state(bridge, app_id, ed) == "initiated"; }, 20s));
+    REQUIRE(wait_until([&] { return account_state(bridge, app_id, flo) == "initiated"; }, 20s));
+    const std::string base = "/admin/v1/apps/" + app_id + "/accounts/";
+
+    const Response invited = bridge.call(bridge.admin, http::verb::post, base + ed + "/invite");
+    REQUIRE(invited.result_int() == 201);
+    REQUIRE(post_page(bridge, claim_path(std::string(json_of(invited).at("claim_url").as_string()))).result_int() == 200);
+    CHECK(account_state(bridge, app_id, ed) == "pending");
+
+    // The app reports the first sign-in, signed with its webhook secret.
+    const std::string body = json::serialize(json::object{{"type", "account.first_login"}, {"user", ed}});
+    const auto ts = std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
+                                       std::chrono::system_clock::now().time_since_epoch()).count());
+    const std::string target = "/callbacks/v1/apps/" + app_id;
+    const Response unsigned_cb = https_request(bridge.server->tls_port(),
+                                               {.method = http::verb::post, .target = target, .body = body});
+    CHECK(unsigned_cb.result_int() == 401);
+    const Response cb = https_request(
+        bridge.server->tls_port(),
+        {.method = http::verb::post,
+         .target = target,
+         .body = body,
+         .headers = {{"webhook-id", "cb_1"},
+                     {"webhook-timestamp", ts},
+                     {"webhook-signature", scimbridge::mappers::signature_header({kSecret}, "cb_1", std::stoll(ts), body)},
+                     {"Content-Type", "application/json"}}});
+    REQUIRE_MESSAGE(cb.result_int() == 200, cb.body());
+    CHECK(account_state(bridge, app_id, ed) == "active");
+
+    // Claimed accounts are only blocked; an admin block holds while the IdP keeps updating.
+    CHECK(bridge.call(bridge.admin, http::verb::delete_, base + ed).result_int() == 409);
+    REQUIRE(bridge.call(bridge.admin, http::verb::post, base + ed + "/block").result_int() == 200);
+    REQUIRE(wait_until([&] { return event_types(app, ed).back() == "user.deactivated"; }, 20s));
+    bridge.patch("Users", ed, R"([{"op":"replace","path":"displayName","value":"Ed Again"}])");
+    REQUIRE(bridge.drained(20s));
+    CHECK(account_state(bridge, app_id, ed) == "blocked");
+    const Response unblocked = bridge.call(bridge.admin, http::verb::post, base + ed + "/unblock");
+    REQUIRE(unblocked.result_int() == 200);
+    CHECK(json_of(unblocked).at("state").as_string() == "active");
+    REQUIRE(wait_until([&] { return event_types(app, ed).back() == "user.reactivated"; }, 20s));
+
+    // An unclaimed account may be deleted (blocked, history kept, its links revoked).
+    const Response removed = bridge.call(bridge.admin, http::verb::delete_, base + flo);
+    REQUIRE_MESSAGE(removed.result_int() == 200, removed.body());
+    CHECK(account_state(bridge, app_id, flo) == "blocked");
+    CHECK(bridge.db.query("SELECT count(*) FROM audit_log WHERE action = 'account.blocked' AND resource_id = '" + flo +
+                          "' AND detail->>'cause' = 'admin_delete'") == "1");
+}
+
+TEST_CASE("reactivation within the window keeps group memberships in the app, after it they are purged") {
+    FakeSmtp smtp;
+    FakeApp app(signed_app());
+    Bridge bridge(lifecycle_args(smtp));
+    json::object extra = policies("never", "on_claim");
+    extra["groups"] = json::object{{"enabled", true}};
+    const std::string app_id = bridge.create_app(webhook_app("Docs", app_url(app), kSecret, extra));
+    const std::string gus = bridge.create_user("gus");
+    const Response g = bridge.call(bridge.idp, http::verb::post, "/scim/v2/Groups",
+                                   R"({"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"Team","members":[{"value":")" +
+                                       gus + "\"}]}");
+    REQUIRE(g.result_int() == 201);
+    const std::string group(json_of(g).at("id").as_string());
+    const auto member_in_app = [&] {
+        return bridge.db.query("SELECT count(*) FROM app_group_member WHERE member_id = '" + gus + "'") == "1";
+    };
+    REQUIRE(wait_until(member_in_app, 20s));
+
+    // Deactivated and back within the window (4 days = 6.9 s here): the membership returns.
+    bridge.patch("Users", gus, R"([{"op":"replace","path":"active","value":false}])");
+    REQUIRE(wait_until([&] { return !member_in_app(); }, 20s));
+    bridge.patch("Users", gus, R"([{"op":"replace","path":"active","value":true}])");
+    REQUIRE(wait_until(member_in_app, 20s));
+    CHECK(account_state(bridge, app_id, gus) == "active");
+
+    // Deactivated past the window: purged, and a later reactivation does not bring it back.
+    bridge.patch("Users", gus, R"([{"op":"replace","path":"active","value":false}])");
+    REQUIRE(wait_until([&] { return !member_in_app(); }, 20s));
+    REQUIRE(wait_until([&] {
+        return bridge.db.query("SELECT count(*) FROM audit_log WHERE action = 'account.memberships_purged'") == "1";
+    }, 30s));
+    bridge.patch("Users", gus, R"([{"op":"replace","path":"active","value":true}])");
+    REQUIRE(wait_until([&] { return account_state(bridge, app_id, gus) == "active"; }, 20s));
+    REQUIRE(bridge.drained(20s));
+    CHECK_FALSE(member_in_app());
+    // A membership the IdP grants afresh reaches the app.
+    bridge.patch("Groups", group, R"([{"op":"remove","path":"members[value eq \")" + gus + R"(\"]"}])");
+    bridge.patch("Groups", group, R"([{"op":"add","path":"members","value":[{"value":")" + gus + R"("}]}])");
+    REQUIRE(wait_until(member_in_app, 20s));
+}
+
+TEST_CASE("one scheduler leads among two processes; the other takes over when the leader is killed") {
+    FakeSmtp smtp;
+    Bridge bridge(lifecycle_args(smtp));
+    ServerProcess second(bridge.args, bridge.env);
+    const auto leads = [](unsigned short port) {
+        const Response m = https_request(port, {.method = http::verb::get, .target = "/metrics"});
+        return m.body().find("scim_bridge_schedule_next_run_timestamp_seconds{job=\"lifecycle\"}") != std::string::npos;
+    };
+    REQUIRE(wait_until([&] { return leads(bridge.server->tls_port()) || leads(second.tls_port()); }, 20s));
+    const bool first_leads = leads(bridge.server->tls_port());
+    CHECK(first_leads != leads(second.tls_port()));
+    const std::string before = bridge.db.query("SELECT count(*) FROM schedule_run WHERE key = 'lifecycle'");
+    if (first_leads) {
+        bridge.server->signal(SIGKILL);
+        REQUIRE(wait_until([&] { return leads(second.tls_port()); }, 20s));
+    } else {
+        second.signal(SIGKILL);
+        REQUIRE(wait_until([&] { return leads(bridge.server->tls_port()); }, 20s));
+    }
+    REQUIRE(wait_until([&] {
+        return std::stoi(bridge.db.query("SELECT count(*) FROM schedule_run WHERE key = 'lifecycle'")) > std::stoi(before) + 3;
+    }, 20s));
+    // Never two runs of one job at once (a unique index would refuse it), and the run history is readable.
+    CHECK(std::stoi(bridge.db.query("SELECT count(*) FROM schedule_run WHERE state = 'running'")) <= 1);
+    const unsigned short alive = first_leads ? second.tls_port() : bridge.server->tls_port();
+    const Response runs = https_request(alive, {.method = http::verb::get, .target = "/admin/v1/schedules/runs?key=lifecycle&count=5",
+                                                .token = bridge.admin});
+    REQUIRE_MESSAGE(runs.result_int() == 200, runs.body());
+    CHECK(json_of(runs).at("runs").as_array().size() == 5);
+    CHECK(json_of(runs).at("runs").as_array()[0].at("kind").as_string() == "lifecycle");
+}
+
+}  // TEST_SUITE
