@@ -4,6 +4,7 @@
 #include "db/migrations.hpp"
 #include "db/notification_listener.hpp"
 #include "db/pg_app_store.hpp"
+#include "db/pg_directory_store.hpp"
 #include "db/pg_lifecycle_store.hpp"
 #include "db/pg_outbox_store.hpp"
 #include "db/pg_resource_store.hpp"
@@ -13,6 +14,7 @@
 #include "server/cli.hpp"
 #include "server/credentials.hpp"
 #include "server/delivery_service.hpp"
+#include "server/directory_jobs.hpp"
 #include "server/dispatcher.hpp"
 #include "server/handlers/health_handler.hpp"
 #include "server/http_client.hpp"
@@ -514,7 +516,11 @@ int run_serve(const server::Config& config) {
          scaled(std::chrono::minutes(config.resync_period_minutes), config.time_scale), 2},
         &metrics);
     scheduler.add_job(sb::mappers::kLifecycleJob, server::make_lifecycle_job(lifecycle));
-    const server::LifecycleAdminHandler lifecycle_handler(lifecycle, schedule_store, [&scheduler] { scheduler.wake(); });
+    db::PgDirectoryStore directory_store(database);
+    scheduler.add_job(sb::mappers::kDirectoryJob,
+                      server::make_directory_job(directory_store, resource_service, http_client, registries));
+    const server::LifecycleAdminHandler lifecycle_handler(lifecycle, schedule_store, directory_store,
+                                                          [&scheduler] { scheduler.wake(); });
     const server::ClaimHandler claim_handler(lifecycle);
     const server::Router router(
         server::make_routes({health, scim_handler, &admin_handler, &lifecycle_handler, &claim_handler}));

@@ -198,6 +198,61 @@ Response LifecycleAdminHandler::run_schedule(const RequestContext& ctx) const {
               http::status::accepted);
 }
 
+namespace {
+
+json::object directory_json(const mappers::DirectorySourceRow& d) {
+    return json::object{{"id", d.id},
+                        {"name", d.name},
+                        {"kind", d.kind},
+                        {"enabled", d.enabled},
+                        {"schedule", "directory:" + d.id}};
+}
+
+}  // namespace
+
+Response LifecycleAdminHandler::directories(const RequestContext& ctx) const {
+    json::array rows;
+    for (const mappers::DirectorySourceRow& d : directories_.list_sources(tenant(ctx))) {
+        rows.push_back(directory_json(d));  // credentials are never shown
+    }
+    return ok(ctx, json::object{{"directories", std::move(rows)}});
+}
+
+Response LifecycleAdminHandler::create_directory(const RequestContext& ctx) const {
+    auto body = admin::body_object(ctx);
+    if (!body) {
+        return error(ctx, body.error());
+    }
+    const json::value* name = body->if_contains("name");
+    const json::value* config = body->if_contains("config");
+    if (name == nullptr || !name->is_string() || name->as_string().empty() || name->as_string().size() > 200) {
+        return error(ctx, scim::Error::invalid_value("name must be a string of 1 to 200 characters"));
+    }
+    if (config == nullptr || !config->is_object()) {
+        return error(ctx, scim::Error::invalid_value("config must be an object: {\"kind\": \"google\" | \"graph\" | "
+                                                     "\"scim\", ...}"));
+    }
+    if (auto checked = mappers::make_directory_source(config->as_object()); !checked) {
+        return error(ctx, checked.error());
+    }
+    auto made = directories_.create_source(tenant(ctx), std::string(name->as_string()), config->as_object(), actor(ctx));
+    if (!made) {
+        return error(ctx, made.error());
+    }
+    if (wake_scheduler_) {
+        wake_scheduler_();
+    }
+    return ok(ctx, directory_json(*made), http::status::created);
+}
+
+Response LifecycleAdminHandler::delete_directory(const RequestContext& ctx) const {
+    auto done = directories_.delete_source(tenant(ctx), *param(ctx, "id"), actor(ctx));
+    if (!done) {
+        return error(ctx, done.error());
+    }
+    return render_text(http::status::no_content, "", admin::kJson, ctx.request.version(), ctx.request.keep_alive());
+}
+
 Response LifecycleAdminHandler::access_codes_csv(const RequestContext& ctx) const {
     return csv(ctx, lifecycle_.access_codes_csv(tenant(ctx), *param(ctx, "id")), "access-codes.csv");
 }

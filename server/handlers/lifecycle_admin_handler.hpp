@@ -4,6 +4,7 @@
 // and the CSV exports of an app's open claim links and access codes. Each method: decode →
 // LifecycleService → render.
 
+#include "mappers/directory_store.hpp"
 #include "mappers/lifecycle.hpp"
 #include "mappers/schedule.hpp"
 #include "server/router.hpp"
@@ -16,8 +17,9 @@ class LifecycleAdminHandler final {
 public:
     // `wake_scheduler`: "invite all" asks the scheduler to invite the app's accounts now.
     LifecycleAdminHandler(mappers::LifecycleService& lifecycle, mappers::ScheduleStore& schedules,
-                          std::function<void()> wake_scheduler)
-        : lifecycle_(lifecycle), schedules_(schedules), wake_scheduler_(std::move(wake_scheduler)) {}
+                          mappers::DirectoryStore& directories, std::function<void()> wake_scheduler)
+        : lifecycle_(lifecycle), schedules_(schedules), directories_(directories),
+          wake_scheduler_(std::move(wake_scheduler)) {}
 
     Response invite(const RequestContext& ctx) const;
     Response invite_all(const RequestContext& ctx) const;
@@ -37,11 +39,17 @@ public:
     Response configure_schedule(const RequestContext& ctx) const;  // {period_minutes, enabled}
     Response run_schedule(const RequestContext& ctx) const;        // {dry_run}
 
+    // Directory sources the scheduler pulls: {name, config: {kind: google|graph|scim, ...}}.
+    Response directories(const RequestContext& ctx) const;
+    Response create_directory(const RequestContext& ctx) const;
+    Response delete_directory(const RequestContext& ctx) const;
+
 private:
     Response act(const RequestContext& ctx, mappers::AdminAction action) const;
 
     mappers::LifecycleService& lifecycle_;
     mappers::ScheduleStore& schedules_;
+    mappers::DirectoryStore& directories_;
     std::function<void()> wake_scheduler_;
 };
 
