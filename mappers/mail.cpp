@@ -1,7 +1,5 @@
 #include "mappers/mail.hpp"
 
-#include "scim/text.hpp"
-
 #include <algorithm>
 #include <array>
 #include <cstdint>
@@ -9,8 +7,9 @@
 #include <fstream>
 #include <iterator>
 #include <set>
-#include <sstream>
 #include <utility>
+
+#include "scim/text.hpp"
 
 namespace scimbridge::mappers {
 
@@ -37,7 +36,9 @@ constexpr std::string_view kBase64Alphabet =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 constexpr std::string_view kHex = "0123456789ABCDEF";
 
-unsigned char byte_at(std::string_view s, std::size_t i) { return static_cast<unsigned char>(s[i]); }
+unsigned char byte_at(std::string_view s, std::size_t i) {
+    return static_cast<unsigned char>(s[i]);
+}
 
 std::string base64(std::string_view bytes) {
     std::string out;
@@ -107,8 +108,8 @@ std::string quoted_printable(std::string_view crlf_text) {
         for (std::size_t i = 0; i < line.size(); ++i) {
             const unsigned char c = byte_at(line, i);
             const bool last = i + 1 == line.size();
-            const bool literal = (c >= 33 && c <= 126 && c != '=') ||
-                                 ((c == ' ' || c == '\t') && !last);
+            const bool literal =
+                (c >= 33 && c <= 126 && c != '=') || ((c == ' ' || c == '\t') && !last);
             std::size_t width = literal ? 1 : 3;
             if (column + width > kMaxQpLine - 1) {
                 out += '=';
@@ -142,7 +143,8 @@ std::string base64_lines(std::string_view bytes) {
 }
 
 bool is_ascii(std::string_view s) {
-    return std::all_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 128; });
+    return std::all_of(
+        s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 128; });
 }
 
 // CR, LF and the other controls out of a header value (a tab becomes a space): whatever a
@@ -167,7 +169,8 @@ std::string header_address(std::string_view address) {
     std::string out;
     for (const char ch : address) {
         const auto c = static_cast<unsigned char>(ch);
-        if (c > 32 && c < 127 && std::string_view("<>,;:\"\\()[]").find(ch) == std::string_view::npos) {
+        if (c > 32 && c < 127 &&
+            std::string_view("<>,;:\"\\()[]").find(ch) == std::string_view::npos) {
             out += ch;
         }
     }
@@ -207,9 +210,9 @@ std::vector<std::string> split_spaces(std::string_view text) {
 // is plain ASCII, else encoded-words. Also encoded: text holding "=?" (a reader would try to
 // decode it) and text with a word too long to fold.
 std::vector<std::string> text_tokens(std::string_view text, bool quote_ascii) {
-    const bool plain =
-        is_ascii(text) && text.find("=?") == std::string_view::npos &&
-        std::ranges::all_of(split_spaces(text), [](const std::string& w) { return w.size() <= 60; });
+    const bool plain = is_ascii(text) && text.find("=?") == std::string_view::npos &&
+                       std::ranges::all_of(split_spaces(text),
+                                           [](const std::string& w) { return w.size() <= 60; });
     if (!plain) {
         return encoded_words(text);
     }
@@ -271,10 +274,10 @@ std::string two_digits(unsigned v) {
 // RFC 5322 §3.3 date-time in UTC: "Tue, 14 May 2024 09:05:00 +0000".
 std::string rfc5322_date(std::chrono::system_clock::time_point now) {
     using namespace std::chrono;
-    constexpr std::array<std::string_view, 7> kDays = {"Sun", "Mon", "Tue", "Wed",
-                                                       "Thu", "Fri", "Sat"};
-    constexpr std::array<std::string_view, 12> kMonths = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                                          "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    constexpr std::array<std::string_view, 7> kDays = {
+        "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+    constexpr std::array<std::string_view, 12> kMonths = {
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
     const auto secs = floor<seconds>(now);
     const auto day = floor<days>(secs);
     const year_month_day ymd{day};
@@ -298,7 +301,8 @@ std::string rfc5322_date(std::chrono::system_clock::time_point now) {
 std::string id_part(std::string_view s) {
     std::string out;
     for (const char c : s) {
-        const bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+        const bool alnum =
+            (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
         if (alnum || std::string_view("!#$%&'*+-/=?^_`{|}~.").find(c) != std::string_view::npos) {
             out += c;
         }
@@ -349,19 +353,20 @@ bool is_alnum(char c) {
 
 // Dot-separated, no empty part.
 bool dotted(std::string_view s) {
-    return !s.empty() && s.front() != '.' && s.back() != '.' && s.find("..") == std::string_view::npos;
+    return !s.empty() && s.front() != '.' && s.back() != '.' &&
+           s.find("..") == std::string_view::npos;
 }
 
 // The listed role words with '.', '-' and '_' removed, as the lookup compares them.
 const std::set<std::string, std::less<>>& generic_local_parts() {
     static const std::set<std::string, std::less<>> kWords = {
-        "info",      "sales",      "admin",     "administrator", "support",    "contact",
-        "office",    "hello",      "help",      "helpdesk",      "billing",    "accounts",
-        "accounting", "finance",   "invoice",   "invoices",      "noreply",    "donotreply",
-        "postmaster", "webmaster", "hostmaster", "abuse",        "security",   "marketing",
-        "hr",        "jobs",       "careers",   "recruiting",    "team",       "enquiries",
-        "inquiries", "press",      "media",     "legal",         "privacy",    "service",
-        "mail",      "root",       "it",        "ops",
+        "info",       "sales",     "admin",      "administrator", "support",  "contact",
+        "office",     "hello",     "help",       "helpdesk",      "billing",  "accounts",
+        "accounting", "finance",   "invoice",    "invoices",      "noreply",  "donotreply",
+        "postmaster", "webmaster", "hostmaster", "abuse",         "security", "marketing",
+        "hr",         "jobs",      "careers",    "recruiting",    "team",     "enquiries",
+        "inquiries",  "press",     "media",      "legal",         "privacy",  "service",
+        "mail",       "root",      "it",         "ops",
     };
     return kWords;
 }
@@ -395,10 +400,12 @@ bool valid_locale(std::string_view locale) {
     for (;;) {
         const std::size_t end = std::min(locale.find('-', pos), locale.size());
         const std::string_view tag = locale.substr(pos, end - pos);
-        const bool ok = first ? (tag.size() >= 2 && tag.size() <= 3 &&
-                                 std::all_of(tag.begin(), tag.end(), [](char c) { return c >= 'a' && c <= 'z'; }))
-                              : (!tag.empty() && tag.size() <= 8 &&
-                                 std::all_of(tag.begin(), tag.end(), is_alnum));
+        const bool ok =
+            first
+                ? (tag.size() >= 2 && tag.size() <= 3 &&
+                   std::all_of(tag.begin(), tag.end(), [](char c) { return c >= 'a' && c <= 'z'; }))
+                : (!tag.empty() && tag.size() <= 8 &&
+                   std::all_of(tag.begin(), tag.end(), is_alnum));
         if (!ok) {
             return false;
         }
@@ -410,6 +417,15 @@ bool valid_locale(std::string_view locale) {
     }
 }
 
+// "{{ name }}" is "{{name}}".
+std::string_view placeholder_name(std::string_view inside) {
+    const std::size_t first = inside.find_first_not_of(' ');
+    if (first == std::string_view::npos) {
+        return {};
+    }
+    return inside.substr(first, inside.find_last_not_of(' ') - first + 1);
+}
+
 // Checks every {{name}} of a template; an empty string when all are known.
 std::string check_template(std::string_view kind, std::string_view text) {
     std::size_t pos = 0;
@@ -418,18 +434,13 @@ std::string check_template(std::string_view kind, std::string_view text) {
         if (open == std::string_view::npos) {
             return {};
         }
-        const auto line = 1 + std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(open), '\n');
+        const auto line =
+            1 + std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(open), '\n');
         const std::size_t close = text.find("}}", open + 2);
         if (close == std::string_view::npos) {
             return "line " + std::to_string(line) + ": '{{' without '}}'";
         }
-        std::string_view name = text.substr(open + 2, close - open - 2);
-        while (!name.empty() && name.front() == ' ') {
-            name.remove_prefix(1);
-        }
-        while (!name.empty() && name.back() == ' ') {
-            name.remove_suffix(1);
-        }
+        const std::string_view name = placeholder_name(text.substr(open + 2, close - open - 2));
         if (!known_placeholder(kind, name)) {
             return "line " + std::to_string(line) + ": unknown placeholder {{" +
                    std::string(name.substr(0, 40)) + "}} for " + std::string(kind);
@@ -443,12 +454,23 @@ std::string html_escape(std::string_view s) {
     out.reserve(s.size());
     for (const char c : s) {
         switch (c) {
-            case '&': out += "&amp;"; break;
-            case '<': out += "&lt;"; break;
-            case '>': out += "&gt;"; break;
-            case '"': out += "&quot;"; break;
-            case '\'': out += "&#39;"; break;
-            default: out += c;
+            case '&':
+                out += "&amp;";
+                break;
+            case '<':
+                out += "&lt;";
+                break;
+            case '>':
+                out += "&gt;";
+                break;
+            case '"':
+                out += "&quot;";
+                break;
+            case '\'':
+                out += "&#39;";
+                break;
+            default:
+                out += c;
         }
     }
     return out;
@@ -468,13 +490,7 @@ std::string substitute(std::string_view text, const Values& values, bool escape)
             return out;
         }
         out += text.substr(pos, open - pos);
-        std::string_view name = text.substr(open + 2, close - open - 2);
-        while (!name.empty() && name.front() == ' ') {
-            name.remove_prefix(1);
-        }
-        while (!name.empty() && name.back() == ' ') {
-            name.remove_suffix(1);
-        }
+        const std::string_view name = placeholder_name(text.substr(open + 2, close - open - 2));
         if (const auto it = values.find(name); it != values.end()) {
             out += escape ? html_escape(it->second) : it->second;
         }
@@ -496,7 +512,6 @@ struct Phrases {
     std::string_view copy_note;
 };
 
-// NOLINTBEGIN(readability-magic-numbers): prose
 constexpr std::array<Phrases, 5> kBuiltIn = {{
     {"en",
      {"Your {{app_name}} account at {{organisation}}",
@@ -589,12 +604,12 @@ constexpr std::array<Phrases, 5> kBuiltIn = {{
      "{{app_name}}. Запрошення дійсне до {{expires_at}}. Посилання надіслано лише цій особі.",
      "Це автоматична копія для ваших записів."},
 }};
-// NOLINTEND(readability-magic-numbers)
 
 // A plain, accessible page: the language declared, a title, paragraphs, the link as a link and
 // as visible text (some readers and printouts lose the href). Phrases are escaped as HTML; the
 // {{placeholders}} survive escaping and are escaped when filled.
-std::string html_page(std::string_view locale, std::string_view subject,
+std::string html_page(std::string_view locale,
+                      std::string_view subject,
                       const std::vector<std::string>& paragraphs) {
     std::string out = "<!DOCTYPE html>\n<html lang=\"";
     out += locale;
@@ -609,19 +624,24 @@ std::string html_page(std::string_view locale, std::string_view subject,
     return out;
 }
 
-std::string para(std::string_view text) { return "<p>" + html_escape(text) + "</p>"; }
+std::string para(std::string_view text) {
+    return "<p>" + html_escape(text) + "</p>";
+}
 
 MailTemplates::Parts invitation_parts(const Phrases& p, std::size_t kind) {
     MailTemplates::Parts parts;
     parts.subject = p.subject[kind];
     parts.text = std::string(p.greeting) + "\n\n" + std::string(p.lead[kind]) +
-                 "\n\n{{claim_url}}\n\n" + std::string(p.expiry) + "\n\n" +
-                 std::string(p.ignore) + "\n";
-    parts.html = html_page(
-        p.locale, p.subject[kind],
-        {para(p.greeting), para(p.lead[kind]),
-         "<p><a href=\"{{claim_url}}\">" + html_escape(p.button) + "</a></p>",
-         "<p>{{claim_url}}</p>", para(p.expiry), para(p.ignore)});
+                 "\n\n{{claim_url}}\n\n" + std::string(p.expiry) + "\n\n" + std::string(p.ignore) +
+                 "\n";
+    parts.html = html_page(p.locale,
+                           p.subject[kind],
+                           {para(p.greeting),
+                            para(p.lead[kind]),
+                            "<p><a href=\"{{claim_url}}\">" + html_escape(p.button) + "</a></p>",
+                            "<p>{{claim_url}}</p>",
+                            para(p.expiry),
+                            para(p.ignore)});
     return parts;
 }
 
@@ -658,7 +678,8 @@ std::optional<std::string> subject_line(std::string text) {
 
 // ---------------------------------------------------------------------------------------------
 
-std::string render_rfc5322(const MailMessage& message, std::chrono::system_clock::time_point now,
+std::string render_rfc5322(const MailMessage& message,
+                           std::chrono::system_clock::time_point now,
                            std::string_view message_id) {
     std::string out = "Date: " + rfc5322_date(now) + "\r\n";
 
@@ -705,7 +726,8 @@ bool is_plausible_email(std::string_view email) {
     }
     for (const char ch : email) {
         const auto c = static_cast<unsigned char>(ch);
-        if (c <= 32 || c >= 127 || std::string_view("<>,;:\"\\()[]").find(ch) != std::string_view::npos) {
+        if (c <= 32 || c >= 127 ||
+            std::string_view("<>,;:\"\\()[]").find(ch) != std::string_view::npos) {
             return false;
         }
     }
@@ -721,7 +743,8 @@ bool is_plausible_email(std::string_view email) {
         const std::size_t end = std::min(domain.find('.', pos), domain.size());
         const std::string_view label = domain.substr(pos, end - pos);
         if (label.size() > 63 || label.front() == '-' || label.back() == '-' ||
-            !std::all_of(label.begin(), label.end(), [](char c) { return is_alnum(c) || c == '-'; })) {
+            !std::all_of(
+                label.begin(), label.end(), [](char c) { return is_alnum(c) || c == '-'; })) {
             return false;
         }
         if (end == domain.size()) {
@@ -747,9 +770,12 @@ bool is_generic_mailbox(std::string_view email) {
 
 std::string_view to_string(InvitationMail kind) {
     switch (kind) {
-        case InvitationMail::kInvite: return kKinds[0];
-        case InvitationMail::kReminder1: return kKinds[1];
-        case InvitationMail::kReminder2: return kKinds[2];
+        case InvitationMail::kInvite:
+            return kKinds[0];
+        case InvitationMail::kReminder1:
+            return kKinds[1];
+        case InvitationMail::kReminder2:
+            return kKinds[2];
     }
     return kKinds[0];
 }
@@ -796,8 +822,9 @@ std::optional<MailTemplates> MailTemplates::load_directory(const std::string& di
         const std::string locale =
             dot == std::string::npos ? std::string() : normalise_locale(stem.substr(dot + 1));
         if (std::find(kKinds.begin(), kKinds.end(), kind) == kKinds.end()) {
-            set_why(why, where + file + ": unknown kind '" + kind +
-                             "' (invite, reminder1, reminder2, copy)");
+            set_why(why,
+                    where + file + ": unknown kind '" + kind +
+                        "' (invite, reminder1, reminder2, copy)");
             return std::nullopt;
         }
         if (!valid_locale(locale)) {
@@ -841,12 +868,14 @@ std::optional<MailTemplates> MailTemplates::load_directory(const std::string& di
     for (auto& [key, o] : overrides) {
         const auto existing = templates.by_key_.find(key);
         if (existing == templates.by_key_.end()) {
-            for (const auto& [part, value] :
-                 {std::pair{".subject", &o.subject}, std::pair{".txt", &o.text},
-                  std::pair{".html", &o.html}}) {
+            for (const auto& [part, value] : {std::pair{".subject", &o.subject},
+                                              std::pair{".txt", &o.text},
+                                              std::pair{".html", &o.html}}) {
                 if (!value->has_value()) {
-                    set_why(why, where + key + part + " is missing (a locale without built-in "
-                                                      "templates needs .subject, .txt and .html)");
+                    set_why(why,
+                            where + key + part +
+                                " is missing (a locale without built-in "
+                                "templates needs .subject, .txt and .html)");
                     return std::nullopt;
                 }
             }
@@ -892,7 +921,8 @@ std::vector<std::string> MailTemplates::locales(std::string_view kind) const {
     return out;
 }
 
-RenderedMail render_invitation(InvitationMail kind, const InvitationMailVars& vars,
+RenderedMail render_invitation(InvitationMail kind,
+                               const InvitationMailVars& vars,
                                const MailTemplates& templates) {
     const Values values = {{"person_name", vars.person_name},
                            {"app_name", vars.app_name},
@@ -900,7 +930,8 @@ RenderedMail render_invitation(InvitationMail kind, const InvitationMailVars& va
                            {"claim_url", vars.claim_url},
                            {"expires_at", vars.expires_at}};
     const auto& t = templates.find(to_string(kind), vars.locale);
-    return {header_safe(substitute(t.subject, values, false)), substitute(t.text, values, false),
+    return {header_safe(substitute(t.subject, values, false)),
+            substitute(t.text, values, false),
             substitute(t.html, values, true)};
 }
 
@@ -911,7 +942,8 @@ RenderedMail render_copy_summary(const CopySummaryVars& vars, const MailTemplate
                            {"organisation", vars.organisation},
                            {"expires_at", vars.expires_at}};
     const auto& t = templates.find("copy", vars.locale);
-    return {header_safe(substitute(t.subject, values, false)), substitute(t.text, values, false),
+    return {header_safe(substitute(t.subject, values, false)),
+            substitute(t.text, values, false),
             substitute(t.html, values, true)};
 }
 

@@ -23,10 +23,10 @@ struct MailMessage {
     std::string from_name;  // display name, any UTF-8
     std::vector<std::string> to;
     std::vector<std::string> cc;
-    std::vector<std::string> bcc;  // envelope only: never rendered
-    std::string subject;           // any UTF-8
-    std::string text;              // UTF-8; LF or CRLF line ends
-    std::string html;              // optional; when set the message is multipart/alternative
+    std::vector<std::string> bcc;   // envelope only: never rendered
+    std::string subject;            // any UTF-8
+    std::string text;               // UTF-8; LF or CRLF line ends
+    std::string html;               // optional; when set the message is multipart/alternative
     std::string message_id_domain;  // optional; empty: the domain of `from`
 };
 
@@ -38,7 +38,8 @@ struct MailMessage {
 // UTF-8, quoted-printable (mostly ASCII) or base64 (mostly not), lines at most 76 characters.
 // `message_id` is the unique part of the Message-ID: used as is when it holds an '@', else
 // "<message_id@domain>" with message_id_domain (or the sender's domain).
-std::string render_rfc5322(const MailMessage& message, std::chrono::system_clock::time_point now,
+std::string render_rfc5322(const MailMessage& message,
+                           std::chrono::system_clock::time_point now,
                            std::string_view message_id);
 
 // ---------------------------------------------------------------------------------------------
@@ -148,7 +149,8 @@ private:
     std::map<std::string, Parts, std::less<>> by_key_;  // "invite.de-at" -> parts
 };
 
-RenderedMail render_invitation(InvitationMail kind, const InvitationMailVars& vars,
+RenderedMail render_invitation(InvitationMail kind,
+                               const InvitationMailVars& vars,
                                const MailTemplates& templates);
 
 RenderedMail render_copy_summary(const CopySummaryVars& vars, const MailTemplates& templates);

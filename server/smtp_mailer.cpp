@@ -1,11 +1,8 @@
 #include "server/smtp_mailer.hpp"
 
-#include <curl/curl.h>
-#include <openssl/evp.h>
-#include <openssl/rand.h>
-
 #include <algorithm>
 #include <array>
+#include <curl/curl.h>
 #include <fstream>
 #include <memory>
 #include <mutex>
@@ -14,6 +11,9 @@
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
 
 namespace scimbridge::server {
 
@@ -361,7 +361,8 @@ MailResult SmtpMailer::send(const mappers::MailMessage& message) {
     // password, but a hostile server could echo what it was sent.
     if (!config_.password.empty()) {
         for (const std::string& secret :
-             {config_.password, base64(config_.password),
+             {config_.password,
+              base64(config_.password),
               base64(std::string(1, '\0') + config_.username + '\0' + config_.password)}) {
             constexpr std::string_view kRedacted = "[redacted]";
             for (std::size_t at = detail.find(secret); at != std::string::npos;

@@ -12,10 +12,10 @@
 //
 // Threads: send() may be called from many threads at once (one libcurl easy handle per call).
 
-#include "mappers/mail.hpp"
-
 #include <chrono>
 #include <string>
+
+#include "mappers/mail.hpp"
 
 namespace scimbridge::server {
 

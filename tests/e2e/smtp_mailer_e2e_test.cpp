@@ -2,10 +2,13 @@
 // sockets: STARTTLS and implicit TLS with the dev CA, AUTH, what arrives, how failures are
 // classified. No database and no scim-bridge process: select with -tc='*smtp*'.
 
-#include "mappers/mail.hpp"
-#include "server/smtp_mailer.hpp"
-#include "tests/e2e/harness.hpp"
-#include "tests/support/fake_smtp.hpp"
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <istream>
+#include <stdexcept>
+#include <string>
+#include <vector>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -15,13 +18,10 @@
 #include <boost/asio/write.hpp>
 #include <doctest/doctest.h>
 
-#include <algorithm>
-#include <istream>
-#include <chrono>
-#include <cstdlib>
-#include <stdexcept>
-#include <string>
-#include <vector>
+#include "mappers/mail.hpp"
+#include "server/smtp_mailer.hpp"
+#include "tests/e2e/harness.hpp"
+#include "tests/support/fake_smtp.hpp"
 
 namespace {
 
@@ -43,9 +43,12 @@ constexpr const char* kPassword = "Pa55-w0rd!never-in-logs";
 
 const char* to_string(MailOutcome o) {
     switch (o) {
-        case MailOutcome::kSent: return "sent";
-        case MailOutcome::kRetry: return "retry";
-        case MailOutcome::kPermanent: return "permanent";
+        case MailOutcome::kSent:
+            return "sent";
+        case MailOutcome::kRetry:
+            return "retry";
+        case MailOutcome::kPermanent:
+            return "permanent";
     }
     return "?";
 }
@@ -106,8 +109,9 @@ std::string crlf(std::string_view text) {
 }
 
 std::ptrdiff_t index_of(const std::vector<std::string>& commands, std::string_view prefix) {
-    const auto it = std::find_if(commands.begin(), commands.end(),
-                                 [&](const std::string& c) { return c.starts_with(prefix); });
+    const auto it = std::find_if(commands.begin(), commands.end(), [&](const std::string& c) {
+        return c.starts_with(prefix);
+    });
     return it == commands.end() ? -1 : it - commands.begin();
 }
 
@@ -140,8 +144,8 @@ TEST_CASE("smtp mailer: STARTTLS and AUTH deliver a UTF-8 invitation intact to t
     CHECK(got.tls);
     CHECK(got.auth_user == kUser);
     CHECK(got.mail_from == "bridge@example.com");
-    CHECK(got.recipients ==
-          std::vector<std::string>{"olena@example.com", "manager@example.com", "audit@example.net"});
+    CHECK(got.recipients == std::vector<std::string>{
+                                "olena@example.com", "manager@example.com", "audit@example.net"});
 
     std::string why;
     const auto mail = parse_mail(got.data, &why);
@@ -228,13 +232,17 @@ TEST_CASE("smtp mailer: a trusted certificate for another name is refused") {
     scimbridge::e2e::TempDir dir;
     const auto& ca = scimbridge::e2e::dev_certs();
     const std::string d = dir.path();
-    const std::string cmd =
-        "cd " + d + " && openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
-        "-subj /CN=localhost -keyout leaf.key -out leaf.csr >/dev/null 2>&1 && "
-        "printf 'subjectAltName=DNS:wrong.example\\n' > leaf.ext && "
-        "openssl x509 -req -in leaf.csr -CA " + ca.ca() + " -CAkey " + ca.dir + "/ca.key "
-        "-CAcreateserial -CAserial " + d + "/ca.srl -days 2 -extfile leaf.ext -out leaf.crt "
-        ">/dev/null 2>&1";
+    const std::string cmd = "cd " + d +
+                            " && openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+                            "-subj /CN=localhost -keyout leaf.key -out leaf.csr >/dev/null 2>&1 && "
+                            "printf 'subjectAltName=DNS:wrong.example\\n' > leaf.ext && "
+                            "openssl x509 -req -in leaf.csr -CA " +
+                            ca.ca() + " -CAkey " + ca.dir +
+                            "/ca.key "
+                            "-CAcreateserial -CAserial " +
+                            d +
+                            "/ca.srl -days 2 -extfile leaf.ext -out leaf.crt "
+                            ">/dev/null 2>&1";
     REQUIRE(std::system(cmd.c_str()) == 0);  // NOLINT(cert-env33-c): fixed command, temp dir
     FakeSmtpOptions o = submission_server();
     o.cert_file = d + "/leaf.crt";
@@ -326,8 +334,11 @@ TEST_CASE("smtp mailer: bad addresses are permanent without a connection, bad se
     CHECK(send(mailer, bad_from).outcome == MailOutcome::kPermanent);
     CHECK(smtp.connections() == 0);
 
-    for (const char* url : {"http://127.0.0.1:25", "smtp://user:pw@127.0.0.1:587",
-                            "smtp+insecure://127.0.0.1", "smtp://", "smtp://host/ x"}) {
+    for (const char* url : {"http://127.0.0.1:25",
+                            "smtp://user:pw@127.0.0.1:587",
+                            "smtp+insecure://127.0.0.1",
+                            "smtp://",
+                            "smtp://host/ x"}) {
         CAPTURE(url);
         CHECK_THROWS_AS(SmtpMailer{config_for(url)}, std::invalid_argument);
     }

@@ -1,6 +1,12 @@
 #include "tests/support/fake_smtp.hpp"
 
-#include "server/tls.hpp"
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <list>
+#include <stdexcept>
+#include <sys/socket.h>
+#include <thread>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -8,14 +14,7 @@
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/write.hpp>
 
-#include <sys/socket.h>
-
-#include <algorithm>
-#include <array>
-#include <cstdint>
-#include <list>
-#include <stdexcept>
-#include <thread>
+#include "server/tls.hpp"
 
 namespace scimbridge::tests {
 
@@ -183,7 +182,8 @@ struct Entity {
 };
 
 std::optional<Entity> decode_entity(const std::vector<std::pair<std::string, std::string>>& fields,
-                                    std::string_view raw_body, std::string& why) {
+                                    std::string_view raw_body,
+                                    std::string& why) {
     Entity e;
     e.content_type = lower(find_header(fields, "content-type").value_or("text/plain"));
     e.encoding = lower(find_header(fields, "content-transfer-encoding").value_or("7bit"));
@@ -283,8 +283,8 @@ std::optional<std::string> path_argument(std::string_view line, std::string_view
 }
 
 std::string fault_reply(int code) {
-    return std::to_string(code) +
-           (code < 500 ? " 4.3.0 Try again later (fake)\r\n" : " 5.1.1 Mailbox unavailable (fake)\r\n");
+    return std::to_string(code) + (code < 500 ? " 4.3.0 Try again later (fake)\r\n"
+                                              : " 5.1.1 Mailbox unavailable (fake)\r\n");
 }
 
 // One SMTP session (RFC 5321) over a channel, until QUIT or the connection ends.
@@ -334,8 +334,8 @@ private:
         if (verb == "EHLO") {
             greeted_ = true;
             tx_.reset();
-            std::vector<std::string> lines = {"fake-smtp.test greets you", "SIZE 10485760",
-                                              "8BITMIME"};
+            std::vector<std::string> lines = {
+                "fake-smtp.test greets you", "SIZE 10485760", "8BITMIME"};
             if (tls_context_ != nullptr && !channel_.tls()) {
                 lines.emplace_back("STARTTLS");
             }
@@ -534,8 +534,8 @@ private:
         if (content.size() >= kMaxMessage) {
             return reply("552 5.3.4 Message too big\r\n");
         }
-        smtp_.record({tx.from, std::move(tx.recipients), std::move(content), channel_.tls(),
-                      auth_user_});
+        smtp_.record(
+            {tx.from, std::move(tx.recipients), std::move(content), channel_.tls(), auth_user_});
         return reply("250 2.0.0 Ok: queued\r\n");
     }
 

@@ -82,7 +82,7 @@ public:
     // ("AUTH PLAIN", never the credentials).
     std::vector<std::string> commands() const;
     std::size_t connections() const;
-    std::size_t auth_failures() const;  // 535 answered
+    std::size_t auth_failures() const;   // 535 answered
     std::size_t tls_handshakes() const;  // completed server-side TLS handshakes
     bool wait_for_messages(std::size_t n, std::chrono::milliseconds timeout) const;
     bool wait_for_connections(std::size_t n, std::chrono::milliseconds timeout) const;
@@ -131,8 +131,8 @@ private:
 struct ParsedMail {
     // Header fields in order: lower-cased name, unfolded value (encoded-words kept).
     std::vector<std::pair<std::string, std::string>> headers;
-    std::string text;  // the decoded text/plain part (UTF-8, CRLF line ends)
-    std::string html;  // the decoded text/html part; "" when there is none
+    std::string text;           // the decoded text/plain part (UTF-8, CRLF line ends)
+    std::string html;           // the decoded text/html part; "" when there is none
     std::string text_encoding;  // Content-Transfer-Encoding of the text part, lower-cased
     std::string html_encoding;
     bool multipart = false;
