@@ -1,6 +1,7 @@
 #include "db/pg_app_store.hpp"
 
 #include "db/database_impl.hpp"
+#include "db/json_rows.hpp"
 #include "db/pg_resource_store.hpp"
 
 #include <boost/json.hpp>
@@ -35,14 +36,6 @@ mappers::StoredApp app_from(const json::object& o) {
     app.enabled = o.at("enabled").as_bool();
     app.definition = o.at("definition").as_object();
     return app;
-}
-
-std::optional<json::value> json_row(Connection& c, const std::string& sql, const Params& params) {
-    const auto row = query_row(c, sql, params);
-    if (!row || row->empty() || !row->at(0)) {
-        return std::nullopt;
-    }
-    return json::parse(*row->at(0));
 }
 
 // Optional equality conditions: "(CAST(:k AS text) IS NULL OR col = CAST(:k AS type))".

@@ -1,6 +1,7 @@
 #include "db/pg_directory_store.hpp"
 
 #include "db/database_impl.hpp"
+#include "db/json_rows.hpp"
 #include "db/pg_resource_store.hpp"
 
 #include <boost/json.hpp>
@@ -15,14 +16,6 @@ namespace {
 constexpr const char* kSourceJson =
     "json_build_object('tenant_id', s.tenant_id, 'id', s.id, 'name', s.name, 'kind', s.kind, "
     "'config', s.config, 'state', s.state, 'enabled', s.enabled)";
-
-std::optional<json::value> json_row(Connection& c, const std::string& sql, const Params& params) {
-    const auto row = query_row(c, sql, params);
-    if (!row || row->empty() || !row->at(0)) {
-        return std::nullopt;
-    }
-    return json::parse(*row->at(0));
-}
 
 mappers::DirectorySourceRow source_from(const json::object& o) {
     mappers::DirectorySourceRow r;

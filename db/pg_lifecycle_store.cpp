@@ -1,6 +1,7 @@
 #include "db/pg_lifecycle_store.hpp"
 
 #include "db/database_impl.hpp"
+#include "db/json_rows.hpp"
 #include "db/pg_resource_store.hpp"
 
 #include <boost/json.hpp>
@@ -124,19 +125,6 @@ constexpr const char* kRedeemCode =
     "WHERE code_hash = :hash AND state = 'open' AND expires_at > now() "
     "RETURNING tenant_id::text, app_id::text, user_id::text, id::text";
 
-std::optional<json::value> json_row(Connection& c, const std::string& sql, const Params& params) {
-    const auto row = query_row(c, sql, params);
-    if (!row || row->empty() || !row->at(0)) {
-        return std::nullopt;
-    }
-    return json::parse(*row->at(0));
-}
-
-std::string text_of(const json::object& o, const char* key) {
-    const json::value* v = o.if_contains(key);
-    return v != nullptr && v->is_string() ? std::string(v->as_string()) : std::string();
-}
-
 std::optional<mappers::AccountState> state_of(const json::object& o, const char* key) {
     const json::value* v = o.if_contains(key);
     if (v == nullptr || !v->is_string()) {
@@ -165,8 +153,6 @@ mappers::AccountSnapshot snapshot_from(const json::object& o) {
     s.has_open_invitation = o.at("open_invitation").as_bool();
     return s;
 }
-
-std::string ms(std::chrono::milliseconds d) { return std::to_string(d.count()); }
 
 struct Applied {
     std::optional<mappers::AccountState> state;
@@ -225,8 +211,8 @@ scim::Result<mappers::AccountOutcome> plan_and_write(Connection& c, const mapper
         i["hash"] = p.invitation->token_hash;
         i["email"] = p.invitation->email;
         i["locale"] = p.invitation->locale;
-        i["remind_ms"] = ms(p.invitation->first_reminder_in);
-        i["ttl_ms"] = ms(p.invitation->expires_in);
+        i["remind_ms"] = millis(p.invitation->first_reminder_in);
+        i["ttl_ms"] = millis(p.invitation->expires_in);
         i["actor"] = actor;
         i["copy_to"] = p.invitation->copy_to.empty() || !p.invitation->email
                            ? std::nullopt
@@ -237,7 +223,7 @@ scim::Result<mappers::AccountOutcome> plan_and_write(Connection& c, const mapper
         Params a = key;
         a["id"] = p.access_code->id;
         a["hash"] = p.access_code->code_hash;
-        a["ttl_ms"] = ms(p.access_code->expires_in);
+        a["ttl_ms"] = millis(p.access_code->expires_in);
         a["actor"] = actor;
         query_row(c, kInsertCode, a);
     }
@@ -533,7 +519,7 @@ std::size_t PgLifecycleStore::send_reminders(std::size_t limit, std::chrono::mil
         "  JOIN scim_user u ON u.tenant_id = r.tenant_id AND u.id = r.user_id RETURNING 1) "
         "SELECT (SELECT count(*) FROM r) + 0 * ((SELECT count(*) FROM m) + (SELECT count(*) FROM a) "
         " + (SELECT count(*) FROM (SELECT pg_notify('scim_bridge_outbox', '') FROM d LIMIT 1) n))";
-    return count_of(db_, sql, Params{{"n", std::to_string(limit)}, {"second_ms", ms(second_reminder_after)}});
+    return count_of(db_, sql, Params{{"n", std::to_string(limit)}, {"second_ms", millis(second_reminder_after)}});
 }
 
 std::size_t PgLifecycleStore::purge_memberships(std::size_t limit, std::chrono::milliseconds window) {
@@ -554,7 +540,7 @@ std::size_t PgLifecycleStore::purge_memberships(std::size_t limit, std::chrono::
         "  JOIN scim_group g ON g.tenant_id = gm.tenant_id AND g.id = gm.group_id RETURNING 1) "
         "SELECT (SELECT count(*) FROM p) + 0 * ((SELECT count(*) FROM a) "
         " + (SELECT count(*) FROM (SELECT pg_notify('scim_bridge_outbox', '') FROM g LIMIT 1) n))";
-    return count_of(db_, sql, Params{{"n", std::to_string(limit)}, {"window_ms", ms(window)}});
+    return count_of(db_, sql, Params{{"n", std::to_string(limit)}, {"window_ms", millis(window)}});
 }
 
 std::vector<mappers::InvitationMailJob> PgLifecycleStore::claim_mails(std::size_t limit,
@@ -574,7 +560,7 @@ std::vector<mappers::InvitationMailJob> PgLifecycleStore::claim_mails(std::size_
         "FROM c JOIN invitation i ON i.tenant_id = c.tenant_id AND i.id = c.invitation_id "
         "JOIN app a ON a.tenant_id = c.tenant_id AND a.id = c.app_id JOIN tenant t ON t.id = c.tenant_id "
         "LEFT JOIN scim_user u ON u.tenant_id = c.tenant_id AND u.id = c.user_id";
-    const Params p{{"n", std::to_string(limit)}, {"lease_ms", ms(lease)}};
+    const Params p{{"n", std::to_string(limit)}, {"lease_ms", millis(lease)}};
     std::vector<mappers::InvitationMailJob> jobs;
     const auto rows = db_.impl().with_connection([&](Connection& c) { return json_row(c, sql, p); });
     if (!rows) {
@@ -612,7 +598,7 @@ void PgLifecycleStore::finish_mail(std::int64_t id, const std::string& state, co
         "SELECT m.tenant_id, 'bridge', 'mail.' || m.state, m.app_id, 'User', m.user_id, "
         " jsonb_strip_nulls(jsonb_build_object('mail_id', m.id, 'kind', m.kind, 'invitation_id', m.invitation_id, "
         " 'attempts', m.attempts, 'error', m.last_error)) FROM m WHERE m.state <> 'pending' RETURNING 1";
-    const Params p{{"id", std::to_string(id)}, {"state", state}, {"error", error}, {"retry_ms", ms(retry_in)}};
+    const Params p{{"id", std::to_string(id)}, {"state", state}, {"error", error}, {"retry_ms", millis(retry_in)}};
     db_.impl().with_connection([&](Connection& c) { query_row(c, sql, p); });
 }
 

@@ -1,6 +1,7 @@
 #include "db/pg_outbox_store.hpp"
 
 #include "db/database_impl.hpp"
+#include "db/json_rows.hpp"
 #include "db/pg_resource_store.hpp"
 
 #include <boost/json.hpp>
@@ -61,14 +62,6 @@ std::optional<std::string> string_or_null(const json::value* v) {
         return std::nullopt;
     }
     return std::string(v->as_string());
-}
-
-std::optional<json::value> json_row(Connection& c, const char* sql, const Params& params) {
-    const auto row = query_row(c, sql, params);
-    if (!row || row->empty() || !row->at(0)) {
-        return std::nullopt;
-    }
-    return json::parse(*row->at(0));
 }
 
 bool call_bool(Database& db, const char* sql, const json::object& p) {

@@ -1,6 +1,7 @@
 #include "db/pg_schedule_store.hpp"
 
 #include "db/database_impl.hpp"
+#include "db/json_rows.hpp"
 #include "db/pg_resource_store.hpp"
 
 #include <boost/json.hpp>
@@ -28,19 +29,6 @@ constexpr const char* kRunJson =
     "json_build_object('id', r.id, 'key', r.key, 'kind', r.kind, 'tenant_id', r.tenant_id, "
     "'subject_id', s.subject_id, 'dry_run', r.dry_run, 'resumed', r.resumed, 'checkpoint', r.checkpoint)";
 
-std::optional<json::value> json_row(Connection& c, const std::string& sql, const Params& params) {
-    const auto row = query_row(c, sql, params);
-    if (!row || row->empty() || !row->at(0)) {
-        return std::nullopt;
-    }
-    return json::parse(*row->at(0));
-}
-
-std::optional<std::string> opt_text(const json::object& o, const char* key) {
-    const json::value* v = o.if_contains(key);
-    return v != nullptr && v->is_string() ? std::optional<std::string>(std::string(v->as_string())) : std::nullopt;
-}
-
 mappers::ScheduleRun run_from(const json::object& o) {
     mappers::ScheduleRun r;
     r.id = o.at("id").to_number<std::int64_t>();
@@ -55,8 +43,6 @@ mappers::ScheduleRun run_from(const json::object& o) {
     }
     return r;
 }
-
-std::string ms(std::chrono::milliseconds d) { return std::to_string(d.count()); }
 
 }  // namespace
 
@@ -119,7 +105,7 @@ void PgScheduleStore::ensure_jobs(std::chrono::milliseconds lifecycle_period,
         "SELECT (SELECT count(*) FROM g) + (SELECT count(*) FROM a) + (SELECT count(*) FROM d) "
         " + (SELECT count(*) FROM x)";
     db_.impl().with_connection([&](Connection& c) {
-        query_row(c, sql, Params{{"lp", ms(lifecycle_period)}, {"dp", ms(default_period)}});
+        query_row(c, sql, Params{{"lp", millis(lifecycle_period)}, {"dp", millis(default_period)}});
     });
 }
 
@@ -260,7 +246,7 @@ scim::Result<void> PgScheduleStore::configure(const std::string& tenant_id, cons
         "SELECT count(*) FROM s WHERE (SELECT count(*) FROM a) >= 0";
     const Params p{{"t", tenant_id},
                    {"key", key},
-                   {"p", period ? std::optional<std::string>(ms(*period)) : std::nullopt},
+                   {"p", period ? std::optional<std::string>(millis(*period)) : std::nullopt},
                    {"e", enabled ? std::optional<std::string>(*enabled ? "true" : "false") : std::nullopt},
                    {"actor", actor}};
     const auto row = db_.impl().with_connection([&](Connection& c) { return query_row(c, sql, p); });

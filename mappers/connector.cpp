@@ -108,40 +108,6 @@ json::value state_json(const std::optional<AccountState>& state) {
     return json::string(to_string(*state));
 }
 
-// At most kDetailBytes of `text` on one line: control characters become spaces, runs of spaces
-// collapse, and bytes that are not UTF-8 become '?'. Details land in logs and the admin UI.
-std::string printable(std::string_view text) {
-    const bool utf8 = scim::is_valid_utf8(text);
-    std::string out;
-    for (const char c : text) {
-        const auto byte = static_cast<unsigned char>(c);
-        char put = c;
-        if (byte < 0x20 || byte == 0x7f) {
-            put = ' ';
-        } else if (byte >= 0x80 && !utf8) {
-            put = '?';
-        }
-        if (put == ' ' && (out.empty() || out.back() == ' ')) {
-            continue;
-        }
-        out.push_back(put);
-        if (out.size() >= kDetailBytes) {
-            // Do not end inside a multi-byte sequence.
-            while (!out.empty() && (static_cast<unsigned char>(out.back()) & 0xc0U) == 0x80U) {
-                out.pop_back();
-            }
-            if (!out.empty() && static_cast<unsigned char>(out.back()) >= 0xc0U) {
-                out.pop_back();
-            }
-            out += "...";
-            return out;
-        }
-    }
-    while (!out.empty() && out.back() == ' ') {
-        out.pop_back();
-    }
-    return out;
-}
 
 std::string_view outcome_name(HttpResponse::Outcome outcome) {
     switch (outcome) {
@@ -280,6 +246,39 @@ boost::json::object webhook_body(const OutboundEvent& event) {
                                           {"reminder", event.invitation->reminder}};
     }
     return body;
+}
+
+std::string printable(std::string_view text) {
+    const bool utf8 = scim::is_valid_utf8(text);
+    std::string out;
+    for (const char c : text) {
+        const auto byte = static_cast<unsigned char>(c);
+        char put = c;
+        if (byte < 0x20 || byte == 0x7f) {
+            put = ' ';
+        } else if (byte >= 0x80 && !utf8) {
+            put = '?';
+        }
+        if (put == ' ' && (out.empty() || out.back() == ' ')) {
+            continue;
+        }
+        out.push_back(put);
+        if (out.size() >= kDetailBytes) {
+            // Do not end inside a multi-byte sequence.
+            while (!out.empty() && (static_cast<unsigned char>(out.back()) & 0xc0U) == 0x80U) {
+                out.pop_back();
+            }
+            if (!out.empty() && static_cast<unsigned char>(out.back()) >= 0xc0U) {
+                out.pop_back();
+            }
+            out += "...";
+            return out;
+        }
+    }
+    while (!out.empty() && out.back() == ' ') {
+        out.pop_back();
+    }
+    return out;
 }
 
 DeliveryResult classify(const HttpResponse& response, std::chrono::system_clock::time_point now) {

@@ -130,6 +130,11 @@ std::unique_ptr<Connector> make_scim_connector(ScimTargetConfig config, WallCloc
 // on 429 and 503.
 DeliveryResult classify(const HttpResponse& response, std::chrono::system_clock::time_point now);
 
+// At most 200 bytes of `text` on one line: control characters become spaces, runs of spaces
+// collapse, bytes that are not UTF-8 become '?'. Every outbound detail (connectors, directory
+// pulls) goes through it: details land in logs and the admin UI.
+std::string printable(std::string_view text);
+
 // Shared by the two connectors for reading answers. The JSON object in a complete response body,
 // or nullopt when the body is empty, truncated, larger than 64 KiB or not a JSON object.
 std::optional<boost::json::object> response_object(const HttpResponse& response);

@@ -23,43 +23,11 @@ namespace directory_detail {
 
 namespace {
 
-constexpr std::size_t kDetailBytes = 200;
 constexpr int kMaxJsonDepth = 64;
 constexpr std::string_view kRedacted = "***";
 // Secrets shorter than this are not searched for: redacting "a" would mangle every detail.
 constexpr std::size_t kMinRedactedSecret = 4;
 
-// One line of at most kDetailBytes printable characters: details land in logs and the admin UI.
-std::string printable(std::string_view text) {
-    const bool utf8 = scim::is_valid_utf8(text);
-    std::string out;
-    for (const char c : text) {
-        const auto byte = static_cast<unsigned char>(c);
-        char put = c;
-        if (byte < 0x20 || byte == 0x7f) {
-            put = ' ';
-        } else if (byte >= 0x80 && !utf8) {
-            put = '?';
-        }
-        if (put == ' ' && (out.empty() || out.back() == ' ')) {
-            continue;
-        }
-        out.push_back(put);
-        if (out.size() >= kDetailBytes) {
-            while (!out.empty() && (static_cast<unsigned char>(out.back()) & 0xc0U) == 0x80U) {
-                out.pop_back();
-            }
-            if (!out.empty() && static_cast<unsigned char>(out.back()) >= 0xc0U) {
-                out.pop_back();
-            }
-            return out + "...";
-        }
-    }
-    while (!out.empty() && out.back() == ' ') {
-        out.pop_back();
-    }
-    return out;
-}
 
 // What an error answer says (raw: redact, then make printable), in the dialects the sources speak:
 // Google and Graph
