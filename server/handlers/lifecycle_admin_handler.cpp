@@ -2,11 +2,7 @@
 
 #include "server/handlers/admin_common.hpp"
 
-#include "server/query.hpp"
-
 #include <boost/json.hpp>
-
-#include <charconv>
 
 namespace scimbridge::server {
 
@@ -114,29 +110,13 @@ Response LifecycleAdminHandler::schedules(const RequestContext& ctx) const {
 }
 
 Response LifecycleAdminHandler::schedule_runs(const RequestContext& ctx) const {
-    const auto query = parse_query(ctx.query);
-    if (!query) {
-        return error(ctx, scim::Error::bad_request("malformed query string"));
-    }
+    admin::QueryReader r(ctx);
     mappers::RunQuery q;
-    if (const auto it = query->find("key"); it != query->end()) {
-        q.key = it->second;
-    }
-    if (const auto it = query->find("after"); it != query->end()) {
-        std::int64_t after = 0;
-        const auto [end, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), after);
-        if (ec != std::errc() || end != it->second.data() + it->second.size()) {
-            return error(ctx, scim::Error::bad_request("after must be a run id"));
-        }
-        q.after = after;
-    }
-    if (const auto it = query->find("count"); it != query->end()) {
-        std::size_t count = 0;
-        const auto [end, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), count);
-        if (ec != std::errc() || end != it->second.data() + it->second.size() || count < 1 || count > 1000) {
-            return error(ctx, scim::Error::bad_request("count must be an integer from 1 to 1000"));
-        }
-        q.limit = count;
+    r.text("key", q.key);
+    r.integer("after", q.after);
+    r.count(q.limit);
+    if (r.error()) {
+        return error(ctx, *r.error());
     }
     const mappers::RowPage page = schedules_.runs(tenant(ctx), q);
     json::object body{{"runs", page.rows}};

@@ -10,6 +10,7 @@
 
 #include <boost/json.hpp>
 
+#include <functional>
 #include <memory>
 #include <thread>
 
@@ -20,6 +21,18 @@ using namespace std::chrono_literals;
 using scimbridge::tests::FakeApp;
 using scimbridge::tests::PgTestDatabase;
 
+
+// Polls `done` every 100 ms until it holds or `timeout` passes; its last answer.
+inline bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
+    const auto until = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < until) {
+        if (done()) {
+            return true;
+        }
+        std::this_thread::sleep_for(100ms);
+    }
+    return done();
+}
 
 inline json::value json_of(const Response& res) { return json::parse(res.body()); }
 
@@ -93,14 +106,9 @@ struct Bridge {
 
     // Waits until no delivery is pending or leased.
     bool drained(std::chrono::milliseconds timeout) {
-        const auto until = std::chrono::steady_clock::now() + timeout;
-        while (std::chrono::steady_clock::now() < until) {
-            if (db.query("SELECT count(*) FROM delivery WHERE state IN ('pending', 'leased')") == "0") {
-                return true;
-            }
-            std::this_thread::sleep_for(100ms);
-        }
-        return false;
+        return wait_until(
+            [&] { return db.query("SELECT count(*) FROM delivery WHERE state IN ('pending', 'leased')") == "0"; },
+            timeout);
     }
 };
 

@@ -26,22 +26,11 @@ std::vector<std::string> pull_args() {
     return args;
 }
 
-bool wait_for(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
-    const auto until = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < until) {
-        if (done()) {
-            return true;
-        }
-        std::this_thread::sleep_for(100ms);
-    }
-    return done();
-}
-
 std::string count_of(Bridge& bridge, const std::string& sql) { return bridge.db.query(sql); }
 
 // Waits for the n-th finished run of the directory's schedule; returns its report.
 json::object wait_run(Bridge& bridge, const std::string& key, int n) {
-    REQUIRE(wait_for([&] {
+    REQUIRE(wait_until([&] {
         return std::stoi(count_of(bridge, "SELECT count(*) FROM schedule_run WHERE key = '" + key +
                                               "' AND state <> 'running'")) >= n;
     }, 30s));

@@ -56,17 +56,6 @@ std::vector<std::string> event_types(const FakeApp& app, const std::string& user
     return types;
 }
 
-bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
-    const auto until = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < until) {
-        if (done()) {
-            return true;
-        }
-        std::this_thread::sleep_for(100ms);
-    }
-    return done();
-}
-
 std::string account_state(Bridge& bridge, const std::string& app_id, const std::string& user_id) {
     return bridge.db.query("SELECT coalesce(state, 'none') FROM app_object WHERE app_id = '" + app_id +
                            "' AND resource_id = '" + user_id + "'");
