@@ -4,6 +4,7 @@
 // parameters they bind.
 
 #include "db/database_impl.hpp"
+#include "mappers/delivery.hpp"
 
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
@@ -32,6 +33,21 @@ inline std::optional<std::string> opt_text(const boost::json::object& o, const c
 
 // A string member, or "" when it is absent, null or not a string.
 inline std::string text_of(const boost::json::object& o, const char* key) { return opt_text(o, key).value_or(""); }
+
+// An app row (alias x) as JSON, and back: apps are read by the admin store and the lifecycle.
+inline constexpr const char* kAppJson =
+    "json_build_object('id', x.id, 'tenant_id', x.tenant_id, 'version', x.version, "
+    "'enabled', x.enabled, 'definition', x.definition)";
+
+inline mappers::StoredApp app_from(const boost::json::object& o) {
+    mappers::StoredApp app;
+    app.id = std::string(o.at("id").as_string());
+    app.tenant_id = std::string(o.at("tenant_id").as_string());
+    app.version = o.at("version").to_number<std::int64_t>();
+    app.enabled = o.at("enabled").as_bool();
+    app.definition = o.at("definition").as_object();
+    return app;
+}
 
 // A duration as the integer milliseconds parameter the SQL multiplies by interval '1 millisecond'.
 inline std::string millis(std::chrono::milliseconds d) { return std::to_string(d.count()); }

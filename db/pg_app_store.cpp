@@ -13,10 +13,6 @@ using scim::Error;
 
 namespace {
 
-constexpr const char* kAppJson =
-    "json_build_object('id', x.id, 'tenant_id', x.tenant_id, 'version', x.version, "
-    "'enabled', x.enabled, 'definition', x.definition)";
-
 // After a create or a change that can alter who is in scope or what is sent: every user (and
 // group) of the tenant is delivered once more; those the app already holds unchanged are skipped.
 constexpr const char* kSyncAll =
@@ -27,16 +23,6 @@ constexpr const char* kSyncAll =
     "  SELECT x.tenant_id, x.id, 'Group', g.id, g.version, 'sync' FROM x "
     "  JOIN scim_group g ON g.tenant_id = x.tenant_id WHERE x.enabled AND x.groups RETURNING 1), "
     "n AS (SELECT pg_notify('scim_bridge_outbox', '') FROM x WHERE x.enabled) ";
-
-mappers::StoredApp app_from(const json::object& o) {
-    mappers::StoredApp app;
-    app.id = std::string(o.at("id").as_string());
-    app.tenant_id = std::string(o.at("tenant_id").as_string());
-    app.version = o.at("version").to_number<std::int64_t>();
-    app.enabled = o.at("enabled").as_bool();
-    app.definition = o.at("definition").as_object();
-    return app;
-}
 
 // Optional equality conditions: "(CAST(:k AS text) IS NULL OR col = CAST(:k AS type))".
 std::string optional_eq(const char* column, const char* param, const char* type) {

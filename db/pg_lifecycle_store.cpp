@@ -355,21 +355,12 @@ std::optional<mappers::StoredApp> PgLifecycleStore::app_by_id(const std::string&
     if (!is_uuid(app_id)) {
         return std::nullopt;
     }
-    const char* sql =
-        "SELECT json_build_object('id', x.id, 'tenant_id', x.tenant_id, 'version', x.version, "
-        "'enabled', x.enabled, 'definition', x.definition)::text FROM app x WHERE x.id = CAST(:a AS uuid)";
+    const std::string sql = std::string("SELECT ") + kAppJson + "::text FROM app x WHERE x.id = CAST(:a AS uuid)";
     const auto row = db_.impl().with_connection([&](Connection& c) { return json_row(c, sql, Params{{"a", app_id}}); });
     if (!row) {
         return std::nullopt;
     }
-    const json::object& o = row->as_object();
-    mappers::StoredApp app;
-    app.id = text_of(o, "id");
-    app.tenant_id = text_of(o, "tenant_id");
-    app.version = o.at("version").to_number<std::int64_t>();
-    app.enabled = o.at("enabled").as_bool();
-    app.definition = o.at("definition").as_object();
-    return app;
+    return app_from(row->as_object());
 }
 
 std::vector<mappers::SecretRow> PgLifecycleStore::open_invitations(const std::string& tenant_id,
