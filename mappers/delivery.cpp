@@ -205,23 +205,25 @@ DeliveryOutcome DeliveryProcessor::process_user(const DeliveryJob& job, const Ca
     // it rides on this delivery. Apps that receive events get the account event; SCIM apps only
     // hear of blocks and unblocks (as deactivate / reactivate), the rest is recorded as told.
     std::optional<std::string> invitation_key;
-    std::optional<EventType> owed;
+    bool owed = false;  // a plain flag: GCC 12 at -O2 misreads an optional<enum> here
+    bool block_moved = false;  // an admin block or unblock moves the member lists like an IdP one
     if (object && !decision.change && (!decision.send || decision.type == EventType::kUserUpdated)) {
-        owed = owed_account_event(*object, invitation_key);
-        if (owed && app.connector != "webhook" && is_account_event(*owed)) {
-            owed.reset();
+        if (const auto event = owed_account_event(*object, invitation_key);
+            event && (app.connector == "webhook" || !is_account_event(*event))) {
+            owed = true;
+            block_moved = *event == EventType::kUserDeactivated || *event == EventType::kUserReactivated;
+            decision.send = true;
+            decision.type = *event;
+            decision.state = object->state;
+            decision.previous_state = object->delivered_state;
+            decision.state_before_block = object->state_before_block;
+        }
+        if (!owed) {
             invitation_key.reset();
         }
     }
     Completion completion;
     completion.mapping_errors = mapped.errors;
-    if (owed) {
-        decision.send = true;
-        decision.type = *owed;
-        decision.state = object->state;
-        decision.previous_state = object->delivered_state;
-        decision.state_before_block = object->state_before_block;
-    }
     if (!decision.send) {
         completion.detail = decision.reason;
         if (object && object->state && object->delivered_state != object->state) {
@@ -256,8 +258,7 @@ DeliveryOutcome DeliveryProcessor::process_user(const DeliveryJob& job, const Ca
     completion.object.announced_invitation = invitation_key;
     completion.change = decision.change;
     // An account that appeared, was blocked or came back changes the member lists the app holds.
-    completion.redeliver_user_groups = app.groups && (decision.change.has_value() || owed == EventType::kUserDeactivated ||
-                                                      owed == EventType::kUserReactivated);
+    completion.redeliver_user_groups = app.groups && (decision.change.has_value() || block_moved);
     const DeliveryOutcome outcome = finish(job, result, std::move(completion));
     if (outcome == DeliveryOutcome::kDelivered && decision.change && decision.state == AccountState::kInitiated &&
         app.policies.invite == InvitePolicy::kNow && after_initiated_) {
