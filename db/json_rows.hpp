@@ -49,6 +49,48 @@ inline mappers::StoredApp app_from(const boost::json::object& o) {
     return app;
 }
 
+// What an app holds of a resource (app_object row, alias o) with the open invitation, as JSON,
+// and back: read by the delivery worker and by reconciliation. A macro so that it can be spliced
+// into statement literals.
+#define APP_OBJECT_JSON                                                                                    \
+    "json_build_object('state', o.state, 'state_before_block', o.state_before_block, "                    \
+    "'remote_id', o.remote_id, 'payload', o.payload, 'delivered_version', o.delivered_version, "           \
+    "'delivered_state', o.delivered_state, 'block_cause', o.block_cause, "                                 \
+    "'announced_invitation', o.announced_invitation, "                                                     \
+    "'invitation', (SELECT json_build_object('id', i.id, 'reminders_sent', i.reminders_sent, "           \
+    "  'expires_at', to_char(i.expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')) "           \
+    "  FROM invitation i WHERE i.tenant_id = o.tenant_id AND i.app_id = o.app_id "                        \
+    "  AND i.user_id = o.resource_id AND i.state = 'open'))"
+
+inline mappers::AppObject app_object_from(const boost::json::object& o) {
+    mappers::AppObject obj;
+    if (const auto s = opt_text(o, "state")) {
+        obj.state = mappers::parse_account_state(*s);
+    }
+    if (const auto s = opt_text(o, "state_before_block")) {
+        obj.state_before_block = mappers::parse_account_state(*s);
+    }
+    obj.remote_id = opt_text(o, "remote_id");
+    if (const boost::json::value* p = o.if_contains("payload"); p != nullptr && p->is_object()) {
+        obj.payload = p->as_object();
+    }
+    obj.delivered_version = o.at("delivered_version").to_number<std::int64_t>();
+    if (const auto s = opt_text(o, "delivered_state")) {
+        obj.delivered_state = mappers::parse_account_state(*s);
+    }
+    obj.announced_invitation = opt_text(o, "announced_invitation");
+    if (const auto cause = opt_text(o, "block_cause")) {
+        obj.blocked_by_admin = mappers::is_admin_block_cause(*cause);
+    }
+    if (const boost::json::value* i = o.if_contains("invitation"); i != nullptr && i->is_object()) {
+        const boost::json::object& inv = i->as_object();
+        obj.invitation = mappers::AppObject::OpenInvitation{
+            std::string(inv.at("id").as_string()), inv.at("reminders_sent").to_number<int>(),
+            std::string(inv.at("expires_at").as_string())};
+    }
+    return obj;
+}
+
 // A duration as the integer milliseconds parameter the SQL multiplies by interval '1 millisecond'.
 inline std::string millis(std::chrono::milliseconds d) { return std::to_string(d.count()); }
 

@@ -30,13 +30,7 @@ constexpr const char* kLoadApp =
     "WHERE tenant_id = CAST(:t AS uuid) AND id = CAST(:a AS uuid)";
 
 constexpr const char* kAppObject =
-    "SELECT json_build_object('state', o.state, 'state_before_block', o.state_before_block, "
-    "'remote_id', o.remote_id, 'payload', o.payload, 'delivered_version', o.delivered_version, "
-    "'delivered_state', o.delivered_state, 'block_cause', o.block_cause, 'announced_invitation', o.announced_invitation, "
-    "'invitation', (SELECT json_build_object('id', i.id, 'reminders_sent', i.reminders_sent, "
-    "  'expires_at', to_char(i.expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')) "
-    "  FROM invitation i WHERE i.tenant_id = o.tenant_id AND i.app_id = o.app_id "
-    "  AND i.user_id = o.resource_id AND i.state = 'open'))::text "
+    "SELECT json_build_object('object', " APP_OBJECT_JSON ")::text "
     "FROM app_object o WHERE o.tenant_id = CAST(:t AS uuid) AND o.app_id = CAST(:a AS uuid) "
     "AND o.resource_id = CAST(:r AS uuid)";
 
@@ -57,13 +51,6 @@ constexpr const char* kMemberDiff =
     "   AND o.app_id = CAST(:a AS uuid) AND o.resource_id = x.id "
     "   WHERE NOT EXISTS (SELECT 1 FROM desired d WHERE d.id = x.id)), '[]'))::text";
 
-std::optional<std::string> string_or_null(const json::value* v) {
-    if (v == nullptr || !v->is_string()) {
-        return std::nullopt;
-    }
-    return std::string(v->as_string());
-}
-
 bool call_bool(Database& db, const char* sql, const json::object& p) {
     return db.impl().with_connection([&](Connection& c) {
         const auto row = query_row(c, sql, Params{{"p", json::serialize(p)}});
@@ -77,7 +64,7 @@ std::vector<mappers::MemberChange> members_of(const json::value& list) {
         const json::object& o = v.as_object();
         mappers::MemberChange m;
         m.id = std::string(o.at("id").as_string());
-        m.remote_id = string_or_null(o.if_contains("remote_id"));
+        m.remote_id = opt_text(o, "remote_id");
         out.push_back(std::move(m));
     }
     return out;
@@ -147,33 +134,7 @@ std::optional<mappers::AppObject> PgOutboxStore::app_object(const std::string& t
     if (!row) {
         return std::nullopt;
     }
-    const json::object& o = row->as_object();
-    mappers::AppObject obj;
-    if (const auto s = string_or_null(o.if_contains("state"))) {
-        obj.state = mappers::parse_account_state(*s);
-    }
-    if (const auto s = string_or_null(o.if_contains("state_before_block"))) {
-        obj.state_before_block = mappers::parse_account_state(*s);
-    }
-    obj.remote_id = string_or_null(o.if_contains("remote_id"));
-    if (const json::value* p = o.if_contains("payload"); p != nullptr && p->is_object()) {
-        obj.payload = p->as_object();
-    }
-    obj.delivered_version = o.at("delivered_version").to_number<std::int64_t>();
-    if (const auto s = string_or_null(o.if_contains("delivered_state"))) {
-        obj.delivered_state = mappers::parse_account_state(*s);
-    }
-    obj.announced_invitation = string_or_null(o.if_contains("announced_invitation"));
-    if (const auto cause = string_or_null(o.if_contains("block_cause"))) {
-        obj.blocked_by_admin = mappers::is_admin_block_cause(*cause);
-    }
-    if (const json::value* i = o.if_contains("invitation"); i != nullptr && i->is_object()) {
-        const json::object& inv = i->as_object();
-        obj.invitation = mappers::AppObject::OpenInvitation{
-            std::string(inv.at("id").as_string()), inv.at("reminders_sent").to_number<int>(),
-            std::string(inv.at("expires_at").as_string())};
-    }
-    return obj;
+    return app_object_from(row->as_object().at("object").as_object());
 }
 
 mappers::MemberDiff PgOutboxStore::member_diff(const std::string& tenant_id, const std::string& app_id,

@@ -140,6 +140,10 @@ constexpr std::array<std::pair<std::string_view, ApprovalPolicy>, 3> kApprovalNa
     {"auto", ApprovalPolicy::kAutoAll},
     {"domains", ApprovalPolicy::kDomainAllowlist},
     {"manual", ApprovalPolicy::kManual}}};
+constexpr std::array<std::pair<std::string_view, OrphanPolicy>, 3> kOrphanNames{{
+    {"block", OrphanPolicy::kBlock},
+    {"delete", OrphanPolicy::kDelete},
+    {"ignore", OrphanPolicy::kIgnore}}};
 
 template <typename E, std::size_t N>
 std::string_view name_of(const std::array<std::pair<std::string_view, E>, N>& names, E value) {
@@ -161,9 +165,12 @@ Result<AppPolicies> decode_policies(const json::object& o) {
     if (!activation) return activation.error();
     auto approval = enum_field(o, "approval", "policies.", kApprovalNames, ApprovalPolicy::kAutoAll);
     if (!approval) return approval.error();
+    auto orphans = enum_field(o, "orphans", "policies.", kOrphanNames, OrphanPolicy::kBlock);
+    if (!orphans) return orphans.error();
     p.invite = *invite;
     p.activation = *activation;
     p.approval = *approval;
+    p.orphans = *orphans;
     if (const json::value* d = o.if_contains("approve_domains"); d != nullptr && !d->is_null()) {
         if (!d->is_array()) {
             return Error::invalid_value("policies.approve_domains must be an array of strings");
@@ -217,7 +224,8 @@ json::object policies_json(const AppPolicies& p) {
             {"approve_domains", std::move(domains)},
             {"locale", p.locale},
             {"copy_to", p.copy_to},
-            {"invite_email", p.invite_email}};
+            {"invite_email", p.invite_email},
+            {"orphans", name_of(kOrphanNames, p.orphans)}};
 }
 
 std::string secret_hint(const std::string& secret) {

@@ -21,6 +21,9 @@ namespace scimbridge::mappers {
 enum class InvitePolicy { kNow, kLater, kNever };  // never: SSO-only, accounts start active
 enum class ActivationPolicy { kOnClaim, kOnFirstLogin, kOnApproval };
 enum class ApprovalPolicy { kAutoAll, kDomainAllowlist, kManual };
+// What reconciliation does with an account the app holds that should not exist (an orphan):
+// deactivate it (block, the default), delete it, or only report it.
+enum class OrphanPolicy { kBlock, kDelete, kIgnore };
 
 struct AppPolicies {
     InvitePolicy invite = InvitePolicy::kLater;
@@ -30,6 +33,7 @@ struct AppPolicies {
     std::string locale = "en";  // invitation mails, unless the user has a preferredLanguage/locale
     std::string copy_to;        // an HR/IT address that gets a summary of each invitation
     bool invite_email = true;   // invitations are mailed (when the bridge has SMTP configured)
+    OrphanPolicy orphans = OrphanPolicy::kBlock;
 };
 
 // The "policies" object of an app (admin API, import file, stored definition).

@@ -119,6 +119,27 @@ bool user_in_scope(const AppDefinition& app, const scim::StoredResource& user,
     return true;
 }
 
+Desired desired_for(const AppDefinition& app, ResourceKind kind, const scim::StoredResource& resource,
+                    const scim::SchemaRegistry& registry, const std::string& base_url) {
+    Desired d;
+    const bool user = kind == ResourceKind::kUser;
+    const scim::ResourceType* type = registry.resource_type(scim::resource_type_id(kind));
+    if (type == nullptr) {
+        return d;
+    }
+    Mapped mapped = map_resource(user ? app.mapping : app.group_mapping,
+                                 scim::render_resource(*type, resource, base_url));
+    d.payload = std::move(mapped.payload);
+    d.errors = std::move(mapped.errors);
+    if (user) {
+        d.in_scope = user_in_scope(app, resource, registry);
+        d.active = is_active(resource);
+    } else {
+        d.in_scope = app.groups && (!app.group_filter || scim::matches(*app.group_filter, resource, registry, *type));
+    }
+    return d;
+}
+
 DeliveryProcessor::DeliveryProcessor(OutboxStore& outbox, scim::ResourceStore& resources,
                                      HttpTransport& transport, RegistryLookup registries,
                                      DeliveryPolicy policy)
@@ -187,19 +208,21 @@ DeliveryOutcome DeliveryProcessor::process_user(const DeliveryJob& job, const Ca
     load.groups = app.scope_group.has_value();
     const auto user = resources_.find(job.tenant_id, ResourceKind::kUser, job.resource_id, load);
     UserFacts facts;
-    Mapped mapped;
+    Desired mapped;
     if (user) {
+        mapped = desired_for(app, ResourceKind::kUser, *user, reg, policy_.base_url);
         facts.exists = true;
-        facts.active = is_active(*user);
-        facts.in_scope = user_in_scope(app, *user, reg);
-        const scim::ResourceType* type = reg.resource_type("User");
-        if (type != nullptr) {
-            mapped = map_resource(app.mapping, scim::render_resource(*type, *user, policy_.base_url));
-        }
+        facts.active = mapped.active;
+        facts.in_scope = mapped.in_scope;
     }
     const auto object = outbox_.app_object(job.tenant_id, job.app_id, job.resource_id);
     const bool mapped_changed = !object || object->payload != mapped.payload;
     UserDecision decision = decide_user(app.policies, object, facts, mapped_changed);
+    if (decision.send && decision.type == EventType::kUserUpdated && object && object->delivered_version == 0) {
+        // Reconciliation found the app without this account (it forgot the remote id and the
+        // payload): the app is sent the whole account as new.
+        decision.type = EventType::kUserCreated;
+    }
 
     // A lifecycle change (invitation, claim, approval, admin block) the app has not heard of yet:
     // it rides on this delivery. Apps that receive events get the account event; SCIM apps only
@@ -280,14 +303,10 @@ DeliveryOutcome DeliveryProcessor::process_group(const DeliveryJob& job, const C
     const scim::SchemaRegistry& reg = *registry;
     const auto group = resources_.find(job.tenant_id, ResourceKind::kGroup, job.resource_id, {});
     bool in_scope = false;
-    Mapped mapped;
+    Desired mapped;
     if (group) {
-        const scim::ResourceType* type = reg.resource_type("Group");
-        in_scope = type != nullptr &&
-                   (!app.group_filter || scim::matches(*app.group_filter, *group, reg, *type));
-        if (type != nullptr) {
-            mapped = map_resource(app.group_mapping, scim::render_resource(*type, *group, policy_.base_url));
-        }
+        mapped = desired_for(app, ResourceKind::kGroup, *group, reg, policy_.base_url);
+        in_scope = mapped.in_scope;
     }
     const auto object = outbox_.app_object(job.tenant_id, job.app_id, job.resource_id);
     MemberDiff diff;
@@ -359,18 +378,14 @@ scim::Result<DeliveryProcessor::Preview> DeliveryProcessor::preview(const AppDef
     if (!r) {
         return scim::Error::not_found("no such " + std::string(scim::resource_type_id(kind)));
     }
-    const scim::ResourceType* type = reg.resource_type(scim::resource_type_id(kind));
-    if (type == nullptr) {
+    if (reg.resource_type(scim::resource_type_id(kind)) == nullptr) {
         return scim::Error::not_found("unknown resource type");
     }
+    Desired mapped = desired_for(app, kind, *r, reg, policy_.base_url);
     Preview p;
-    Mapped mapped = map_resource(kind == ResourceKind::kUser ? app.mapping : app.group_mapping,
-                                 scim::render_resource(*type, *r, policy_.base_url));
     p.payload = std::move(mapped.payload);
     p.errors = std::move(mapped.errors);
-    p.in_scope = kind == ResourceKind::kUser
-                     ? user_in_scope(app, *r, reg)
-                     : (app.groups && (!app.group_filter || scim::matches(*app.group_filter, *r, reg, *type)));
+    p.in_scope = mapped.in_scope;
     return p;
 }
 

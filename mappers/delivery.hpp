@@ -167,4 +167,16 @@ private:
 bool user_in_scope(const AppDefinition& app, const scim::StoredResource& user,
                    const scim::SchemaRegistry& registry);
 
+// What an app should receive of a resource now: the mapped payload (mapping errors listed) and
+// whether it is in the app's scope (users: also whether the IdP has it active). The delivery
+// worker, the admin preview and reconciliation all decide from this one function.
+struct Desired {
+    boost::json::object payload;
+    std::vector<std::string> errors;
+    bool in_scope = false;
+    bool active = true;
+};
+Desired desired_for(const AppDefinition& app, scim::ResourceKind kind, const scim::StoredResource& resource,
+                    const scim::SchemaRegistry& registry, const std::string& base_url);
+
 }  // namespace scimbridge::mappers

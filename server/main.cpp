@@ -7,6 +7,7 @@
 #include "db/pg_directory_store.hpp"
 #include "db/pg_lifecycle_store.hpp"
 #include "db/pg_outbox_store.hpp"
+#include "db/pg_reconcile_store.hpp"
 #include "db/pg_resource_store.hpp"
 #include "db/pg_schedule_store.hpp"
 #include "db/pg_schema_store.hpp"
@@ -15,6 +16,7 @@
 #include "server/credentials.hpp"
 #include "server/delivery_service.hpp"
 #include "server/directory_jobs.hpp"
+#include "server/reconcile_jobs.hpp"
 #include "server/dispatcher.hpp"
 #include "server/handlers/health_handler.hpp"
 #include "server/http_client.hpp"
@@ -519,6 +521,12 @@ int run_serve(const server::Config& config) {
     db::PgDirectoryStore directory_store(database);
     scheduler.add_job(sb::mappers::kDirectoryJob,
                       server::make_directory_job(directory_store, resource_service, http_client, registries));
+    // Reconciliation reads through the delivery pool: a resync never takes a connection an IdP's
+    // request is waiting for.
+    db::PgReconcileStore reconcile_store(*delivery_db);
+    scheduler.add_job(sb::mappers::kReconcileJob,
+                      server::make_reconcile_job(reconcile_store, outbox, delivery_resources, http_client, registries,
+                                                 server::ReconcileOptions{scim_base, config.outbound_deadline}));
     const server::LifecycleAdminHandler lifecycle_handler(lifecycle, schedule_store, directory_store,
                                                           [&scheduler] { scheduler.wake(); });
     const server::ClaimHandler claim_handler(lifecycle);

@@ -12,12 +12,14 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <atomic>
 #include <list>
 #include <sstream>
@@ -48,6 +50,54 @@ std::string header_or_empty(const std::map<std::string, std::string>& headers,
                             const std::string& name) {
     const auto it = headers.find(name);
     return it == headers.end() ? std::string() : it->second;
+}
+
+const boost::json::object* object_at(const boost::json::object& o, std::string_view key) {
+    const auto* v = o.if_contains(key);
+    return v != nullptr && v->is_object() ? &v->as_object() : nullptr;
+}
+
+std::string string_at(const boost::json::object* o, std::string_view key) {
+    const auto* v = o == nullptr ? nullptr : o->if_contains(key);
+    return v != nullptr && v->is_string() ? std::string(v->as_string()) : std::string();
+}
+
+std::optional<std::int64_t> int_at(const boost::json::object& o, std::string_view key) {
+    const auto* v = o.if_contains(key);
+    if (v != nullptr && v->is_int64()) {
+        return v->as_int64();
+    }
+    return std::nullopt;
+}
+
+// A resync batch is a question about what the app holds, not an event: never applied.
+bool is_resync(const boost::json::value& body) {
+    return body.is_object() && string_at(&body.as_object(), "type") == "resync.batch";
+}
+
+// Whether a listed resource disagrees with what is held: an older version, or one side blocked
+// and the other not (a listed resource without a state, a group, is not compared on it).
+bool is_stale(const FakeApp::Held& held, std::int64_t listed_version,
+              const std::string& listed_state) {
+    const bool blocked_differs =
+        !listed_state.empty() && (listed_state == "blocked") != (held.state == "blocked");
+    return held.version < listed_version || blocked_differs;
+}
+
+const boost::json::array& array_at(const boost::json::object& o, std::string_view key) {
+    static const boost::json::array none;
+    const auto* v = o.if_contains(key);
+    return v != nullptr && v->is_array() ? v->as_array() : none;
+}
+
+boost::json::array to_array(std::vector<std::string> ids) {
+    std::sort(ids.begin(), ids.end());  // the held model is unordered; answers should not be
+    boost::json::array out;
+    out.reserve(ids.size());
+    for (auto& id : ids) {
+        out.emplace_back(std::move(id));
+    }
+    return out;
 }
 
 }  // namespace
@@ -350,7 +400,8 @@ void FakeApp::close_connections() {
 
 // Idempotent by webhook-id: the first request with an id applies it, later ones do not.
 void FakeApp::apply_locked(FakeAppRecord& record) {
-    if (record.webhook_id.empty() || !applied_ids_.insert(record.webhook_id).second) {
+    if (is_resync(record.body) || record.webhook_id.empty() ||
+        !applied_ids_.insert(record.webhook_id).second) {
         return;
     }
     record.applied = true;
@@ -365,9 +416,112 @@ void FakeApp::apply_locked(FakeAppRecord& record) {
     const auto& o = is_nested ? nested->as_object() : top;
     const auto* rid = o.if_contains(is_nested ? "id" : "resource_id");
     const auto* version = o.if_contains("version");
-    if (rid != nullptr && rid->is_string() && version != nullptr && version->is_int64()) {
-        applied_versions_[std::string(rid->as_string())].push_back(version->as_int64());
+    if (rid == nullptr || !rid->is_string()) {
+        return;
     }
+    const std::string id(rid->as_string());
+    if (version != nullptr && version->is_int64()) {
+        applied_versions_[id].push_back(version->as_int64());
+    }
+    hold_event_locked(top, id, is_nested ? &o : nullptr);
+}
+
+// What an applied event leaves the app holding. user.deleted keeps a blocked record: the
+// bridge's default for deletions is to deactivate, and the app still has the account.
+void FakeApp::hold_event_locked(const boost::json::object& event, const std::string& id,
+                                const boost::json::object* resource) {
+    const std::string type = string_at(&event, "type");
+    if (type == "group.deleted") {
+        held_.erase(id);
+        return;
+    }
+    Held& h = held_[id];
+    h.type = string_at(resource, "type");
+    if (h.type.empty()) {  // a flat body: the event type tells
+        h.type = type.starts_with("group.") ? "Group" : "User";
+    }
+    if (const auto version = int_at(resource != nullptr ? *resource : event, "version")) {
+        h.version = *version;
+    }
+    if (const auto* data = object_at(event, "data"); data != nullptr && !data->empty()) {
+        h.data = *data;
+    }
+    if (const std::string state = string_at(object_at(event, "account"), "state");
+        !state.empty()) {
+        h.state = state;
+    } else if (type == "user.deactivated") {
+        h.state = "blocked";
+    }
+    if (type == "user.deleted") {
+        h.state = "blocked";
+    }
+}
+
+// The 200 of a healthy app: a resync batch is answered from what the app holds, any other
+// request is applied.
+void FakeApp::answer_ok_locked(FakeAppRecord& record, Reply& reply) {
+    reply.status = 200;
+    if (is_resync(record.body)) {
+        reply.body = resync_answer_locked(record.body.as_object());
+        if (!reply.body.empty()) {
+            reply.headers.emplace_back("Content-Type", "application/json");
+        }
+        return;
+    }
+    apply_locked(record);
+    if (account_id_) {
+        reply.headers.emplace_back("Content-Type", "application/json");
+        boost::json::object body;
+        body["account_id"] = *account_id_;
+        reply.body = boost::json::serialize(body);
+    }
+}
+
+// One batch of a resync run, compared with what is held: O(batch), plus O(held) on the final
+// batch, which also names what the app holds but the run never listed (benchmarks list 100k).
+std::string FakeApp::resync_answer_locked(const boost::json::object& batch) {
+    ++resync_batches_;
+    if (!options_.answer_resync) {
+        return {};
+    }
+    const auto* run_info = object_at(batch, "resync");
+    const std::string run = string_at(run_info, "run");
+    const auto* final_flag = run_info == nullptr ? nullptr : run_info->if_contains("final");
+    const bool last = final_flag != nullptr && final_flag->is_bool() && final_flag->as_bool();
+    auto& listed = resync_runs_[run];
+    std::vector<std::string> missing;
+    std::vector<std::string> stale;
+    for (const auto& item : array_at(batch, "resources")) {
+        if (!item.is_object()) {
+            continue;
+        }
+        const auto& r = item.as_object();
+        std::string id = string_at(&r, "id");
+        if (id.empty()) {
+            continue;
+        }
+        const auto it = held_.find(id);
+        if (it == held_.end() || it->second.type != string_at(&r, "type")) {
+            missing.push_back(id);
+        } else if (is_stale(it->second, int_at(r, "version").value_or(0),
+                            string_at(&r, "state"))) {
+            stale.push_back(id);
+        }
+        listed.insert(std::move(id));
+    }
+    std::vector<std::string> extra;
+    if (last) {
+        for (const auto& [id, h] : held_) {
+            // Extra: what the app holds in use without being listed (a blocked account is not).
+            if (!listed.contains(id) && h.state != "blocked") {
+                extra.push_back(id);
+            }
+        }
+        resync_runs_.erase(run);
+    }
+    return boost::json::serialize(boost::json::object{{"missing", to_array(std::move(missing))},
+                                                      {"stale", to_array(std::move(stale))},
+                                                      {"extra", to_array(std::move(extra))}});
 }
 
 FakeApp::Reply FakeApp::handle(const Incoming& request) {
@@ -433,14 +587,7 @@ FakeApp::Reply FakeApp::handle(const Incoming& request) {
     switch (b.mode) {
         case Mode::kOk:
         case Mode::kHang:
-            apply_locked(record);
-            reply.status = 200;
-            if (account_id_) {
-                reply.headers.emplace_back("Content-Type", "application/json");
-                boost::json::object body;
-                body["account_id"] = *account_id_;
-                reply.body = boost::json::serialize(body);
-            }
+            answer_ok_locked(record, reply);
             break;
         case Mode::kStatus:
             reply.status = b.status;
@@ -468,7 +615,7 @@ FakeApp::Reply FakeApp::handle(const Incoming& request) {
             reply.body.assign(b.huge_bytes, 'x');
             break;
         case Mode::kApplyThenDrop:
-            apply_locked(record);
+            apply_locked(record);  // a resync batch has nothing to apply: only dropped
             reply.kind = Reply::Kind::kReset;
             break;
     }
@@ -542,6 +689,34 @@ FakeApp::OrderReport FakeApp::check_order() const {
     return report;
 }
 
+void FakeApp::hold(std::string id, std::string type, std::int64_t version, std::string state,
+                   boost::json::object data) {
+    const std::lock_guard lock(mutex_);
+    held_.insert_or_assign(std::move(id),
+                           Held{std::move(type), version, std::move(state), std::move(data)});
+}
+
+void FakeApp::forget(const std::string& id) {
+    const std::lock_guard lock(mutex_);
+    held_.erase(id);
+}
+
+std::optional<FakeApp::Held> FakeApp::held(const std::string& id) const {
+    const std::lock_guard lock(mutex_);
+    const auto it = held_.find(id);
+    return it == held_.end() ? std::nullopt : std::optional<Held>(it->second);
+}
+
+std::map<std::string, FakeApp::Held> FakeApp::held_all() const {
+    const std::lock_guard lock(mutex_);
+    return {held_.begin(), held_.end()};
+}
+
+std::size_t FakeApp::resync_batches() const {
+    const std::lock_guard lock(mutex_);
+    return resync_batches_;
+}
+
 bool FakeApp::wait_for_applied(std::size_t n, std::chrono::milliseconds timeout) const {
     std::unique_lock lock(mutex_);
     return changed_.wait_for(lock, timeout, [&] { return applied_ids_.size() >= n; });
@@ -558,6 +733,11 @@ bool FakeApp::wait_for_open_connections_at_most(std::size_t n,
     return changed_.wait_for(lock, timeout, [&] { return open_fds_.size() <= n; });
 }
 
+bool FakeApp::wait_for_resync_batches(std::size_t n, std::chrono::milliseconds timeout) const {
+    std::unique_lock lock(mutex_);
+    return changed_.wait_for(lock, timeout, [&] { return resync_batches_ >= n; });
+}
+
 void FakeApp::clear() {
     const std::lock_guard lock(mutex_);
     cleared_ += records_.size();
@@ -566,6 +746,7 @@ void FakeApp::clear() {
     applied_ids_.clear();
     applied_versions_.clear();
     invalid_signatures_ = 0;
+    resync_batches_ = 0;
 }
 
 }  // namespace scimbridge::tests

@@ -2,7 +2,8 @@
 // A fake downstream app for e2e tests and benchmarks: a real HTTP/1.1 server (Beast; TLS with
 // the dev certificates when asked) on 127.0.0.1 and a port the OS picks, one thread per
 // connection. It verifies Standard Webhooks signatures, records every request, applies each
-// webhook-id once (so tests count effects apart from deliveries) and misbehaves on demand:
+// webhook-id once (so tests count effects apart from deliveries), keeps what the applied events
+// leave the app holding, answers the bridge's resync batches from it, and misbehaves on demand:
 //
 //   FakeApp app({.secrets = {secret}});
 //   app.fail_with(503, 2);            // the next two requests get 503, then 200 again
@@ -13,6 +14,7 @@
 // Fault modes change at any time, also while requests are in flight; the destructor stops the
 // server and joins every thread (hung and dripping requests included).
 
+#include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
 #include <chrono>
@@ -25,6 +27,8 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -37,6 +41,9 @@ struct FakeAppOptions {
     // Standard Webhooks secrets ("whsec_..."); empty: signatures are not checked.
     std::vector<std::string> secrets;
     std::chrono::seconds tolerance{300};
+    // Resync batches get {"missing", "stale", "extra"}; false: 200 with an empty body (an app
+    // that does not support reconciliation).
+    bool answer_resync = true;
 };
 
 struct FakeAppRecord {
@@ -110,12 +117,33 @@ public:
     };
     OrderReport check_order() const;
 
+    // --- What the app holds (thread-safe) ---
+    // Each applied event updates it: created/updated/reactivated/account.* upsert (data replaced
+    // when the event has a non-empty one, state from account.state when sent), user.deactivated
+    // and user.deleted leave a blocked record, group.deleted erases. Resync batches (body type
+    // "resync.batch") are answered from it, never applied, and do not change it.
+    struct Held {
+        std::string type;  // "User" or "Group"
+        std::int64_t version = 0;
+        std::string state;  // account.state; "" when never sent (groups)
+        boost::json::object data;
+    };
+    // Seed or overwrite an entry / drop one (the app lost it), as if the app did it itself.
+    void hold(std::string id, std::string type, std::int64_t version, std::string state,
+              boost::json::object data = {});
+    void forget(const std::string& id);
+    std::optional<Held> held(const std::string& id) const;
+    std::map<std::string, Held> held_all() const;  // sorted copy: for tests, not benchmarks
+    std::size_t resync_batches() const;  // resync batches answered 200 (with a diff or empty)
+
     // Wait until N distinct ids were applied / N requests arrived / at most N connections are
     // open; false on timeout.
     bool wait_for_applied(std::size_t n, std::chrono::milliseconds timeout) const;
     bool wait_for_requests(std::size_t n, std::chrono::milliseconds timeout) const;
     bool wait_for_open_connections_at_most(std::size_t n, std::chrono::milliseconds timeout) const;
-    // Forget every record, attempt count and applied id (connections stay).
+    bool wait_for_resync_batches(std::size_t n, std::chrono::milliseconds timeout) const;
+    // Forget every record, attempt count, applied id and resync batch count (connections, what
+    // the app holds and resync runs in progress stay).
     void clear();
 
     // One parsed request, and what to do about it (used by the connection threads).
@@ -160,6 +188,10 @@ private:
     };
     void set_behaviour(Behaviour b);
     void apply_locked(FakeAppRecord& record);
+    void hold_event_locked(const boost::json::object& event, const std::string& id,
+                           const boost::json::object* resource);
+    void answer_ok_locked(FakeAppRecord& record, Reply& reply);
+    std::string resync_answer_locked(const boost::json::object& batch);
     std::string own_url(const std::string& target) const;
 
     struct Net;  // sockets and threads (fake_app.cpp)
@@ -178,6 +210,10 @@ private:
     std::map<std::string, int> attempts_;
     std::set<std::string> applied_ids_;
     std::map<std::string, std::vector<std::int64_t>> applied_versions_;
+    std::unordered_map<std::string, Held> held_;
+    // Resync run id -> the ids its batches listed so far (dropped after its final batch).
+    std::unordered_map<std::string, std::unordered_set<std::string>> resync_runs_;
+    std::size_t resync_batches_ = 0;
     std::size_t invalid_signatures_ = 0;
     std::size_t connections_ = 0;
     std::set<int> open_fds_;

@@ -1,0 +1,253 @@
+// Downstream reconciliation end to end (DESIGN §7, resync (b)): the real server reconciles an
+// outbound SCIM app (a second tenant of the same bridge, read back over HTTPS) and a webhook app
+// (a fake app answering resync batches) after their copies drifted — accounts lost, values
+// changed behind the bridge's back, accounts nobody provisioned — and one run repairs them all,
+// while a dry run reports the same diff and changes nothing.
+#include "mappers/webhook_signature.hpp"
+#include "tests/e2e/bridge.hpp"
+#include "tests/e2e/harness.hpp"
+#include "tests/support/fake_app.hpp"
+
+#include <doctest/doctest.h>
+
+#include <boost/json.hpp>
+
+#include <set>
+
+using namespace scimbridge::e2e;  // NOLINT(google-build-using-namespace): test brevity
+using scimbridge::tests::FakeApp;
+using scimbridge::tests::FakeAppOptions;
+namespace json = boost::json;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::vector<std::string> reconcile_args() {
+    std::vector<std::string> args = fanout_args();
+    args.insert(args.end(), {"--scheduler-tick-ms", "100"});
+    return args;
+}
+
+// Asks for a run of the app's reconcile job and returns its finished row {state, report, error}.
+json::object reconcile(Bridge& bridge, const std::string& app_id, bool dry_run) {
+    const std::string key = "reconcile:" + app_id;
+    REQUIRE(wait_until([&] { return bridge.db.query("SELECT count(*) FROM schedule WHERE key = '" + key + "'") == "1"; },
+                       10s));
+    // Runs the scheduler started on its own (the first one is due at once) finish first.
+    REQUIRE(wait_until([&] {
+        return bridge.db.query("SELECT count(*) FROM schedule_run WHERE key = '" + key + "' AND state = 'running'") == "0";
+    }, 30s));
+    const std::string before =
+        bridge.db.query("SELECT coalesce(max(id), 0) FROM schedule_run WHERE key = '" + key + "'");
+    const Response asked = bridge.call(bridge.admin, http::verb::post, "/admin/v1/schedules/" + key + "/run",
+                                       json::serialize(json::object{{"dry_run", dry_run}}));
+    REQUIRE_MESSAGE(asked.result_int() == 202, asked.body());
+    const std::string done = "SELECT count(*) FROM schedule_run WHERE key = '" + key + "' AND id > " + before +
+                             " AND state <> 'running'";
+    REQUIRE(wait_until([&] { return bridge.db.query(done) != "0"; }, 60s));
+    const std::string row = bridge.db.query(
+        "SELECT json_build_object('state', state, 'report', report, 'error', error)::text FROM schedule_run "
+        "WHERE key = '" + key + "' AND id > " + before + " ORDER BY id LIMIT 1");
+    return json::parse(row).as_object();
+}
+
+std::int64_t count(const json::object& run, std::string_view section, std::string_view name) {
+    return run.at("report").at(section).at(name).to_number<std::int64_t>();
+}
+
+}  // namespace
+
+TEST_SUITE("e2e.reconcile") {
+
+TEST_CASE("one resync repairs an outbound SCIM app: lost accounts recreated, stale values and memberships "
+          "repaired, an orphan deactivated; a dry run reports the same and changes nothing") {
+    Bridge bridge(reconcile_args());
+    REQUIRE(run_cli({"tenant", "create", "downstream"}, bridge.env).exit_code == 0);
+    const std::string target = bridge.token("downstream", "idp");
+    const std::string base = "https://127.0.0.1:" + std::to_string(bridge.server->tls_port()) + "/scim/v2";
+    const std::string app = bridge.create_app(
+        json::object{{"name", "portal"},
+                     {"connector", "scim"},
+                     {"groups", json::object{{"enabled", true}}},
+                     {"scim", json::object{{"base_url", base}, {"token", target}}}});
+
+    constexpr int kUsers = 200;
+    std::vector<std::string> ids;
+    for (int i = 0; i < kUsers; ++i) {
+        ids.push_back(bridge.create_user("u" + std::to_string(i) + "@acme.test",
+                                         R"(,"displayName":"User )" + std::to_string(i) + "\"" +
+                                             R"(,"name":{"givenName":"G)" + std::to_string(i) + R"("})"));
+    }
+    json::array members;
+    for (int i = 0; i < 20; ++i) {
+        members.push_back(json::object{{"value", ids[static_cast<std::size_t>(i)]}});
+    }
+    const Response made = bridge.call(bridge.idp, http::verb::post, "/scim/v2/Groups",
+                                      json::serialize(json::object{
+                                          {"schemas", json::array{"urn:ietf:params:scim:schemas:core:2.0:Group"}},
+                                          {"displayName", "staff"},
+                                          {"members", members}}));
+    REQUIRE(made.result_int() == 201);
+    REQUIRE(bridge.drained(60s));
+
+    const auto remote_of = [&](const std::string& id) {
+        return bridge.db.query("SELECT remote_id FROM app_object WHERE resource_id = '" + id + "'");
+    };
+    const auto target_get = [&](const std::string& path) {
+        const Response r = bridge.call(target, http::verb::get, "/scim/v2/" + path);
+        REQUIRE_MESSAGE(r.result_int() == 200, r.body());
+        return json_of(r).as_object();
+    };
+    // Drift behind the bridge's back: 1% lost, 1% stale (one of them deactivated in the app),
+    // 0.5% extra, and a member dropped from the group.
+    for (const int i : {10, 20}) {
+        REQUIRE(bridge.call(target, http::verb::delete_, "/scim/v2/Users/" + remote_of(ids[static_cast<std::size_t>(i)]))
+                    .result_int() == 204);
+    }
+    const std::string stale_remote = remote_of(ids[30]);
+    REQUIRE(bridge.call(target, http::verb::patch, "/scim/v2/Users/" + stale_remote,
+                        R"({"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"displayName","value":"Tampered"}]})")
+                .result_int() / 100 == 2);
+    REQUIRE(bridge.call(target, http::verb::patch, "/scim/v2/Users/" + remote_of(ids[40]),
+                        R"({"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"active","value":false}]})")
+                .result_int() / 100 == 2);
+    const Response intruder = bridge.call(target, http::verb::post, "/scim/v2/Users",
+                                          R"({"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"intruder@acme.test"})");
+    REQUIRE(intruder.result_int() == 201);
+    const std::string intruder_id(json_of(intruder).at("id").as_string());
+    const std::string group_remote = bridge.db.query(
+        "SELECT remote_id FROM app_object WHERE resource_type = 'Group'");
+    REQUIRE(bridge.call(target, http::verb::patch, "/scim/v2/Groups/" + group_remote,
+                        R"({"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"remove","path":"members[value eq \")" +
+                            remote_of(ids[5]) + R"(\"]"}]})")
+                .result_int() / 100 == 2);
+    REQUIRE(bridge.drained(20s));
+
+    SUBCASE("a dry run reports the three kinds of drift and writes nothing") {
+        const json::object dry = reconcile(bridge, app, true);
+        REQUIRE_MESSAGE(dry.at("state") == "succeeded", json::serialize(dry));
+        CHECK(count(dry, "users", "checked") == kUsers);
+        CHECK(count(dry, "users", "missing") == 2);
+        CHECK(count(dry, "users", "stale") == 2);
+        CHECK(count(dry, "users", "in_sync") == kUsers - 4);
+        CHECK(count(dry, "users", "undelivered") == 0);
+        CHECK(dry.at("report").at("users").at("stale_attributes").at("displayName") == 1);
+        CHECK(dry.at("report").at("users").at("stale_attributes").at("active") == 1);
+        CHECK(count(dry, "groups", "stale") == 1);
+        CHECK(count(dry, "orphans", "found") == 1);
+        CHECK(dry.at("report").at("orphans").at("samples").at(0).at("id") == json::value(intruder_id));
+        CHECK(dry.at("report").at("repairs_enqueued") == 0);
+        CHECK(dry.at("report").at("read_back").at("users") == kUsers - 2 + 1);
+        CHECK(dry.at("report").at("requests").to_number<int>() >= 2);
+        // Nothing changed at the app or in the outbox.
+        CHECK(bridge.db.query("SELECT count(*) FROM delivery WHERE operation = 'resync'") == "0");
+        const json::object untouched = target_get("Users/" + intruder_id);
+        CHECK(untouched.if_contains("active") == nullptr);  // created without one: in use
+        CHECK(target_get("Users/" + stale_remote).at("displayName") == "Tampered");
+    }
+
+    SUBCASE("one run repairs everything, and the next finds nothing to do") {
+        const json::object run = reconcile(bridge, app, false);
+        REQUIRE_MESSAGE(run.at("state") == "succeeded", json::serialize(run));
+        CHECK(count(run, "users", "missing") == 2);
+        CHECK(count(run, "users", "stale") == 2);
+        CHECK(count(run, "groups", "stale") == 1);
+        CHECK(run.at("report").at("repairs_enqueued") == 5);
+        CHECK(count(run, "orphans", "acted") == 1);
+        REQUIRE(bridge.drained(30s));
+
+        // The lost accounts exist again (with their account state kept), the stale ones are
+        // current, the orphan is deactivated, the member is back.
+        for (const int i : {10, 20}) {
+            const json::object found = target_get("Users?filter=externalId%20eq%20%22" + ids[static_cast<std::size_t>(i)] + "%22");
+            REQUIRE(found.at("totalResults") == 1);
+            CHECK(found.at("Resources").at(0).at("displayName") == json::value("User " + std::to_string(i)));
+            CHECK(found.at("Resources").at(0).at("active") == true);
+        }
+        CHECK(target_get("Users/" + stale_remote).at("displayName") == "User 30");
+        CHECK(target_get("Users/" + remote_of(ids[40])).at("active") == true);
+        CHECK(target_get("Users/" + intruder_id).at("active") == false);
+        std::set<std::string> group_members;
+        const json::object group = target_get("Groups/" + group_remote);
+        for (const auto& m : group.at("members").as_array()) {
+            group_members.emplace(m.at("value").as_string());
+        }
+        CHECK(group_members.size() == 20);
+        CHECK(group_members.count(remote_of(ids[5])) == 1);
+        CHECK(bridge.db.query("SELECT count(*) FROM app_object WHERE state <> 'initiated' AND resource_type = 'User'") == "0");
+        CHECK(bridge.db.query("SELECT count(*) FROM delivery WHERE state = 'dead'") == "0");
+
+        const json::object again = reconcile(bridge, app, false);
+        REQUIRE(again.at("state") == "succeeded");
+        CHECK(count(again, "users", "in_sync") == kUsers);
+        CHECK(count(again, "users", "missing") == 0);
+        CHECK(count(again, "users", "stale") == 0);
+        CHECK(count(again, "groups", "stale") == 0);
+        CHECK(again.at("report").at("repairs_enqueued") == 0);
+        CHECK(count(again, "orphans", "acted") == 0);  // the intruder is inactive already
+    }
+}
+
+TEST_CASE("a webhook app answers resync batches: what it lost is sent as created, stale copies are sent "
+          "again, an unknown account is deactivated, and an account the bridge forgot is delivered") {
+    const std::string secret = scimbridge::mappers::generate_webhook_secret();
+    FakeApp hook(FakeAppOptions{.secrets = {secret}});
+    Bridge bridge(reconcile_args());
+    const std::string app = bridge.create_app(webhook_app("wiki", hook.url(), secret));
+    std::vector<std::string> ids;
+    for (int i = 0; i < 50; ++i) {
+        ids.push_back(bridge.create_user("w" + std::to_string(i) + "@acme.test"));
+    }
+    REQUIRE(bridge.drained(30s));
+    REQUIRE(hook.held_all().size() == 50);
+
+    hook.forget(ids[1]);
+    const auto stale = hook.held(ids[2]);
+    REQUIRE(stale);
+    hook.hold(ids[2], "User", stale->version - 1, stale->state);  // an older copy
+    hook.hold("00000000-0000-4000-8000-00000000beef", "User", 1, "active");  // nobody provisioned it
+    bridge.db.query("DELETE FROM app_object WHERE resource_id = '" + ids[3] + "'");  // the bridge lost its record
+    hook.clear();
+
+    const json::object run = reconcile(bridge, app, false);
+    REQUIRE_MESSAGE(run.at("state") == "succeeded", json::serialize(run));
+    CHECK(count(run, "users", "missing") == 1);
+    CHECK(count(run, "users", "stale") == 1);
+    CHECK(count(run, "users", "undelivered") == 1);
+    CHECK(count(run, "orphans", "found") == 1);
+    CHECK(count(run, "orphans", "acted") == 1);
+    CHECK(run.at("report").at("app_answers") == "resync");
+    CHECK(hook.resync_batches() >= 1);
+    REQUIRE(bridge.drained(30s));
+    REQUIRE(wait_until([&] { return hook.held(ids[1]).has_value(); }, 10s));
+
+    // The lost account came back as created; the stale one was sent again; the orphan blocked.
+    const auto events_for = [&](const std::string& id) {
+        std::vector<std::string> types;
+        for (const json::object& b : applied_for(hook, id)) {
+            types.emplace_back(b.at("type").as_string());
+        }
+        return types;
+    };
+    CHECK(events_for(ids[1]) == std::vector<std::string>{"user.created"});
+    CHECK(events_for(ids[2]) == std::vector<std::string>{"user.updated"});
+    CHECK(hook.held(ids[2])->version == stale->version);
+    CHECK(hook.held("00000000-0000-4000-8000-00000000beef")->state == "blocked");
+    CHECK(events_for(ids[3]).size() == 1);
+    CHECK(events_for(ids[4]).empty());  // in sync: left alone
+    // Every resync batch was signed and none was counted as an applied event.
+    for (const auto& r : hook.records()) {
+        if (r.body.is_object() && r.body.as_object().at("type") == "resync.batch") {
+            CHECK(r.signature_valid == std::optional<bool>(true));
+            CHECK_FALSE(r.applied);
+        }
+    }
+
+    const json::object again = reconcile(bridge, app, false);
+    REQUIRE(again.at("state") == "succeeded");
+    CHECK(count(again, "users", "in_sync") == 50);
+    CHECK(again.at("report").at("repairs_enqueued") == 0);
+    CHECK(count(again, "orphans", "found") == 0);  // the app holds the stranger blocked now
+}
+
+}  // TEST_SUITE
