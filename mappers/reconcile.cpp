@@ -523,4 +523,166 @@ scim::Result<ResyncAnswer> send_resync_batch(const WebhookConfig& config, const 
     return parse_resync_answer(response);
 }
 
+// ---- the three-way diff -----------------------------------------------------------------------
+
+namespace {
+
+const json::object* object_at(const json::object& o, std::string_view key) {
+    const json::value* v = o.if_contains(key);
+    return v != nullptr && v->is_object() ? &v->get_object() : nullptr;
+}
+
+const json::array* array_at(const json::object* o, std::string_view key) {
+    if (o == nullptr) return nullptr;
+    const json::value* v = o->if_contains(key);
+    return v != nullptr && v->is_array() ? &v->get_array() : nullptr;
+}
+
+std::optional<std::string> text_at(const json::object& o, std::string_view key) {
+    const json::value* v = o.if_contains(key);
+    return v != nullptr && v->is_string() ? std::optional<std::string>(std::string(v->get_string())) : std::nullopt;
+}
+
+json::object run_summary(const json::object& run, std::initializer_list<std::string_view> fields) {
+    json::object out;
+    for (const std::string_view k : {"key", "id", "dry_run", "state", "finished_at", "error"}) {
+        if (const json::value* v = run.if_contains(k)) out[k] = *v;
+    }
+    if (const json::object* report = object_at(run, "report")) {
+        for (const std::string_view k : fields) {
+            if (const json::value* v = report->if_contains(k)) out[k] = *v;
+        }
+    }
+    return out;
+}
+
+class People {
+public:
+    json::object& by_id(const std::string& id, const std::optional<std::string>& external_id) {
+        json::object& p = at("id:" + id);
+        p["id"] = id;
+        if (external_id && !external_id->empty()) {
+            p["externalId"] = *external_id;
+            aliases_["ext:" + *external_id] = "id:" + id;
+        }
+        return p;
+    }
+    json::object& by_external_id(const std::string& external_id) {
+        // An externalId seen with a canonical id (or equal to one) joins that person.
+        if (const auto it = aliases_.find("ext:" + external_id); it != aliases_.end()) {
+            return at(it->second);
+        }
+        if (const auto it = index_.find("id:" + external_id); it != index_.end()) {
+            return list_[it->second];
+        }
+        json::object& p = at("ext:" + external_id);
+        p["externalId"] = external_id;
+        return p;
+    }
+    json::array take() {
+        json::array out;
+        for (json::object& p : list_) {
+            if (!p.contains("apps")) p["apps"] = json::object();
+            out.push_back(std::move(p));
+        }
+        return out;
+    }
+
+private:
+    json::object& at(const std::string& key) {
+        const auto [it, fresh] = index_.emplace(key, list_.size());
+        if (fresh) list_.emplace_back();
+        return list_[it->second];
+    }
+    std::map<std::string, std::size_t> index_;
+    std::map<std::string, std::string> aliases_;
+    std::vector<json::object> list_;
+};
+
+void mark_app(json::object& person, const std::string& app, const std::string& drift, const json::value* attributes) {
+    if (!person.contains("apps")) person["apps"] = json::object();
+    json::object entry{{"drift", drift}};
+    if (attributes != nullptr && attributes->is_array()) entry["attributes"] = *attributes;
+    person["apps"].as_object()[app] = std::move(entry);
+}
+
+}  // namespace
+
+json::object three_way_diff(const json::array& directory_runs, const json::array& app_runs) {
+    People people;
+    json::array directories;
+    for (const json::value& v : directory_runs) {
+        if (!v.is_object()) continue;
+        const json::object& run = v.get_object();
+        directories.push_back(run_summary(run, {"source", "kind", "pulled_users", "create_users", "update_users",
+                                                "delete_users", "unchanged", "changed_attributes"}));
+        const json::object* report = object_at(run, "report");
+        const json::object* samples = report != nullptr ? object_at(*report, "samples") : nullptr;
+        if (const json::array* list = array_at(samples, "create_users")) {
+            for (const json::value& s : *list) {
+                if (!s.is_object()) continue;
+                if (const auto ext = text_at(s.get_object(), "externalId")) {
+                    people.by_external_id(*ext)["directory"] = json::object{{"change", "create"}};
+                }
+            }
+        }
+        for (const char* change : {"update_users", "delete_users"}) {
+            if (const json::array* list = array_at(samples, change)) {
+                for (const json::value& s : *list) {
+                    if (!s.is_object()) continue;
+                    const auto id = text_at(s.get_object(), "id");
+                    if (!id) continue;
+                    json::object d{{"change", std::string_view(change) == "update_users" ? "update" : "delete"}};
+                    if (const json::value* a = s.get_object().if_contains("attributes")) d["attributes"] = *a;
+                    people.by_id(*id, text_at(s.get_object(), "externalId"))["directory"] = std::move(d);
+                }
+            }
+        }
+    }
+    json::array apps;
+    for (const json::value& v : app_runs) {
+        if (!v.is_object()) continue;
+        const json::object& run = v.get_object();
+        json::object summary = run_summary(run, {"app", "name", "connector", "users", "groups", "orphans", "requests"});
+        // The samples are listed per person below; the summary keeps the counts.
+        for (const char* section : {"users", "groups", "orphans"}) {
+            if (json::value* sec = summary.if_contains(section); sec != nullptr && sec->is_object()) {
+                sec->get_object().erase("samples");
+            }
+        }
+        apps.push_back(std::move(summary));
+        const json::object* report = object_at(run, "report");
+        if (report == nullptr) continue;
+        const std::string app = text_at(*report, "name").value_or(text_at(*report, "app").value_or("?"));
+        const json::object* users = object_at(*report, "users");
+        const json::object* samples = users != nullptr ? object_at(*users, "samples") : nullptr;
+        if (samples != nullptr) {
+            for (const auto& [drift, list] : *samples) {
+                if (!list.is_array()) continue;
+                for (const json::value& s : list.get_array()) {
+                    if (!s.is_object()) continue;
+                    if (const auto id = text_at(s.get_object(), "id")) {
+                        mark_app(people.by_id(*id, std::nullopt), app, std::string(drift),
+                                 s.get_object().if_contains("attributes"));
+                    }
+                }
+            }
+        }
+        const json::object* orphans = object_at(*report, "orphans");
+        if (const json::array* list = array_at(orphans, "samples")) {
+            for (const json::value& s : *list) {
+                if (!s.is_object() || text_at(s.get_object(), "type").value_or("User") != "User") continue;
+                const auto ext = text_at(s.get_object(), "externalId");
+                const auto id = text_at(s.get_object(), "id");
+                if (ext) {
+                    mark_app(people.by_external_id(*ext), app, "orphan", nullptr);
+                } else if (id) {
+                    mark_app(people.by_external_id(*id), app, "orphan", nullptr);
+                }
+            }
+        }
+    }
+    return json::object{{"directories", std::move(directories)}, {"apps", std::move(apps)}, {"people", people.take()}};
+}
+
 }  // namespace scimbridge::mappers

@@ -219,4 +219,16 @@ scim::Result<ResyncAnswer> parse_resync_answer(const HttpResponse& response);
 scim::Result<ResyncAnswer> send_resync_batch(const WebhookConfig& config, const ResyncBatch& batch,
                                              HttpTransport& transport, WallClock clock = {});
 
+// ---- the three-way diff ---------------------------------------------------------------------
+
+// The three-way diff (directory ↔ canonical ↔ app) of a tenant's latest resync runs, usually dry
+// runs: `directory_runs` and `app_runs` are run rows {key, id, dry_run, state, finished_at,
+// report} of directory and reconcile jobs. Answers {directories: [summary per source], apps:
+// [summary per app], people: [{id?, externalId?, directory?: {change, attributes?}, apps:
+// {<app name>: {drift, attributes?}}}]}: each person named in a report's samples once, with what
+// the directory would change in the canonical store and what each app lacks or holds otherwise.
+// People are matched across reports by canonical id, or by externalId for directory creates
+// and app orphans (SCIM apps hold the canonical id as externalId).
+boost::json::object three_way_diff(const boost::json::array& directory_runs, const boost::json::array& app_runs);
+
 }  // namespace scimbridge::mappers

@@ -13,6 +13,7 @@ namespace {
 
 constexpr const char* kUserSchema = "urn:ietf:params:scim:schemas:core:2.0:User";
 constexpr const char* kGroupSchema = "urn:ietf:params:scim:schemas:core:2.0:Group";
+constexpr std::size_t kSamples = 50;  // people named per kind of change in a report
 
 json::object user_body(json::object resource) {
     if (!resource.contains("schemas")) {
@@ -106,15 +107,40 @@ Job make_directory_job(mappers::DirectoryStore& store, scim::ResourceService& re
                 current[u.id] = &u;
             }
             json::object drift;
+            json::array updated;
             for (const auto& [id, u] : plan.update_users) {
                 const auto it = current.find(id);
+                json::array names;
                 for (const auto& [k, v] : u.resource) {
                     if (it == current.end() || mappers::pulled_differs(it->second->resource, json::object{{k, v}})) {
                         drift[k] = (drift.contains(k) ? drift[k].to_number<std::int64_t>() : 0) + 1;
+                        names.emplace_back(k);
                     }
+                }
+                if (updated.size() < kSamples) {
+                    updated.push_back(json::object{{"id", id}, {"externalId", u.external_id}, {"attributes", std::move(names)}});
                 }
             }
             report["changed_attributes"] = std::move(drift);
+            // Which people (at most kSamples of each kind): the directory side of the three-way diff.
+            json::array created;
+            for (const mappers::DirectoryUser& u : plan.create_users) {
+                if (created.size() == kSamples) break;
+                created.push_back(json::object{{"externalId", u.external_id}});
+            }
+            json::array deleted;
+            for (const std::string& id : plan.delete_user_ids) {
+                if (deleted.size() == kSamples) break;
+                const auto it = current.find(id);
+                json::object d{{"id", id}};
+                if (it != current.end() && !it->second->external_id.empty()) {
+                    d["externalId"] = it->second->external_id;
+                }
+                deleted.push_back(std::move(d));
+            }
+            report["samples"] = json::object{{"create_users", std::move(created)},
+                                             {"update_users", std::move(updated)},
+                                             {"delete_users", std::move(deleted)}};
         }
         if (job.run.dry_run) {
             return report;  // the diff, nothing written (and the delta state kept)

@@ -1,5 +1,7 @@
 #include "server/handlers/lifecycle_admin_handler.hpp"
 
+#include "mappers/reconcile.hpp"
+
 #include "server/handlers/admin_common.hpp"
 
 #include <boost/json.hpp>
@@ -176,6 +178,80 @@ Response LifecycleAdminHandler::run_schedule(const RequestContext& ctx) const {
     }
     return ok(ctx, json::object{{"key", *param(ctx, "key")}, {"dry_run", dry_run}, {"requested", true}},
               http::status::accepted);
+}
+
+namespace {
+
+bool resync_kind(const mappers::ScheduleEntry& e) {
+    return e.kind == mappers::kDirectoryJob || e.kind == mappers::kReconcileJob;
+}
+
+}  // namespace
+
+Response LifecycleAdminHandler::resync(const RequestContext& ctx) const {
+    bool dry_run = false;
+    if (!ctx.request.body().empty()) {
+        auto body = admin::body_object(ctx);
+        if (!body) {
+            return error(ctx, body.error());
+        }
+        if (const json::value* d = body->if_contains("dry_run")) {
+            if (!d->is_bool()) {
+                return error(ctx, scim::Error::invalid_value("dry_run must be a boolean"));
+            }
+            dry_run = d->as_bool();
+        }
+    }
+    json::array requested;
+    for (const mappers::ScheduleEntry& e : schedules_.jobs(tenant(ctx))) {
+        if (!resync_kind(e) || !e.enabled) {
+            continue;
+        }
+        if (auto done = schedules_.request_run(tenant(ctx), e.key, dry_run, actor(ctx)); done) {
+            requested.emplace_back(e.key);
+        }
+    }
+    if (wake_scheduler_) {
+        wake_scheduler_();
+    }
+    return ok(ctx, json::object{{"dry_run", dry_run}, {"requested", std::move(requested)}}, http::status::accepted);
+}
+
+Response LifecycleAdminHandler::resync_diff(const RequestContext& ctx) const {
+    admin::QueryReader r(ctx);
+    std::optional<std::string> dry;
+    r.text("dry_run", dry, {"true", "false"});
+    if (r.error()) {
+        return error(ctx, *r.error());
+    }
+    json::array directories;
+    json::array apps;
+    json::array pending;
+    for (const mappers::ScheduleEntry& e : schedules_.jobs(tenant(ctx))) {
+        if (!resync_kind(e)) {
+            continue;
+        }
+        // The latest finished run (of the asked kind); a run still going is named as pending.
+        mappers::RunQuery q;
+        q.key = e.key;
+        q.limit = 20;
+        const mappers::RowPage page = schedules_.runs(tenant(ctx), q);
+        for (const json::value& row : page.rows) {
+            const json::object& run = row.as_object();
+            if (run.at("state") == "running") {
+                pending.emplace_back(e.key);
+                continue;
+            }
+            if (dry && run.at("dry_run").as_bool() != (*dry == "true")) {
+                continue;
+            }
+            (e.kind == mappers::kDirectoryJob ? directories : apps).push_back(run);
+            break;
+        }
+    }
+    json::object body = mappers::three_way_diff(directories, apps);
+    body["running"] = std::move(pending);
+    return ok(ctx, body);
 }
 
 namespace {

@@ -38,6 +38,10 @@ public:
     Response schedule_runs(const RequestContext& ctx) const;
     Response configure_schedule(const RequestContext& ctx) const;  // {period_minutes, enabled}
     Response run_schedule(const RequestContext& ctx) const;        // {dry_run}
+    // The whole resync of the tenant: every directory pull and app reconciliation, and the
+    // three-way diff of their latest (dry) runs.
+    Response resync(const RequestContext& ctx) const;       // {dry_run}
+    Response resync_diff(const RequestContext& ctx) const;  // ?dry_run=true: dry runs only
 
     // Directory sources the scheduler pulls: {name, config: {kind: google|graph|scim, ...}}.
     Response directories(const RequestContext& ctx) const;

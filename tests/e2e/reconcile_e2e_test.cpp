@@ -7,6 +7,7 @@
 #include "tests/e2e/bridge.hpp"
 #include "tests/e2e/harness.hpp"
 #include "tests/support/fake_app.hpp"
+#include "tests/support/fake_directory.hpp"
 
 #include <doctest/doctest.h>
 
@@ -17,6 +18,7 @@
 using namespace scimbridge::e2e;  // NOLINT(google-build-using-namespace): test brevity
 using scimbridge::tests::FakeApp;
 using scimbridge::tests::FakeAppOptions;
+using scimbridge::tests::FakeScimSource;
 namespace json = boost::json;
 using namespace std::chrono_literals;
 
@@ -248,6 +250,77 @@ TEST_CASE("a webhook app answers resync batches: what it lost is sent as created
     CHECK(count(again, "users", "in_sync") == 50);
     CHECK(again.at("report").at("repairs_enqueued") == 0);
     CHECK(count(again, "orphans", "found") == 0);  // the app holds the stranger blocked now
+}
+
+TEST_CASE("a dry resync of the tenant reports the three-way diff: directory to canonical to each app, per person") {
+    FakeScimSource source("source-token");
+    for (int i = 0; i < 6; ++i) {
+        source.put_user({.id = "p" + std::to_string(i), .email = "p" + std::to_string(i) + "@acme.test",
+                         .given_name = "P", .family_name = "Number" + std::to_string(i)});
+    }
+    Bridge bridge(reconcile_args());
+    REQUIRE(run_cli({"tenant", "create", "downstream"}, bridge.env).exit_code == 0);
+    const std::string target = bridge.token("downstream", "idp");
+    const std::string base = "https://127.0.0.1:" + std::to_string(bridge.server->tls_port()) + "/scim/v2";
+    bridge.create_app(json::object{{"name", "portal"},
+                                   {"connector", "scim"},
+                                   {"scim", json::object{{"base_url", base}, {"token", target}}}});
+    const Response made = bridge.call(bridge.admin, http::verb::post, "/admin/v1/directories",
+                                      json::serialize(json::object{{"name", "HR"}, {"config", source.source_config(4)}}));
+    REQUIRE_MESSAGE(made.result_int() == 201, made.body());
+    const std::string dir_key(json_of(made).at("schedule").as_string());
+    REQUIRE(wait_until([&] {
+        return bridge.db.query("SELECT count(*) FROM schedule_run WHERE key = '" + dir_key + "' AND state = 'succeeded'") == "1";
+    }, 30s));
+    REQUIRE(bridge.drained(30s));
+    const auto canonical = [&](const std::string& external_id) {
+        return bridge.db.query("SELECT id FROM scim_user WHERE external_id = '" + external_id + "'");
+    };
+    REQUIRE(bridge.db.query("SELECT count(*) FROM app_object WHERE remote_id IS NOT NULL") == "6");
+
+    // The directory moves on (p1 renamed, p2 gone, p6 new); the app loses p3.
+    source.put_user({.id = "p1", .email = "p1@acme.test", .given_name = "P", .family_name = "Renamed"});
+    REQUIRE(source.remove_user("p2"));
+    source.put_user({.id = "p6", .email = "p6@acme.test", .given_name = "P", .family_name = "Number6"});
+    const std::string p3_remote = bridge.db.query("SELECT remote_id FROM app_object WHERE resource_id = '" + canonical("p3") + "'");
+    REQUIRE(bridge.call(target, http::verb::delete_, "/scim/v2/Users/" + p3_remote).result_int() == 204);
+
+    const Response asked = bridge.call(bridge.admin, http::verb::post, "/admin/v1/resync", R"({"dry_run":true})");
+    REQUIRE_MESSAGE(asked.result_int() == 202, asked.body());
+    CHECK(json_of(asked).at("requested").as_array().size() == 2);
+    REQUIRE(wait_until([&] {
+        return bridge.db.query("SELECT count(*) FROM schedule_run WHERE dry_run AND state = 'succeeded'") == "2";
+    }, 30s));
+    const Response diff = bridge.call(bridge.admin, http::verb::get, "/admin/v1/resync/diff?dry_run=true");
+    REQUIRE_MESSAGE(diff.result_int() == 200, diff.body());
+    const json::object body = json_of(diff).as_object();
+    REQUIRE(body.at("directories").as_array().size() == 1);
+    REQUIRE(body.at("apps").as_array().size() == 1);
+    CHECK(body.at("directories").at(0).at("update_users") == 1);
+    CHECK(body.at("apps").at(0).at("users").at("missing") == 1);
+    std::map<std::string, json::object> people;  // by externalId (the source's id)
+    for (const auto& p : body.at("people").as_array()) {
+        const json::object& person = p.as_object();
+        const json::value* ext = person.if_contains("externalId");
+        std::string key = ext != nullptr ? std::string(ext->as_string()) : "";
+        if (key.empty() && person.contains("id")) {
+            key = person.at("id").as_string() == json::string(canonical("p3")) ? "p3" : std::string(person.at("id").as_string());
+        }
+        people[key] = person;
+    }
+    REQUIRE(people.count("p1") == 1);
+    CHECK(people["p1"].at("directory").at("change") == "update");
+    CHECK(people["p1"].at("id") == json::value(canonical("p1")));
+    REQUIRE(people.count("p2") == 1);
+    CHECK(people["p2"].at("directory").at("change") == "delete");
+    REQUIRE(people.count("p6") == 1);
+    CHECK(people["p6"].at("directory").at("change") == "create");
+    REQUIRE(people.count("p3") == 1);
+    CHECK(people["p3"].at("apps").at("portal").at("drift") == "missing");
+    CHECK(people.count("p4") == 0);  // in sync everywhere: not listed
+    // A dry run changed nothing.
+    CHECK(bridge.db.query("SELECT count(*) FROM scim_user WHERE external_id = 'p6'") == "0");
+    CHECK(bridge.db.query("SELECT count(*) FROM delivery WHERE operation = 'resync'") == "0");
 }
 
 }  // TEST_SUITE
