@@ -283,7 +283,8 @@ TEST_CASE("a dry resync of the tenant reports the three-way diff: directory to c
     REQUIRE(source.remove_user("p2"));
     source.put_user({.id = "p6", .email = "p6@acme.test", .given_name = "P", .family_name = "Number6"});
     const std::string p3_remote = bridge.db.query("SELECT remote_id FROM app_object WHERE resource_id = '" + canonical("p3") + "'");
-    REQUIRE(bridge.call(target, http::verb::delete_, "/scim/v2/Users/" + p3_remote).result_int() == 204);
+    const Response lost = bridge.call(target, http::verb::delete_, "/scim/v2/Users/" + p3_remote);
+    REQUIRE_MESSAGE(lost.result_int() == 204, p3_remote << ": " << lost.body());
 
     const Response asked = bridge.call(bridge.admin, http::verb::post, "/admin/v1/resync", R"({"dry_run":true})");
     REQUIRE_MESSAGE(asked.result_int() == 202, asked.body());
