@@ -92,12 +92,15 @@ void PgScheduleStore::ensure_jobs(std::chrono::milliseconds lifecycle_period,
         "WITH g AS (INSERT INTO schedule (key, kind, period_ms) VALUES ('lifecycle', 'lifecycle', "
         "  CAST(:lp AS bigint)) ON CONFLICT (key) DO UPDATE SET period_ms = EXCLUDED.period_ms RETURNING 1), "
         "a AS (INSERT INTO schedule (key, kind, tenant_id, subject_id, period_ms, next_run_at) "
-        "  SELECT 'reconcile:' || a.id, 'reconcile', a.tenant_id, a.id, CAST(:dp AS bigint), "
-        "   now() + CAST(:dp AS bigint) * interval '1 millisecond' FROM app a WHERE a.enabled "
+        "  SELECT 'reconcile:' || a.id, 'reconcile', a.tenant_id, a.id, "
+        "   coalesce(t.resync_period_ms, CAST(:dp AS bigint)), "
+        "   now() + coalesce(t.resync_period_ms, CAST(:dp AS bigint)) * interval '1 millisecond' "
+        "  FROM app a JOIN tenant t ON t.id = a.tenant_id WHERE a.enabled "
         "  ON CONFLICT (key) DO NOTHING RETURNING 1), "
         "d AS (INSERT INTO schedule (key, kind, tenant_id, subject_id, period_ms) "
-        "  SELECT 'directory:' || d.id, 'directory', d.tenant_id, d.id, CAST(:dp AS bigint) "
-        "  FROM directory_source d WHERE d.enabled ON CONFLICT (key) DO NOTHING RETURNING 1), "
+        "  SELECT 'directory:' || d.id, 'directory', d.tenant_id, d.id, coalesce(t.resync_period_ms, CAST(:dp AS bigint)) "
+        "  FROM directory_source d JOIN tenant t ON t.id = d.tenant_id WHERE d.enabled "
+        "  ON CONFLICT (key) DO NOTHING RETURNING 1), "
         "x AS (DELETE FROM schedule s WHERE (s.kind = 'reconcile' AND NOT EXISTS (SELECT 1 FROM app a "
         "   WHERE a.id = s.subject_id AND a.enabled)) "
         "  OR (s.kind = 'directory' AND NOT EXISTS (SELECT 1 FROM directory_source d "
@@ -254,6 +257,31 @@ scim::Result<void> PgScheduleStore::configure(const std::string& tenant_id, cons
         return Error::not_found("no such schedule in this tenant");
     }
     return {};
+}
+
+void PgScheduleStore::configure_tenant(const std::string& tenant_id, std::chrono::milliseconds period,
+                                       const std::string& actor) {
+    const char* sql =
+        "WITH t AS (UPDATE tenant SET resync_period_ms = CAST(:p AS bigint) WHERE id = CAST(:t AS uuid) RETURNING id), "
+        "s AS (UPDATE schedule SET period_ms = CAST(:p AS bigint), "
+        "  next_run_at = least(next_run_at, now() + CAST(:p AS bigint) * interval '1 millisecond') "
+        "  WHERE tenant_id = CAST(:t AS uuid) AND kind IN ('directory', 'reconcile') RETURNING 1), "
+        "a AS (INSERT INTO audit_log (tenant_id, actor, action, detail) SELECT t.id, :actor, "
+        "  'schedule.configure_tenant', jsonb_build_object('period_ms', CAST(:p AS bigint)) FROM t RETURNING 1) "
+        "SELECT (SELECT count(*) FROM s) + (SELECT count(*) FROM a)";
+    db_.impl().with_connection([&](Connection& c) {
+        query_row(c, sql, Params{{"t", tenant_id}, {"p", millis(period)}, {"actor", actor}});
+    });
+}
+
+std::optional<std::chrono::milliseconds> PgScheduleStore::tenant_period(const std::string& tenant_id) {
+    const auto row = db_.impl().with_connection([&](Connection& c) {
+        return query_row(c, "SELECT resync_period_ms FROM tenant WHERE id = CAST(:t AS uuid)", Params{{"t", tenant_id}});
+    });
+    if (!row || !row->at(0)) {
+        return std::nullopt;
+    }
+    return std::chrono::milliseconds(std::stoll(*row->at(0)));
 }
 
 scim::Result<void> PgScheduleStore::request_run(const std::string& tenant_id, const std::string& key, bool dry_run,

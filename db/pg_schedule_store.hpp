@@ -29,6 +29,9 @@ public:
     void finish_run(std::int64_t run_id, bool succeeded, const boost::json::object& report,
                     const std::string& error) override;
     mappers::RowPage runs(const std::string& tenant_id, const mappers::RunQuery& query) override;
+    void configure_tenant(const std::string& tenant_id, std::chrono::milliseconds period,
+                          const std::string& actor) override;
+    std::optional<std::chrono::milliseconds> tenant_period(const std::string& tenant_id) override;
     scim::Result<void> configure(const std::string& tenant_id, const std::string& key,
                                  std::optional<std::chrono::milliseconds> period, std::optional<bool> enabled,
                                  const std::string& actor) override;

@@ -80,6 +80,11 @@ public:
     virtual scim::Result<void> configure(const std::string& tenant_id, const std::string& key,
                                          std::optional<std::chrono::milliseconds> period,
                                          std::optional<bool> enabled, const std::string& actor) = 0;
+    // The tenant's resync period: every directory pull and app reconciliation it has, and those
+    // it gets later. nullopt: the server's default.
+    virtual void configure_tenant(const std::string& tenant_id, std::chrono::milliseconds period,
+                                  const std::string& actor) = 0;
+    virtual std::optional<std::chrono::milliseconds> tenant_period(const std::string& tenant_id) = 0;
     virtual scim::Result<void> request_run(const std::string& tenant_id, const std::string& key, bool dry_run,
                                            const std::string& actor) = 0;
 };

@@ -88,6 +88,8 @@ std::vector<Route> make_routes(const Handlers& h) {
             {V::post, "/admin/v1/schedules/{key}/run", A::kAdmin, bind(l, &LifecycleAdminHandler::run_schedule)},
             {V::post, "/admin/v1/resync", A::kAdmin, bind(l, &LifecycleAdminHandler::resync)},
             {V::get, "/admin/v1/resync/diff", A::kAdmin, bind(l, &LifecycleAdminHandler::resync_diff)},
+            {V::get, "/admin/v1/resync", A::kAdmin, bind(l, &LifecycleAdminHandler::resync_settings)},
+            {V::patch, "/admin/v1/resync", A::kAdmin, bind(l, &LifecycleAdminHandler::configure_resync)},
         };
         routes.insert(routes.end(), std::make_move_iterator(lifecycle.begin()),
                       std::make_move_iterator(lifecycle.end()));

@@ -217,6 +217,29 @@ Response LifecycleAdminHandler::resync(const RequestContext& ctx) const {
     return ok(ctx, json::object{{"dry_run", dry_run}, {"requested", std::move(requested)}}, http::status::accepted);
 }
 
+Response LifecycleAdminHandler::resync_settings(const RequestContext& ctx) const {
+    const auto period = schedules_.tenant_period(tenant(ctx));
+    const double scale = lifecycle_.settings().time_scale;
+    return ok(ctx, json::object{{"period_minutes", period ? json::value(static_cast<double>(period->count()) / 60000.0 / scale)
+                                                          : json::value(nullptr)}});
+}
+
+Response LifecycleAdminHandler::configure_resync(const RequestContext& ctx) const {
+    auto body = admin::body_object(ctx);
+    if (!body) {
+        return error(ctx, body.error());
+    }
+    const json::value* p = body->if_contains("period_minutes");
+    if (p == nullptr || !p->is_number() || p->to_number<double>() < 1 || p->to_number<double>() > 7 * 24 * 60) {
+        return error(ctx, scim::Error::invalid_value("period_minutes must be a number from 1 to 10080"));
+    }
+    schedules_.configure_tenant(tenant(ctx),
+                                std::chrono::milliseconds(static_cast<std::int64_t>(
+                                    p->to_number<double>() * 60000.0 * lifecycle_.settings().time_scale)),
+                                actor(ctx));
+    return resync_settings(ctx);
+}
+
 Response LifecycleAdminHandler::resync_diff(const RequestContext& ctx) const {
     admin::QueryReader r(ctx);
     std::optional<std::string> dry;

@@ -42,6 +42,8 @@ public:
     // three-way diff of their latest (dry) runs.
     Response resync(const RequestContext& ctx) const;       // {dry_run}
     Response resync_diff(const RequestContext& ctx) const;  // ?dry_run=true: dry runs only
+    Response resync_settings(const RequestContext& ctx) const;            // {period_minutes}
+    Response configure_resync(const RequestContext& ctx) const;           // {period_minutes}
 
     // Directory sources the scheduler pulls: {name, config: {kind: google|graph|scim, ...}}.
     Response directories(const RequestContext& ctx) const;

@@ -274,7 +274,9 @@ TEST_CASE("a dry resync of the tenant reports the three-way diff: directory to c
     }, 30s));
     REQUIRE(bridge.drained(30s));
     const auto canonical = [&](const std::string& external_id) {
-        return bridge.db.query("SELECT id FROM scim_user WHERE external_id = '" + external_id + "'");
+        // The app's copies (in the downstream tenant) carry the same externalId.
+        return bridge.db.query("SELECT u.id FROM scim_user u JOIN tenant t ON t.id = u.tenant_id "
+                               "WHERE t.name = 'acme' AND u.external_id = '" + external_id + "'");
     };
     REQUIRE(bridge.db.query("SELECT count(*) FROM app_object WHERE remote_id IS NOT NULL") == "6");
 
@@ -284,7 +286,7 @@ TEST_CASE("a dry resync of the tenant reports the three-way diff: directory to c
     source.put_user({.id = "p6", .email = "p6@acme.test", .given_name = "P", .family_name = "Number6"});
     const std::string p3_remote = bridge.db.query("SELECT remote_id FROM app_object WHERE resource_id = '" + canonical("p3") + "'");
     const Response lost = bridge.call(target, http::verb::delete_, "/scim/v2/Users/" + p3_remote);
-    REQUIRE_MESSAGE(lost.result_int() == 204, p3_remote << ": " << lost.body());
+    REQUIRE_MESSAGE(lost.result_int() == 204, lost.body());
 
     const Response asked = bridge.call(bridge.admin, http::verb::post, "/admin/v1/resync", R"({"dry_run":true})");
     REQUIRE_MESSAGE(asked.result_int() == 202, asked.body());
@@ -320,8 +322,21 @@ TEST_CASE("a dry resync of the tenant reports the three-way diff: directory to c
     CHECK(people["p3"].at("apps").at("portal").at("drift") == "missing");
     CHECK(people.count("p4") == 0);  // in sync everywhere: not listed
     // A dry run changed nothing.
-    CHECK(bridge.db.query("SELECT count(*) FROM scim_user WHERE external_id = 'p6'") == "0");
+    CHECK(canonical("p6").empty());
     CHECK(bridge.db.query("SELECT count(*) FROM delivery WHERE operation = 'resync'") == "0");
+
+    // The tenant's resync period: every pull and reconciliation it has, and those it gets later.
+    CHECK(bridge.call(bridge.admin, http::verb::patch, "/admin/v1/resync", R"({"period_minutes":0})").result_int() == 400);
+    const Response set = bridge.call(bridge.admin, http::verb::patch, "/admin/v1/resync", R"({"period_minutes":90})");
+    REQUIRE_MESSAGE(set.result_int() == 200, set.body());
+    CHECK(json_of(set).at("period_minutes") == 90.0);
+    CHECK(bridge.db.query("SELECT string_agg(DISTINCT period_ms::text, ',') FROM schedule "
+                          "WHERE kind IN ('directory', 'reconcile')") == "5400000");
+    const std::string later = bridge.create_app(webhook_app("later", "http://127.0.0.1:9/hook",
+                                                            scimbridge::mappers::generate_webhook_secret()));
+    REQUIRE(wait_until([&] {
+        return bridge.db.query("SELECT period_ms FROM schedule WHERE key = 'reconcile:" + later + "'") == "5400000";
+    }, 10s));
 }
 
 }  // TEST_SUITE
