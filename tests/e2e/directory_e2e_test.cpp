@@ -14,6 +14,7 @@
 using namespace scimbridge::e2e;  // NOLINT(google-build-using-namespace): test brevity
 using scimbridge::tests::FakeApp;
 using scimbridge::tests::FakeGoogleDirectory;
+using scimbridge::tests::FakeGraphDirectory;
 using scimbridge::tests::FakeScimSource;
 namespace json = boost::json;
 using namespace std::chrono_literals;
@@ -128,6 +129,48 @@ TEST_CASE("a SCIM source is pulled page by page; a bad config is refused with th
     REQUIRE_MESSAGE(run.at("state").as_string() == "succeeded", json::serialize(run));
     CHECK(count_of(bridge, "SELECT count(*) FROM scim_user") == "7");
     CHECK(run.at("report").at("requests").to_number<int>() >= 3);  // pages of 3
+}
+
+TEST_CASE("Microsoft Graph is pulled with delta links: the next pull applies only what changed, removals delete, and an expired link falls back to a full pull") {
+    FakeGraphDirectory graph("contoso-tenant", "client-1", "s3cret-value");
+    graph.put_user({.id = "g-ann", .email = "ann@contoso.test", .given_name = "Ann", .family_name = "Lee"});
+    graph.put_user({.id = "g-bo", .email = "bo@contoso.test", .given_name = "Bo", .family_name = "Ek"});
+    graph.put_user({.id = "g-cy", .email = "cy@contoso.test", .given_name = "Cy", .family_name = "Oz"});
+    graph.put_group({.id = "g-team", .name = "Team", .member_user_ids = {"g-ann", "g-bo"}});
+    Bridge bridge(pull_args());
+    const Response made = bridge.call(bridge.admin, http::verb::post, "/admin/v1/directories",
+                                      json::serialize(json::object{{"name", "Entra"}, {"config", graph.source_config()}}));
+    REQUIRE_MESSAGE(made.result_int() == 201, made.body());
+    CHECK(made.body().find("s3cret-value") == std::string::npos);
+    const std::string key_name(json_of(made).at("schedule").as_string());
+    const json::object first = wait_run(bridge, key_name, 1);
+    REQUIRE_MESSAGE(first.at("state").as_string() == "succeeded", json::serialize(first));
+    CHECK(first.at("report").at("create_users").to_number<int>() == 3);
+    CHECK(count_of(bridge, "SELECT count(*) FROM scim_group_member m JOIN scim_group g ON g.id = m.group_id "
+                           "WHERE g.external_id = 'g-team'") == "2");
+
+    // A delta round: Bo renamed, Cy removed; Ann untouched is not even listed.
+    graph.put_user({.id = "g-bo", .email = "bo@contoso.test", .given_name = "Bo", .family_name = "Eklund"});
+    REQUIRE(graph.remove_user("g-cy"));
+    const std::string run_target = "/admin/v1/schedules/" + key_name + "/run";
+    REQUIRE(bridge.call(bridge.admin, http::verb::post, run_target).result_int() == 202);
+    const json::object delta = wait_run(bridge, key_name, 2);
+    REQUIRE_MESSAGE(delta.at("state").as_string() == "succeeded", json::serialize(delta));
+    CHECK(graph.delta_listings() >= 1);
+    CHECK(delta.at("report").at("pulled_users").to_number<int>() < 3);
+    CHECK(delta.at("report").at("update_users").to_number<int>() == 1);
+    CHECK(delta.at("report").at("delete_users").to_number<int>() == 1);
+    CHECK(count_of(bridge, "SELECT doc->'name'->>'familyName' FROM scim_user WHERE external_id = 'g-bo'") == "Eklund");
+    CHECK(count_of(bridge, "SELECT count(*) FROM scim_user WHERE external_id = 'g-cy'") == "0");
+
+    // Graph forgets the link (410): the next pull lists everything again and changes nothing.
+    graph.expire_delta_links();
+    REQUIRE(bridge.call(bridge.admin, http::verb::post, run_target).result_int() == 202);
+    const json::object full = wait_run(bridge, key_name, 3);
+    REQUIRE_MESSAGE(full.at("state").as_string() == "succeeded", json::serialize(full));
+    CHECK(full.at("report").at("pulled_users").to_number<int>() == 2);
+    CHECK(full.at("report").at("update_users").to_number<int>() == 0);
+    CHECK(count_of(bridge, "SELECT count(*) FROM scim_user") == "2");
 }
 
 }  // TEST_SUITE
