@@ -534,6 +534,16 @@ std::size_t PgLifecycleStore::purge_memberships(std::size_t limit, std::chrono::
     return count_of(db_, sql, Params{{"n", std::to_string(limit)}, {"window_ms", millis(window)}});
 }
 
+std::size_t PgLifecycleStore::prune_deliveries(std::size_t limit, std::chrono::milliseconds retention) {
+    const char* sql =
+        "WITH d AS (DELETE FROM delivery WHERE id IN (SELECT id FROM delivery "
+        "  WHERE state IN ('delivered', 'superseded', 'skipped') "
+        "  AND finished_at < now() - CAST(:retention_ms AS bigint) * interval '1 millisecond' "
+        "  ORDER BY finished_at LIMIT CAST(:n AS integer)) RETURNING 1) "
+        "SELECT count(*) FROM d";
+    return count_of(db_, sql, Params{{"n", std::to_string(limit)}, {"retention_ms", millis(retention)}});
+}
+
 std::vector<mappers::InvitationMailJob> PgLifecycleStore::claim_mails(std::size_t limit,
                                                                       std::chrono::milliseconds lease) {
     const char* sql =

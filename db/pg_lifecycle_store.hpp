@@ -33,6 +33,7 @@ public:
     std::size_t expire_invitations(std::size_t limit) override;
     std::size_t send_reminders(std::size_t limit, std::chrono::milliseconds second_reminder_after) override;
     std::size_t purge_memberships(std::size_t limit, std::chrono::milliseconds window) override;
+    std::size_t prune_deliveries(std::size_t limit, std::chrono::milliseconds retention) override;
     std::vector<mappers::InvitationMailJob> claim_mails(std::size_t limit, std::chrono::milliseconds lease) override;
     void finish_mail(std::int64_t id, const std::string& state, const std::string& error,
                      std::chrono::milliseconds retry_in) override;

@@ -31,6 +31,7 @@ struct LifecycleSettings {
     std::chrono::seconds second_reminder{5 * 86400};
     std::chrono::seconds access_code_ttl{90 * 86400};
     std::chrono::seconds reactivation_window{4 * 86400};
+    std::chrono::seconds delivery_retention{7 * 86400};  // finished deliveries kept for the admin API
     double time_scale = 1.0;
     std::string public_base_url;  // claim links: <public_base_url>/claim/<token>
     bool email_enabled = false;   // an SMTP relay is configured
@@ -164,6 +165,9 @@ public:
     virtual std::size_t expire_invitations(std::size_t limit) = 0;
     virtual std::size_t send_reminders(std::size_t limit, std::chrono::milliseconds second_reminder_after) = 0;
     virtual std::size_t purge_memberships(std::size_t limit, std::chrono::milliseconds window) = 0;
+    // Deletes finished deliveries (delivered, superseded, skipped) older than `retention`; dead
+    // ones stay for replay.
+    virtual std::size_t prune_deliveries(std::size_t limit, std::chrono::milliseconds retention) = 0;
 
     // Invitation mails.
     virtual std::vector<InvitationMailJob> claim_mails(std::size_t limit, std::chrono::milliseconds lease) = 0;

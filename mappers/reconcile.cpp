@@ -116,7 +116,8 @@ scim::Result<void> read_listing(PullClient& client, const ScimTargetConfig& conf
             url += "&startIndex=" + std::to_string(start);
         }
         const HttpResponse response = client.get(url, headers);
-        if (try_cursor && response.outcome == HttpResponse::Outcome::kOk && response.status == 400) {
+        if (try_cursor && cursor && cursor->empty() && collected == 0 &&
+            response.outcome == HttpResponse::Outcome::kOk && response.status == 400) {
             // A server without RFC 9865 refuses the unknown parameter: page by index instead.
             try_cursor = false;
             cursor.reset();
@@ -161,9 +162,10 @@ scim::Result<void> read_listing(PullClient& client, const ScimTargetConfig& conf
                 cursor = *next;
                 continue;
             }
-            if (cursor && cursor->empty() && total && collected < *total) {
-                // The first page had no nextCursor although more exist: the server ignored the
-                // cursor parameter and pages by index.
+            const bool more = total ? collected < *total : listed >= limits.page_size;
+            if (cursor && cursor->empty() && more) {
+                // The first page had no nextCursor although more exist (or, without totalResults,
+                // it was full): the server ignored the cursor parameter and pages by index.
                 try_cursor = false;
                 cursor.reset();
                 start = collected + 1;
@@ -174,11 +176,10 @@ scim::Result<void> read_listing(PullClient& client, const ScimTargetConfig& conf
             }
             return {};
         }
-        std::size_t page_size = limits.page_size;
-        if (const auto per_page = count_of(*page, "itemsPerPage"); per_page && *per_page > 0) {
-            page_size = std::min(page_size, *per_page);
-        }
-        if (listed == 0 || (total && collected >= *total) || listed < page_size) {
+        // By index the walk ends at totalResults; without one (against the RFC) only an empty
+        // page ends it: a server may return fewer than asked on any page, and a read-back that
+        // stops early would make every unread account look missing.
+        if (listed == 0 || (total && collected >= *total)) {
             if (total && collected < *total) {
                 return directory_detail::upstream_error(listing + ": listed " + std::to_string(collected) +
                                                         " of totalResults " + std::to_string(*total));

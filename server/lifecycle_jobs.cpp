@@ -34,10 +34,13 @@ Job make_lifecycle_job(mappers::LifecycleService& lifecycle) {
         const std::size_t invited = drain(ctx, [&] { return lifecycle.invite_pending(kBatch, std::nullopt); });
         const std::size_t purged =
             drain(ctx, [&] { return store.purge_memberships(kBatch, s.scaled(s.reactivation_window)); });
+        const std::size_t pruned =
+            drain(ctx, [&] { return store.prune_deliveries(kBatch, s.scaled(s.delivery_retention)); });
         return json::object{{"invitations_expired", expired},
                             {"reminders_sent", reminded},
                             {"invited", invited},
-                            {"memberships_purged", purged}};
+                            {"memberships_purged", purged},
+                            {"deliveries_pruned", pruned}};
     };
 }
 

@@ -2,6 +2,7 @@
 // per-(app, resource) order, supersession, backoff gating, per-app caps, lease fencing,
 // concurrent claimers, replay and the audit trail.
 #include "db/pg_app_store.hpp"
+#include "db/pg_lifecycle_store.hpp"
 #include "db/pg_outbox_store.hpp"
 #include "tests/integration/resource_world.hpp"
 
@@ -95,6 +96,29 @@ TEST_CASE("an app created later receives every existing user once (initial sync)
     w.user(w.b, "elsewhere");
     const std::string app = w.app(w.a, "late");
     CHECK(w.count("app_id = '" + app + "' AND operation = 'sync'") == 5);
+}
+
+TEST_CASE("pruning deletes finished deliveries past the retention and keeps dead, open and recent ones") {
+    OutboxWorld w;
+    w.app(w.a, "crm");
+    for (int i = 0; i < 6; ++i) {
+        w.user(w.a, "p" + std::to_string(i));
+    }
+    REQUIRE(w.count("true") == 6);
+    // Two delivered, one superseded and one dead long ago; one delivered just now; one pending.
+    w.t.query("WITH x AS (SELECT id, row_number() OVER (ORDER BY id) n FROM delivery) "
+              "UPDATE delivery d SET state = CASE x.n WHEN 1 THEN 'delivered' WHEN 2 THEN 'delivered' "
+              "  WHEN 3 THEN 'superseded' WHEN 4 THEN 'dead' WHEN 5 THEN 'delivered' ELSE 'pending' END, "
+              " finished_at = CASE WHEN x.n <= 4 THEN now() - interval '8 days' WHEN x.n = 5 THEN now() END "
+              "FROM x WHERE x.id = d.id");
+    db::PgLifecycleStore store(*w.database);
+    CHECK(store.prune_deliveries(2, std::chrono::hours(24 * 7)) == 2);  // a batch at a time
+    CHECK(store.prune_deliveries(100, std::chrono::hours(24 * 7)) == 1);
+    CHECK(store.prune_deliveries(100, std::chrono::hours(24 * 7)) == 0);
+    CHECK(w.count("true") == 3);
+    CHECK(w.count("state = 'dead'") == 1);
+    CHECK(w.count("state = 'pending'") == 1);
+    CHECK(w.count("state = 'delivered'") == 1);
 }
 
 TEST_CASE("of several changes to one resource the newest is leased and the older superseded") {

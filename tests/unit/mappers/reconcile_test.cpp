@@ -682,6 +682,32 @@ TEST_CASE("read_back: a server ignoring cursor= is read on by startIndex") {
     CHECK(contains(t.requests[2].url, "startIndex=5"));
 }
 
+TEST_CASE("read_back: a server ignoring cursor= without totalResults is read on until an empty page") {
+    ScriptedTransport t;
+    json::object first = list_page({"r1", "r2"}, 0);
+    first.erase("totalResults");
+    json::object second = list_page({"r3"}, 0);  // fewer than asked: not the end without a total
+    second.erase("totalResults");
+    json::object third = list_page({}, 0);
+    third.erase("totalResults");
+    t.then_json(first).then_json(second).then_json(third);
+    const auto rb = read_back(scim_app(), t, false, pages_of(2));
+    REQUIRE_MESSAGE(rb.has_value(), (rb.has_value() ? "" : rb.error().detail));
+    CHECK(remote_ids(rb->users) == Names{"r1", "r2", "r3"});
+    REQUIRE(t.requests.size() == 3);
+    CHECK(contains(t.requests[1].url, "startIndex=3"));
+    CHECK(contains(t.requests[2].url, "startIndex=4"));
+}
+
+TEST_CASE("read_back: an expired cursor mid-walk fails the read instead of restarting by index") {
+    ScriptedTransport t;
+    t.then_json(list_page({"r1", "r2"}, 5, "c2"))
+        .then(status_reply(400, R"({"status":"400","scimType":"expiredCursor"})"));
+    const auto rb = read_back(scim_app(), t, false, pages_of(2));
+    REQUIRE_FALSE(rb.has_value());
+    CHECK(t.requests.size() == 2);
+}
+
 TEST_CASE("read_back: a resource listed twice fails the read") {
     ScriptedTransport t;
     t.then_json(list_page({"r1", "r2"}, 4, "c2")).then_json(list_page({"r2", "r3"}, 4));
