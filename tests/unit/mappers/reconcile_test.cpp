@@ -787,3 +787,47 @@ TEST_CASE("read_back: groups with members, and the users' active and externalId"
 }
 
 }  // TEST_SUITE
+
+// ---- three_way_diff -------------------------------------------------------------------------
+
+TEST_CASE("three_way_diff: one line per person across the directory and every app") {
+    const json::array directories{json::parse(R"({
+        "key": "directory:d1", "id": 7, "dry_run": true, "state": "succeeded",
+        "report": {"source": "d1", "create_users": 1, "update_users": 1, "delete_users": 1,
+          "samples": {"create_users": [{"externalId": "src-new"}],
+                      "update_users": [{"id": "c1", "externalId": "src-1", "attributes": ["title"]}],
+                      "delete_users": [{"id": "c2", "externalId": "src-2"}]}}})")};
+    const json::array apps{json::parse(R"({
+        "key": "reconcile:a1", "id": 8, "dry_run": true, "state": "succeeded",
+        "report": {"app": "a1", "name": "portal", "users": {"checked": 3, "missing": 1, "stale": 1,
+          "samples": {"missing": [{"id": "c1"}], "stale": [{"id": "c3", "attributes": ["displayName"]}]}},
+          "orphans": {"found": 2, "samples": [{"type": "User", "id": "r9", "externalId": "c2"},
+                                               {"type": "User", "id": "r8", "externalId": "stranger"}]}}})")};
+    const json::object diff = three_way_diff(directories, apps);
+    REQUIRE(diff.at("directories").as_array().size() == 1);
+    CHECK(diff.at("directories").at(0).at("update_users") == 1);
+    REQUIRE(diff.at("apps").as_array().size() == 1);
+    CHECK(diff.at("apps").at(0).at("users").at("missing") == 1);
+    CHECK_FALSE(diff.at("apps").at(0).at("users").as_object().contains("samples"));  // people list them
+
+    std::map<std::string, json::object> by_key;
+    for (const json::value& p : diff.at("people").as_array()) {
+        const json::object& o = p.as_object();
+        by_key[o.contains("id") ? std::string(o.at("id").as_string()) : "ext:" + std::string(o.at("externalId").as_string())] = o;
+    }
+    CHECK(by_key.size() == 5);
+    // c1: the directory changes a title, and the portal lacks the account.
+    CHECK(by_key["c1"].at("directory").at("change") == "update");
+    CHECK(by_key["c1"].at("externalId") == "src-1");
+    CHECK(by_key["c1"].at("apps").at("portal").at("drift") == "missing");
+    // c2: gone from the directory, and the portal still holds it (matched by externalId).
+    CHECK(by_key["c2"].at("directory").at("change") == "delete");
+    CHECK(by_key["c2"].at("apps").at("portal").at("drift") == "orphan");
+    // c3: only the portal differs, with the attribute named.
+    CHECK_FALSE(by_key["c3"].contains("directory"));
+    CHECK(by_key["c3"].at("apps").at("portal").at("attributes").at(0) == "displayName");
+    // Only in the directory, and only in the app.
+    CHECK(by_key["ext:src-new"].at("directory").at("change") == "create");
+    CHECK(by_key["ext:src-new"].at("apps").as_object().empty());
+    CHECK(by_key["ext:stranger"].at("apps").at("portal").at("drift") == "orphan");
+}
