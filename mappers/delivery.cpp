@@ -218,10 +218,12 @@ DeliveryOutcome DeliveryProcessor::process_user(const DeliveryJob& job, const Ca
     const auto object = outbox_.app_object(job.tenant_id, job.app_id, job.resource_id);
     const bool mapped_changed = !object || object->payload != mapped.payload;
     UserDecision decision = decide_user(app.policies, object, facts, mapped_changed);
+    bool recreated = false;
     if (decision.send && decision.type == EventType::kUserUpdated && object && object->delivered_version == 0) {
         // Reconciliation found the app without this account (it forgot the remote id and the
-        // payload): the app is sent the whole account as new.
+        // payload): the app is sent the whole account as new, then its groups again.
         decision.type = EventType::kUserCreated;
+        recreated = true;
     }
 
     // A lifecycle change (invitation, claim, approval, admin block) the app has not heard of yet:
@@ -281,7 +283,7 @@ DeliveryOutcome DeliveryProcessor::process_user(const DeliveryJob& job, const Ca
     completion.object.announced_invitation = invitation_key;
     completion.change = decision.change;
     // An account that appeared, was blocked or came back changes the member lists the app holds.
-    completion.redeliver_user_groups = app.groups && (decision.change.has_value() || block_moved);
+    completion.redeliver_user_groups = app.groups && (decision.change.has_value() || block_moved || recreated);
     const DeliveryOutcome outcome = finish(job, result, std::move(completion));
     if (outcome == DeliveryOutcome::kDelivered && decision.change && decision.state == AccountState::kInitiated &&
         app.policies.invite == InvitePolicy::kNow && after_initiated_) {
@@ -336,7 +338,11 @@ DeliveryOutcome DeliveryProcessor::process_group(const DeliveryJob& job, const C
     completion.object.payload = mapped.payload;
     completion.object.delivered_version = event.version;
     for (const MemberChange& m : event.members_added) {
-        completion.members_added.push_back(m.id);
+        // A SCIM app cannot be told of a member it has no id for yet (its account is still being
+        // created): left untold, the group delivery after that account's creation adds it.
+        if (app.connector == "webhook" || m.remote_id) {
+            completion.members_added.push_back(m.id);
+        }
     }
     for (const MemberChange& m : event.members_removed) {
         completion.members_removed.push_back(m.id);

@@ -286,9 +286,12 @@ private:
                 const bool mapped_changed = !rec.object || rec.object->payload != desired.payload;
                 const mappers::GroupDecision decision =
                     mappers::decide_group(rec.object, true, desired.in_scope, mapped_changed, false);
-                if (rec.in_flight) {
+                // A SCIM app's group is judged even while a delivery of it is on its way: that
+                // delivery sends member differences from what the app was told, so a membership
+                // the app lost would never come back unless the told list is repaired first.
+                if (rec.in_flight && (webhook_ || !rec.object)) {
                     drift = Drift::kInFlight;
-                } else if (decision.send) {
+                } else if (decision.send && !rec.in_flight) {
                     drift = Drift::kUndelivered;
                 } else if (rec.object && webhook_) {
                     items.push_back(mappers::ResyncItem{ResourceKind::kGroup, r.id, remote,
