@@ -5,6 +5,7 @@
 
 #include <boost/json.hpp>
 
+#include <cctype>
 #include <map>
 #include <unordered_map>
 #include <unordered_set>
@@ -238,17 +239,55 @@ private:
             conclude(p.user, v, repairs);
         }
         if (final) {
+            std::vector<const mappers::ResyncAnswer::Extra*> extras;
             for (const mappers::ResyncAnswer::Extra& e : answer->extra) {
-                if (unlisted_.count(e.id) != 0) {
-                    continue;  // a wanted account the bridge is about to deliver
+                if (unlisted_.count(e.id) == 0) {  // else: a wanted account about to be delivered
+                    extras.push_back(&e);
                 }
-                orphans_.push_back(Orphan{e.kind, e.id, std::nullopt, true});
+            }
+            drop_recorded(extras);
+            for (const mappers::ResyncAnswer::Extra* e : extras) {
+                orphans_.push_back(Orphan{e->kind, e->id, std::nullopt, true});
             }
         }
         // Groups of this batch (listed as extra items) are judged by the caller from the answer.
         last_missing_ = missing;
         last_stale_ = stale;
         return {};
+    }
+
+    // Extras the bridge has a record or a delivery of are not orphans: accounts created while the
+    // walk ran (after it passed their id) reach the app before the final batch. The next run
+    // judges them.
+    void drop_recorded(std::vector<const mappers::ResyncAnswer::Extra*>& extras) {
+        std::unordered_set<std::string> known;
+        for (const ResourceKind kind : {ResourceKind::kUser, ResourceKind::kGroup}) {
+            std::vector<std::string> ids;
+            const auto flush = [&] {
+                for (const auto& [id, rec] : store_.recorded(tenant_, app_.id, kind, ids)) {
+                    if (rec.object || rec.in_flight) known.insert(id);
+                }
+                ids.clear();
+            };
+            for (const mappers::ResyncAnswer::Extra* e : extras) {
+                if (e->kind == kind && looks_like_uuid(e->id)) {
+                    ids.push_back(e->id);
+                    if (ids.size() == options_.page) flush();
+                }
+            }
+            if (!ids.empty()) flush();
+        }
+        std::erase_if(extras, [&](const mappers::ResyncAnswer::Extra* e) { return known.count(e->id) != 0; });
+    }
+
+    static bool looks_like_uuid(const std::string& s) {
+        if (s.size() != 36) return false;
+        for (std::size_t i = 0; i < s.size(); ++i) {
+            const char c = s[i];
+            const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+            if (dash ? c != '-' : !std::isxdigit(static_cast<unsigned char>(c))) return false;
+        }
+        return true;
     }
 
     // ---- groups ---------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks on this machine: a release build against a throwaway PostgreSQL with its durable
 # defaults (fsync on). Prints the figures and appends them, dated, to tests/bench/results.md.
-#   tests/bench/run.sh [SECONDS_PER_CASE] [SUITE...]     suites: edge scim scale patch fanout
+#   tests/bench/run.sh [SECONDS_PER_CASE] [SUITE...]     suites: edge scim scale patch fanout resync
 #                                                         (default: edge scim)
 # scale: SCALE_USERS (default 1,000,000) users and SCALE_GROUPS (default 10,000) groups of 1..200
 # members each, COPYed into the tenant; the plans of the lookups (auto_explain), then lookups, a
@@ -12,6 +12,13 @@
 # one PATCH; a Bulk of 1,000 user creates.
 # fanout: FANOUT_USERS (default 10,000) creates fanned out to a webhook app and an outbound SCIM
 # app; creates/s, deliveries/s, commit→delivery latency.
+# resync: RESYNC_USERS (default 100,000) users COPYed in and both apps' copies (a webhook app served
+# by fanout_sink, an outbound SCIM app into a second tenant) written directly with 1% drift
+# (tests/bench/resync_seed.sql); a dry run of both reconcile jobs; POST /Users ingest at 16
+# connections as a baseline, then again while both jobs run (RESYNC_INGEST_WINDOW, default 5 s,
+# windows until both runs finished and at least SECONDS); the time until the repairs are
+# delivered (drift 0), requests sent, and a check run per app. RESYNC_MAX_SECONDS (default 600)
+# bounds each wait.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 seconds="${1:-10}"
@@ -45,7 +52,7 @@ http_port=$(port_of http)
 https_port=$(port_of https)
 [[ -n "$http_port" && -n "$https_port" ]] || { echo "server did not start:"; cat "$work/log"; exit 1; }
 
-results=tests/bench/results.md
+results=${BENCH_RESULTS:-tests/bench/results.md}  # BENCH_RESULTS: elsewhere (trial runs)
 cpu=$(awk '/model name/ {sub(/.*: /, ""); print; exit}' /proc/cpuinfo)
 run_case() {
     local name=$1 conns=$2; shift 2
@@ -388,6 +395,198 @@ for name, ok, other, p50, p99 in rows:
 print(f"- Webhook sink: {sink['applied']} applied of {sink['requests']} requests, {sink['invalid_signatures']} bad signatures, {sink['order_violations']} order violations, {sink['connections']} connections.")
 PY
     tail -n 6 "$results"
+    ;;
+resync)
+    # Reconciliation at scale (issue 7): both apps hold every user (written directly: fanning
+    # out RESYNC_USERS × 2 deliveries through the workers would outlast the suite) with 1% drift,
+    # and both reconcile jobs run while the IdP keeps creating users.
+    n=${RESYNC_USERS:-100000}
+    window=${RESYNC_INGEST_WINDOW:-5}
+    max_wait=${RESYNC_MAX_SECONDS:-600}
+    rs=$work/resync
+    mkdir -p "$rs"
+    now() { date +%s.%N; }
+    q() { psql "$DATABASE_URL" -qAtX -v ON_ERROR_STOP=1 -c "$1"; }
+    kill "$server_pid"; wait "$server_pid" 2>/dev/null || true
+    server_pid=
+    t_setup=$(now)
+    load_before=$(cut -d ' ' -f 1-3 /proc/loadavg)
+    downstream=resync-downstream
+    "$bin" tenant create "$downstream" >/dev/null
+    target=$("$bin" token create --tenant "$downstream" --kind idp | tail -n 1)
+    tenant_id=$(q "SELECT id FROM tenant WHERE name = 'bench'")
+    downstream_id=$(q "SELECT id FROM tenant WHERE name = '$downstream'")
+    port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    secret=$(python3 -c 'import base64, os; print("whsec_" + base64.b64encode(os.urandom(32)).decode())')
+    # The apps before the users (an app created in a populated tenant enqueues a delivery of every
+    # user); the webhook URL is the sink's, set once the sink runs.
+    cat >"$rs/apps.json" <<JSON
+[{"name": "resync-webhook", "connector": "webhook", "webhook": {"url": "http://127.0.0.1:9/resync", "secrets": ["$secret"]}},
+ {"name": "resync-scim", "connector": "scim", "scim": {"base_url": "http://127.0.0.1:$port/scim/v2", "token": "$target"}}]
+JSON
+    "$bin" app import --tenant bench "$rs/apps.json" >/dev/null
+    webhook_app=$(q "SELECT id FROM app WHERE tenant_id = '$tenant_id' AND name = 'resync-webhook'")
+    scim_app=$(q "SELECT id FROM app WHERE tenant_id = '$tenant_id' AND name = 'resync-scim'")
+    apps="'$webhook_app', '$scim_app'"
+    # Only these two apps receive the tenant's changes (another suite's apps are disabled), and
+    # nothing is queued for them: the seed below is what they were delivered.
+    q "UPDATE app SET enabled = false WHERE tenant_id = '$tenant_id' AND id NOT IN ($apps)" >/dev/null
+    q "DELETE FROM delivery WHERE tenant_id = '$tenant_id'" >/dev/null
+    python3 tests/bench/load_scale.py --tenant "$tenant_id" --users "$n" --groups 0 --sample 0 --out "$rs"
+    psql "$DATABASE_URL" -q -v ON_ERROR_STOP=1 \
+        -c "\copy scim_user (tenant_id, id, user_name, external_id, display_name, active, emails, schemas, doc, version, created_at, modified_at) FROM '$rs/users.copy'"
+    rm -f "$rs"/*.copy
+    psql "$DATABASE_URL" -qAtX -v ON_ERROR_STOP=1 -v bench="$tenant_id" -v downstream="$downstream_id" \
+        -v scim_app="$scim_app" -v webhook_app="$webhook_app" -v seed_file="$rs/webhook-seed.tsv" \
+        -v counts_file="$rs/counts.json" -f tests/bench/resync_seed.sql
+    psql "$DATABASE_URL" -q -v ON_ERROR_STOP=1 -c "VACUUM (ANALYZE) scim_user, app_object, delivery, schedule"
+    build/release/tests/fanout_sink --url-file "$rs/sink-url" --secret "$secret" --seed "$rs/webhook-seed.tsv" \
+        --expect 1000000000 --timeout 7200 >"$rs/sink.json" &
+    sink_pid=$!
+    trap 'kill "$sink_pid" 2>/dev/null; cleanup' EXIT
+    for _ in $(seq 600); do [[ -s "$rs/sink-url" ]] && break; sleep 0.05; done
+    [[ -s "$rs/sink-url" ]] || { echo "fanout_sink did not start"; exit 1; }
+    sink_url=$(cat "$rs/sink-url")
+    q "UPDATE app SET definition = jsonb_set(definition, '{webhook,url}', to_jsonb(CAST('$sink_url' AS text))) WHERE id = '$webhook_app'" >/dev/null
+    setup_s=$(python3 -c 'import sys; print(f"{float(sys.argv[2]) - float(sys.argv[1]):.1f}")' "$t_setup" "$(now)")
+    "$bin" serve --http-listen "127.0.0.1:$port" --outbound-allow-cidrs 127.0.0.0/8 --outbound-allow-http true \
+        2>"$rs/log" &
+    server_pid=$!
+    for _ in $(seq 200); do grep -q "\"port\":$port" "$rs/log" && break; sleep 0.05; done
+    grep -q "\"port\":$port" "$rs/log" || { echo "resync server did not start:"; cat "$rs/log"; exit 1; }
+    echo "resync setup: $(cat "$rs/counts.json") in ${setup_s}s"
+
+    keys="reconcile:$scim_app,reconcile:$webhook_app"
+    last_run() { q "SELECT coalesce(max(id), 0) FROM schedule_run"; }
+    ask_runs() {  # DRY_RUN: asks for a run of both apps' reconcile jobs
+        local app_id
+        for app_id in "$scim_app" "$webhook_app"; do
+            curl -sf -o /dev/null -X POST -H "Authorization: Bearer $admin" -H 'Content-Type: application/json' \
+                -d "{\"dry_run\": $1}" "http://127.0.0.1:$port/admin/v1/schedules/reconcile:$app_id/run"
+        done
+    }
+    watch_runs() {  # AFTER OUT
+        python3 tests/bench/resync_bench.py watch --dsn "$DATABASE_URL" --after "$1" --keys "$keys" --out "$2" \
+            --max-seconds "$max_wait"
+    }
+    show_runs() {  # FILE
+        python3 - "$1" <<'PY'
+import json, sys
+for r in json.load(open(sys.argv[1]))["runs"]:
+    rep = r["report"] or {}
+    u, o = rep.get("users", {}), rep.get("orphans", {})
+    print(f"  {r['app']}: {r['state']} in {(r['finished'] or r['started']) - r['started']:.1f}s, users {json.dumps({k: v for k, v in u.items() if k not in ('samples', 'stale_attributes')})}, "
+          f"orphans found {o.get('found')} acted {o.get('acted')}, requests {rep.get('requests')}, repairs {rep.get('repairs_enqueued')} {r.get('error') or ''}")
+PY
+    }
+    sampled() {  # AFTER UPTO: of each run's sampled drift (≤ 50 ids per kind), how many are users created during the resync
+        q "SELECT coalesce(json_object_agg(a.name, x.o), '{}') FROM schedule_run r JOIN app a ON r.key = 'reconcile:' || a.id
+           CROSS JOIN LATERAL (SELECT json_object_agg(k.kind, json_build_object(
+                 'sampled', (SELECT count(*) FROM jsonb_array_elements(k.list)),
+                 'ingest', (SELECT count(*) FROM jsonb_array_elements(k.list) e JOIN scim_user u
+                             ON u.tenant_id = '$tenant_id' AND u.id::text = e->>'id' WHERE u.user_name LIKE 'rsd%'))) AS o
+               FROM (VALUES ('missing', r.report->'users'->'samples'->'missing'), ('stale', r.report->'users'->'samples'->'stale'),
+                            ('orphans', r.report->'orphans'->'samples')) k (kind, list)
+              WHERE jsonb_typeof(k.list) = 'array') x
+           WHERE r.id > $1 AND r.id <= $2 AND a.id IN ($apps)"
+    }
+    drained() {  # WHERE: waits until no delivery matching it is pending or leased; false after max_wait
+        local left
+        for _ in $(seq $((max_wait * 4))); do
+            left=$(q "SELECT count(*) FROM delivery WHERE state IN ('pending', 'leased') AND app_id IN ($apps) $1")
+            [[ "$left" == 0 ]] && return 0
+            sleep 0.25
+        done
+        return 1
+    }
+    ingest_window() {  # NAME TAG FILE: one window of POST /Users at 16 connections
+        local body out
+        body='{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"TAG-{seq}@example.com","externalId":"TAG-{seq}","name":{"givenName":"Ingest","familyName":"User {seq}"},"emails":[{"value":"TAG-{seq}@example.com","type":"work","primary":true}],"displayName":"Ingest User {seq}","active":true}'
+        out=$("$bench" --connections 16 --seconds "$window" --port "$port" --token "$idp" --method POST \
+            --path /scim/v2/Users --body "${body//TAG/$2}") || true
+        [[ -n "$out" ]] || return 0
+        echo "$out" >>"$3"
+        printf '%-60s %s\n' "$1 (c=16)" "$out"
+        python3 - "$1" "$out" >>"$results" <<'PY'
+import json, sys
+name, out = sys.argv[1], json.loads(sys.argv[2])
+print(f"| {name} | 16 | {out['requests']} | {out['rps']:.0f} | {out['p50_ms']:.3f} | {out['p99_ms']:.3f} | {out['errors']} |")
+PY
+    }
+
+    # 1. A dry run of both apps: the diff must be exactly the injected drift (else the seed is not
+    #    what the bridge would have recorded, and the figures below mean nothing).
+    before=$(last_run)
+    ask_runs true
+    watch_runs "$before" "$rs/dry.json"
+    echo "resync dry run:"; show_runs "$rs/dry.json"
+
+    section "Resync: $n users × 2 apps (webhook + outbound SCIM into a second tenant), 1% drift; ingest POST /Users, 16 connections, ${window}s windows"
+    # 2. Ingest baseline: the same load without a resync (creates fanned out to both apps).
+    for ((w = 1; w == 1 || (w - 1) * window < seconds; w++)); do
+        ingest_window "POST /Users, baseline, window $w" "rsb$w" "$rs/baseline.jsonl"
+    done
+    t_wait=$(now)
+    drained "" || echo "the baseline's deliveries were not drained within ${max_wait}s"
+    baseline_drain=$(python3 -c 'import sys; print(f"{float(sys.argv[2]) - float(sys.argv[1]):.1f}")' "$t_wait" "$(now)")
+
+    # 3. The resync: both runs at once, the same ingest load until both finished (at least SECONDS).
+    before=$(last_run)
+    ask_runs false
+    watch_runs "$before" "$rs/real.json" &
+    watch_pid=$!
+    for ((w = 1; ; w++)); do
+        ingest_window "POST /Users during the resync, window $w" "rsd$w" "$rs/during.jsonl"
+        if [[ -s "$rs/real.json" ]] && ((w * window >= seconds)); then break; fi
+        ((w * window < max_wait)) || break
+    done
+    wait "$watch_pid" || true
+    echo "resync runs:"; show_runs "$rs/real.json"
+    real_before=$before
+    repaired=true
+    drained "AND operation = 'resync'" || repaired=false
+    outboxed=true
+    drained "" || outboxed=false
+    python3 - "$rs/drain.json" "$repaired" "$outboxed" "$setup_s" "$load_before" "$baseline_drain" \
+        "$(q "SELECT json_build_object(
+                'drift0', extract(epoch FROM greatest(max(r.finished_at), (SELECT max(d.finished_at) FROM delivery d
+                          WHERE d.operation = 'resync' AND d.app_id IN ($apps))) - min(r.started_at)),
+                'outbox', extract(epoch FROM (SELECT max(d.finished_at) FROM delivery d WHERE d.app_id IN ($apps)) - min(r.started_at)),
+                'created', (SELECT count(*) FROM scim_user u WHERE u.tenant_id = '$tenant_id' AND u.user_name LIKE 'rsd%'))
+              FROM schedule_run r WHERE r.id > $before AND r.key IN ('reconcile:$scim_app', 'reconcile:$webhook_app')")" <<'PY'
+import json, sys
+path, repaired, outboxed, setup, load, base_drain, db = sys.argv[1:]
+db = json.loads(db)
+json.dump({"drift0_s": db["drift0"] if repaired == "true" else None,
+           "outbox_s": db["outbox"] if outboxed == "true" else float("nan"),
+           "ingest_created": db["created"],
+           "setup": f"Setup {setup} s (generate, COPY, seed, VACUUM); load average before {load}; "
+                    f"the baseline's fan-out drained {base_drain} s after it."}, open(path, "w"))
+PY
+    q "SELECT coalesce(json_object_agg(x.name, x.o), '{}') FROM (
+         SELECT a.name, coalesce((SELECT jsonb_object_agg(s.state, s.c) FROM (SELECT d.state, count(*) AS c FROM delivery d
+                  WHERE d.app_id = a.id AND d.operation = 'resync' GROUP BY d.state) s), '{}')
+             || jsonb_build_object(
+                  'p50_ms', (SELECT round(1000 * extract(epoch FROM percentile_cont(0.5) WITHIN GROUP (ORDER BY d.finished_at - d.created_at))::numeric)
+                               FROM delivery d WHERE d.app_id = a.id AND d.operation = 'resync' AND d.state = 'delivered'),
+                  'p99_ms', (SELECT round(1000 * extract(epoch FROM percentile_cont(0.99) WITHIN GROUP (ORDER BY d.finished_at - d.created_at))::numeric)
+                               FROM delivery d WHERE d.app_id = a.id AND d.operation = 'resync' AND d.state = 'delivered')) AS o
+           FROM app a WHERE a.id IN ($apps)) x" >"$rs/deliveries.json"
+
+    # 4. A check run per app once the outbox is empty: drift 0 (and a no-drift resync's duration).
+    before=$(last_run)
+    ask_runs false
+    watch_runs "$before" "$rs/verify.json"
+    echo "resync check runs:"; show_runs "$rs/verify.json"
+    sampled "$real_before" "$before" >"$rs/sampled-real.json"
+    sampled "$before" "$(last_run)" >"$rs/sampled-check.json"
+    kill "$sink_pid" 2>/dev/null || true
+    wait "$sink_pid" 2>/dev/null || true
+    trap cleanup EXIT
+    python3 tests/bench/resync_bench.py summary --dir "$rs" --log "$rs/log" --downstream "$downstream" \
+        --seconds "$seconds" --window "$window" >"$rs/summary.md"
+    cat "$rs/summary.md" >>"$results"
+    cat "$rs/summary.md"
     ;;
 esac
 done
