@@ -109,26 +109,6 @@ json::value state_json(const std::optional<AccountState>& state) {
 }
 
 
-std::string_view outcome_name(HttpResponse::Outcome outcome) {
-    switch (outcome) {
-        case HttpResponse::Outcome::kOk:
-            return "ok";
-        case HttpResponse::Outcome::kTimeout:
-            return "timeout";
-        case HttpResponse::Outcome::kConnectError:
-            return "connect error";
-        case HttpResponse::Outcome::kTlsError:
-            return "TLS error";
-        case HttpResponse::Outcome::kForbiddenTarget:
-            return "target not allowed";
-        case HttpResponse::Outcome::kBadUrl:
-            return "bad URL";
-        case HttpResponse::Outcome::kProtocolError:
-            return "protocol error";
-    }
-    return "transport error";
-}
-
 // What an error answer says: a SCIM error's "detail" (RFC 7644 §3.12) when there is one, else
 // the start of the body.
 std::string body_summary(const HttpResponse& response) {
@@ -281,6 +261,19 @@ std::string printable(std::string_view text) {
     return out;
 }
 
+std::string_view to_string(HttpResponse::Outcome outcome) {
+    switch (outcome) {
+        case HttpResponse::Outcome::kOk: return "ok";
+        case HttpResponse::Outcome::kTimeout: return "timed out";
+        case HttpResponse::Outcome::kConnectError: return "connection failed";
+        case HttpResponse::Outcome::kTlsError: return "TLS failed";
+        case HttpResponse::Outcome::kForbiddenTarget: return "target not allowed";
+        case HttpResponse::Outcome::kBadUrl: return "bad URL";
+        case HttpResponse::Outcome::kProtocolError: return "protocol error";
+    }
+    return "transport error";
+}
+
 DeliveryResult classify(const HttpResponse& response, std::chrono::system_clock::time_point now) {
     using Kind = DeliveryResult::Kind;
     DeliveryResult result;
@@ -288,7 +281,7 @@ DeliveryResult classify(const HttpResponse& response, std::chrono::system_clock:
         const bool refused = response.outcome == HttpResponse::Outcome::kBadUrl ||
                              response.outcome == HttpResponse::Outcome::kForbiddenTarget;
         result.kind = refused ? Kind::kPermanent : Kind::kRetry;
-        result.detail = std::string(outcome_name(response.outcome));
+        result.detail = std::string(to_string(response.outcome));
         if (!response.error.empty()) {
             result.detail += ": " + printable(response.error);
         }

@@ -124,6 +124,9 @@ boost::json::object webhook_body(const OutboundEvent& event);
 std::unique_ptr<Connector> make_webhook_connector(WebhookConfig config, WallClock clock = {});
 std::unique_ptr<Connector> make_scim_connector(ScimTargetConfig config, WallClock clock = {});
 
+// A transport outcome in words ("timed out", "connection failed"...), for details and logs.
+std::string_view to_string(HttpResponse::Outcome outcome);
+
 // Shared classification of an HTTP answer: 2xx done; 400, 410, 413, 422 permanent; a bad URL or
 // an SSRF refusal permanent; everything else retries (3xx too: redirects are never followed, and
 // an admin may fix the URL), with Retry-After (delta-seconds or HTTP-date, capped at 1 day) read

@@ -60,26 +60,6 @@ std::string remote_message(const HttpResponse& response) {
     return said.empty() ? response.body : said;
 }
 
-std::string_view outcome_text(HttpResponse::Outcome outcome) {
-    switch (outcome) {
-        case HttpResponse::Outcome::kOk:
-            return "ok";
-        case HttpResponse::Outcome::kTimeout:
-            return "timed out";
-        case HttpResponse::Outcome::kConnectError:
-            return "connection failed";
-        case HttpResponse::Outcome::kTlsError:
-            return "TLS failed";
-        case HttpResponse::Outcome::kForbiddenTarget:
-            return "target not allowed";
-        case HttpResponse::Outcome::kBadUrl:
-            return "bad URL";
-        case HttpResponse::Outcome::kProtocolError:
-            return "protocol error";
-    }
-    return "transport error";
-}
-
 bool is_unreserved(char c) {
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
            c == '.' || c == '_' || c == '~';
@@ -197,7 +177,7 @@ std::string PullClient::redact(std::string text) const {
 scim::Error PullClient::failure(const HttpResponse& response, std::string_view what) const {
     const std::string where(what);
     if (response.outcome != HttpResponse::Outcome::kOk) {
-        std::string detail = where + ": " + std::string(outcome_text(response.outcome));
+        std::string detail = where + ": " + std::string(to_string(response.outcome));
         if (!response.error.empty()) {
             detail += " (" + printable(redact(response.error)) + ")";
         }
