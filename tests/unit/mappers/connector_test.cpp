@@ -1,3 +1,4 @@
+#include "tests/support/scripted_transport.hpp"
 #include "mappers/connector.hpp"
 #include "mappers/webhook_signature.hpp"
 
@@ -17,57 +18,16 @@ namespace json = boost::json;
 using Kind = DeliveryResult::Kind;
 using std::chrono::seconds;
 
+using scimbridge::tests::ScriptedTransport;
+using scimbridge::tests::status_reply;
+
 namespace {
 
-// 2026-03-04T05:06:07Z, the fixed "now" of every test.
-const std::chrono::system_clock::time_point kNow =
-    std::chrono::sys_days{std::chrono::year{2026} / 3 / 4} + std::chrono::hours{5} +
-    std::chrono::minutes{6} + seconds{7};
-constexpr std::int64_t kNowUnix = 1772600767;
+const auto kNow = scimbridge::tests::kScriptNow;
+constexpr std::int64_t kNowUnix = scimbridge::tests::kScriptNowUnix;
 
 WallClock fixed_clock() {
     return [] { return kNow; };
-}
-
-// Records what the connector sends and answers from a script; an unscripted request gets a
-// connection error, so a test that forgets one fails visibly.
-class ScriptedTransport final : public HttpTransport {
-public:
-    std::vector<HttpRequest> requests;
-    std::deque<HttpResponse> responses;
-
-    ScriptedTransport& then(HttpResponse r) {
-        responses.push_back(std::move(r));
-        return *this;
-    }
-
-    HttpResponse send(const HttpRequest& request) override {
-        requests.push_back(request);
-        if (responses.empty()) {
-            HttpResponse none;
-            none.outcome = HttpResponse::Outcome::kConnectError;
-            none.error = "no scripted response";
-            return none;
-        }
-        HttpResponse r = std::move(responses.front());
-        responses.pop_front();
-        return r;
-    }
-
-    json::object body(std::size_t i) const {
-        json::value v = json::parse(requests.at(i).body);
-        return v.as_object();
-    }
-};
-
-HttpResponse reply(int status,
-                   std::string body = {},
-                   std::map<std::string, std::string> headers = {}) {
-    HttpResponse r;
-    r.status = status;
-    r.body = std::move(body);
-    r.headers = std::move(headers);
-    return r;
 }
 
 HttpResponse transport_failure(HttpResponse::Outcome outcome) {
@@ -168,18 +128,18 @@ TEST_SUITE("mappers.connector") {
     TEST_CASE("connector classify: 2xx done, 400 410 413 422 permanent, the rest retries") {
         for (const int s : {200, 201, 202, 204, 299}) {
             CAPTURE(s);
-            const DeliveryResult r = classify(reply(s), kNow);
+            const DeliveryResult r = classify(status_reply(s), kNow);
             CHECK(r.kind == Kind::kDone);
             CHECK(r.status == s);
         }
         for (const int s : {400, 410, 413, 422}) {
             CAPTURE(s);
-            CHECK(classify(reply(s), kNow).kind == Kind::kPermanent);
+            CHECK(classify(status_reply(s), kNow).kind == Kind::kPermanent);
         }
         for (const int s :
              {301, 302, 307, 308, 401, 403, 404, 405, 408, 409, 429, 500, 502, 503, 504}) {
             CAPTURE(s);
-            const DeliveryResult r = classify(reply(s), kNow);
+            const DeliveryResult r = classify(status_reply(s), kNow);
             CHECK(r.kind == Kind::kRetry);
             CHECK(r.status == s);
         }
@@ -200,7 +160,7 @@ TEST_SUITE("mappers.connector") {
 
     TEST_CASE("connector classify: RFC 9110 10.2.3 Retry-After") {
         const auto after = [](int status, std::string value) {
-            return classify(reply(status, "", {{"retry-after", std::move(value)}}), kNow)
+            return classify(status_reply(status, "", {{"retry-after", std::move(value)}}), kNow)
                 .retry_after;
         };
         SUBCASE("delta-seconds on 429 and 503") {
@@ -211,7 +171,7 @@ TEST_SUITE("mappers.connector") {
             CHECK(after(429, "Wed, 04 Mar 2026 05:07:37 GMT") == seconds{90});
             CHECK(after(503, "Wed, 04 Mar 2026 05:00:00 GMT") == seconds{0});
             const auto half =
-                classify(reply(429, "", {{"retry-after", "Wed, 04 Mar 2026 05:06:10 GMT"}}),
+                classify(status_reply(429, "", {{"retry-after", "Wed, 04 Mar 2026 05:06:10 GMT"}}),
                          kNow + std::chrono::milliseconds{500})
                     .retry_after;
             CHECK(half == seconds{3});
@@ -237,14 +197,14 @@ TEST_SUITE("mappers.connector") {
 
     TEST_CASE("connector classify: the detail is short, one line, and reads a SCIM error") {
         const std::string noisy = "line one\r\nline\ttwo\x01" + std::string(5000, 'x');
-        const DeliveryResult r = classify(reply(500, noisy), kNow);
+        const DeliveryResult r = classify(status_reply(500, noisy), kNow);
         CHECK(r.detail.size() < 260);
         CHECK(r.detail.find('\n') == std::string::npos);
         CHECK(r.detail.find('\x01') == std::string::npos);
         CHECK(r.detail.rfind("HTTP 500: line one line two", 0) == 0);
 
         const DeliveryResult scim_error =
-            classify(reply(409,
+            classify(status_reply(409,
                            R"({"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],)"
                            R"("status":"409","scimType":"uniqueness","detail":"userName taken"})"),
                      kNow);
@@ -297,7 +257,7 @@ TEST_SUITE("mappers.connector") {
             "https://hooks.example.com/in?k=1", {kSecret}, std::chrono::seconds{9}};
         const auto connector = make_webhook_connector(config, fixed_clock());
         ScriptedTransport t;
-        t.then(reply(204));
+        t.then(status_reply(204));
         const OutboundEvent e = user_event(EventType::kUserCreated);
         const DeliveryResult r = connector->deliver(e, t);
         CHECK(r.kind == Kind::kDone);
@@ -322,7 +282,7 @@ TEST_SUITE("mappers.connector") {
         const auto connector = make_webhook_connector(
             WebhookConfig{"https://hooks.example.com/in", {kSecret, kSecret2}}, fixed_clock());
         ScriptedTransport t;
-        t.then(reply(200));
+        t.then(status_reply(200));
         CHECK(connector->deliver(user_event(EventType::kUserUpdated), t).kind == Kind::kDone);
         REQUIRE(t.requests.size() == 1);
         const HttpRequest& q = t.requests[0];
@@ -345,22 +305,22 @@ TEST_SUITE("mappers.connector") {
             t.then(std::move(answer));
             return connector->deliver(user_event(EventType::kUserCreated), t).remote_id;
         };
-        CHECK(remote_of(reply(200, R"({"account_id":"u-77"})")) == "u-77");
-        CHECK(remote_of(reply(201, R"({"id":12345})")) == "12345");
-        CHECK(remote_of(reply(200, R"({"remote_id":"r-1","other":true})")) == "r-1");
-        CHECK_FALSE(remote_of(reply(200, "thanks!")).has_value());
-        CHECK_FALSE(remote_of(reply(200, R"(["u-77"])")).has_value());
-        HttpResponse truncated = reply(200, R"({"account_id":"u-77"})");
+        CHECK(remote_of(status_reply(200, R"({"account_id":"u-77"})")) == "u-77");
+        CHECK(remote_of(status_reply(201, R"({"id":12345})")) == "12345");
+        CHECK(remote_of(status_reply(200, R"({"remote_id":"r-1","other":true})")) == "r-1");
+        CHECK_FALSE(remote_of(status_reply(200, "thanks!")).has_value());
+        CHECK_FALSE(remote_of(status_reply(200, R"(["u-77"])")).has_value());
+        HttpResponse truncated = status_reply(200, R"({"account_id":"u-77"})");
         truncated.body_truncated = true;
         CHECK_FALSE(remote_of(truncated).has_value());
-        CHECK_FALSE(remote_of(reply(500, R"({"account_id":"u-77"})")).has_value());
+        CHECK_FALSE(remote_of(status_reply(500, R"({"account_id":"u-77"})")).has_value());
     }
 
     TEST_CASE("webhook connector: 500 and 429 retry, 410 gives up") {
         const auto connector = make_webhook_connector(
             WebhookConfig{"https://hooks.example.com/in", {kSecret}}, fixed_clock());
         ScriptedTransport t;
-        t.then(reply(500)).then(reply(429, "", {{"retry-after", "30"}})).then(reply(410));
+        t.then(status_reply(500)).then(status_reply(429, "", {{"retry-after", "30"}})).then(status_reply(410));
         const OutboundEvent e = user_event(EventType::kUserUpdated);
         CHECK(connector->deliver(e, t).kind == Kind::kRetry);
         const DeliveryResult limited = connector->deliver(e, t);
@@ -386,7 +346,7 @@ TEST_SUITE("mappers.connector") {
     TEST_CASE("scim connector: RFC 7644 3.3 user.created POSTs a User and learns its id") {
         const auto connector = make_scim_connector(scim_config(), fixed_clock());
         ScriptedTransport t;
-        t.then(reply(201, R"({"id":"remote-1","userName":"bjensen@example.com"})"));
+        t.then(status_reply(201, R"({"id":"remote-1","userName":"bjensen@example.com"})"));
         const DeliveryResult r = connector->deliver(user_event(EventType::kUserCreated), t);
         CHECK(r.kind == Kind::kDone);
         CHECK(r.remote_id == "remote-1");
@@ -414,7 +374,7 @@ TEST_SUITE("mappers.connector") {
     const auto connector = make_scim_connector(scim_config(), fixed_clock());
     const OutboundEvent e = user_event(EventType::kUserCreated);
     ScriptedTransport t;
-    t.then(reply(201)).then(reply(200, list_response({{"remote-3", e.resource_id}})));
+    t.then(status_reply(201)).then(status_reply(200, list_response({{"remote-3", e.resource_id}})));
     const DeliveryResult r = connector->deliver(e, t);
     CHECK(r.kind == Kind::kDone);
     CHECK(r.remote_id == "remote-3");
@@ -431,7 +391,7 @@ TEST_CASE("scim connector: a mapped externalId and extension schemas are kept") 
             json::object{{"employeeNumber", "42"}};
         e.data["active"] = false;
         ScriptedTransport t;
-        t.then(reply(201, R"({"id":"remote-1"})"));
+        t.then(status_reply(201, R"({"id":"remote-1"})"));
         CHECK(connector->deliver(e, t).kind == Kind::kDone);
         const json::object b = t.body(0);
         CHECK(b.at("externalId") == "emp-42");
@@ -446,9 +406,9 @@ TEST_CASE("scim connector: a mapped externalId and extension schemas are kept") 
         const auto connector = make_scim_connector(scim_config(), fixed_clock());
         const OutboundEvent e = user_event(EventType::kUserCreated);
         ScriptedTransport t;
-        t.then(reply(409, R"({"status":"409","scimType":"uniqueness"})"))
-            .then(reply(200, list_response({{"remote-7", e.resource_id}})))
-            .then(reply(200, R"({"id":"remote-7"})"));
+        t.then(status_reply(409, R"({"status":"409","scimType":"uniqueness"})"))
+            .then(status_reply(200, list_response({{"remote-7", e.resource_id}})))
+            .then(status_reply(200, R"({"id":"remote-7"})"));
         const DeliveryResult r = connector->deliver(e, t);
         CHECK(r.kind == Kind::kDone);
         CHECK(r.remote_id == "remote-7");
@@ -470,10 +430,10 @@ TEST_CASE("scim connector: a mapped externalId and extension schemas are kept") 
     TEST_CASE("scim connector: 409 falls back to userName when externalId finds nothing") {
         const auto connector = make_scim_connector(scim_config(), fixed_clock());
         ScriptedTransport t;
-        t.then(reply(409))
-            .then(reply(200, list_response({})))
-            .then(reply(200, R"({"Resources":[{"id":"r-5","userName":"BJensen@example.com"}]})"))
-            .then(reply(200));
+        t.then(status_reply(409))
+            .then(status_reply(200, list_response({})))
+            .then(status_reply(200, R"({"Resources":[{"id":"r-5","userName":"BJensen@example.com"}]})"))
+            .then(status_reply(200));
         const DeliveryResult r = connector->deliver(user_event(EventType::kUserCreated), t);
         CHECK(r.kind == Kind::kDone);
         CHECK(r.remote_id == "r-5");
@@ -487,9 +447,9 @@ TEST_CASE("scim connector: a mapped externalId and extension schemas are kept") 
         const OutboundEvent e = user_event(EventType::kUserCreated);
         SUBCASE("no match") {
             ScriptedTransport t;
-            t.then(reply(409))
-                .then(reply(200, list_response({})))
-                .then(reply(200, list_response({})));
+            t.then(status_reply(409))
+                .then(status_reply(200, list_response({})))
+                .then(status_reply(200, list_response({})));
             const DeliveryResult r = connector->deliver(e, t);
             CHECK(r.kind == Kind::kRetry);
             CHECK_FALSE(r.remote_id.has_value());
@@ -498,8 +458,8 @@ TEST_CASE("scim connector: a mapped externalId and extension schemas are kept") 
         }
         SUBCASE("several") {
             ScriptedTransport t;
-            t.then(reply(409))
-                .then(reply(200, list_response({{"a", e.resource_id}, {"b", e.resource_id}})));
+            t.then(status_reply(409))
+                .then(status_reply(200, list_response({{"a", e.resource_id}, {"b", e.resource_id}})));
             const DeliveryResult r = connector->deliver(e, t);
             CHECK(r.kind == Kind::kPermanent);
             CHECK(r.requests == 2);
@@ -507,16 +467,16 @@ TEST_CASE("scim connector: a mapped externalId and extension schemas are kept") 
         }
         SUBCASE("a server that ignores the filter is not believed") {
             ScriptedTransport t;
-            t.then(reply(409))
-                .then(reply(200, list_response({{"someone-else", "other-ext"}})))
-                .then(reply(200, R"({"Resources":[{"id":"x","userName":"nobody@example.com"}]})"));
+            t.then(status_reply(409))
+                .then(status_reply(200, list_response({{"someone-else", "other-ext"}})))
+                .then(status_reply(200, R"({"Resources":[{"id":"x","userName":"nobody@example.com"}]})"));
             const DeliveryResult r = connector->deliver(e, t);
             CHECK(r.kind == Kind::kRetry);
             CHECK_FALSE(r.remote_id.has_value());
         }
         SUBCASE("the lookup failing ends the attempt with its class") {
             ScriptedTransport t;
-            t.then(reply(409)).then(reply(503, "", {{"retry-after", "60"}}));
+            t.then(status_reply(409)).then(status_reply(503, "", {{"retry-after", "60"}}));
             const DeliveryResult r = connector->deliver(e, t);
             CHECK(r.kind == Kind::kRetry);
             CHECK(r.status == 503);
@@ -530,9 +490,9 @@ TEST_CASE("scim connector: a mapped externalId and extension schemas are kept") 
         OutboundEvent e = user_event(EventType::kUserCreated);
         e.data["externalId"] = R"(a"b\c d&e=f)";
         ScriptedTransport t;
-        t.then(reply(409))
-            .then(reply(200, list_response({{"r-1", R"(a"b\c d&e=f)"}})))
-            .then(reply(200));
+        t.then(status_reply(409))
+            .then(status_reply(200, list_response({{"r-1", R"(a"b\c d&e=f)"}})))
+            .then(status_reply(200));
         CHECK(connector->deliver(e, t).remote_id == "r-1");
         REQUIRE(t.requests.size() >= 2);
         const std::string& url = t.requests[1].url;
@@ -549,7 +509,7 @@ TEST_CASE("scim connector: a mapped externalId and extension schemas are kept") 
         e.remote_id = "remote/1";
         SUBCASE("PUT") {
             ScriptedTransport t;
-            t.then(reply(200, R"({"id":"remote/1"})"));
+            t.then(status_reply(200, R"({"id":"remote/1"})"));
             const DeliveryResult r = connector->deliver(e, t);
             CHECK(r.kind == Kind::kDone);
             CHECK(r.requests == 1);
@@ -563,7 +523,7 @@ TEST_CASE("scim connector: a mapped externalId and extension schemas are kept") 
         }
         SUBCASE("404 then POST") {
             ScriptedTransport t;
-            t.then(reply(404)).then(reply(201, R"({"id":"remote-2"})"));
+            t.then(status_reply(404)).then(status_reply(201, R"({"id":"remote-2"})"));
             const DeliveryResult r = connector->deliver(e, t);
             CHECK(r.kind == Kind::kDone);
             CHECK(r.remote_id == "remote-2");
@@ -576,7 +536,7 @@ TEST_CASE("scim connector: a mapped externalId and extension schemas are kept") 
         SUBCASE("reactivation is a PUT with active true") {
             e.type = EventType::kUserReactivated;
             ScriptedTransport t;
-            t.then(reply(200));
+            t.then(status_reply(200));
             CHECK(connector->deliver(e, t).kind == Kind::kDone);
             CHECK(t.body(0).at("active") == true);
         }
@@ -589,7 +549,7 @@ TEST_CASE("scim connector: a mapped externalId and extension schemas are kept") 
         SUBCASE("PATCH") {
             e.remote_id = "r-1";
             ScriptedTransport t;
-            t.then(reply(204));
+            t.then(status_reply(204));
             const DeliveryResult r = connector->deliver(e, t);
             CHECK(r.kind == Kind::kDone);
             REQUIRE(t.requests.size() == 1);
@@ -609,13 +569,13 @@ TEST_CASE("scim connector: a mapped externalId and extension schemas are kept") 
         SUBCASE("404 is done") {
             e.remote_id = "r-1";
             ScriptedTransport t;
-            t.then(reply(404));
+            t.then(status_reply(404));
             CHECK(connector->deliver(e, t).kind == Kind::kDone);
         }
         SUBCASE("401 retries") {
             e.remote_id = "r-1";
             ScriptedTransport t;
-            t.then(reply(401));
+            t.then(status_reply(401));
             const DeliveryResult r = connector->deliver(e, t);
             CHECK(r.kind == Kind::kRetry);
             CHECK(r.detail.find("tok-123") == std::string::npos);
@@ -631,7 +591,7 @@ TEST_CASE("scim connector: a mapped externalId and extension schemas are kept") 
             c.delete_users = true;
             const auto connector = make_scim_connector(c, fixed_clock());
             ScriptedTransport t;
-            t.then(reply(204)).then(reply(404));
+            t.then(status_reply(204)).then(status_reply(404));
             CHECK(connector->deliver(e, t).kind == Kind::kDone);
             CHECK(connector->deliver(e, t).kind == Kind::kDone);  // already gone
             CHECK(t.requests[0].method == "DELETE");
@@ -641,7 +601,7 @@ TEST_CASE("scim connector: a mapped externalId and extension schemas are kept") 
         SUBCASE("deactivate instead") {
             const auto connector = make_scim_connector(scim_config(), fixed_clock());
             ScriptedTransport t;
-            t.then(reply(200));
+            t.then(status_reply(200));
             CHECK(connector->deliver(e, t).kind == Kind::kDone);
             REQUIRE(t.requests.size() == 1);
             CHECK(t.requests[0].method == "PATCH");
@@ -654,7 +614,7 @@ TEST_CASE("scim connector: a mapped externalId and extension schemas are kept") 
         OutboundEvent e = group_event(EventType::kGroupCreated, 2500);
         e.data["members"] = json::array{json::object{{"value", "m0"}}};  // never in the POST
         ScriptedTransport t;
-        t.then(reply(201, R"({"id":"g-1"})")).then(reply(200)).then(reply(204)).then(reply(200));
+        t.then(status_reply(201, R"({"id":"g-1"})")).then(status_reply(200)).then(status_reply(204)).then(status_reply(200));
         const DeliveryResult r = connector->deliver(e, t);
         CHECK(r.kind == Kind::kDone);
         CHECK(r.remote_id == "g-1");
@@ -682,11 +642,11 @@ TEST_CASE("scim connector: a mapped externalId and extension schemas are kept") 
     TEST_CASE("scim connector: group create 409 adopts by displayName and PATCHes, never PUTs") {
         const auto connector = make_scim_connector(scim_config(), fixed_clock());
         ScriptedTransport t;
-        t.then(reply(409))
-            .then(reply(400, R"({"scimType":"invalidFilter"})"))  // no externalId filter here
-            .then(reply(200, R"({"Resources":[{"id":"g-9","displayName":"Tour Guides"}]})"))
-            .then(reply(200))
-            .then(reply(200));
+        t.then(status_reply(409))
+            .then(status_reply(400, R"({"scimType":"invalidFilter"})"))  // no externalId filter here
+            .then(status_reply(200, R"({"Resources":[{"id":"g-9","displayName":"Tour Guides"}]})"))
+            .then(status_reply(200))
+            .then(status_reply(200));
         const DeliveryResult r = connector->deliver(group_event(EventType::kGroupCreated, 2), t);
         CHECK(r.kind == Kind::kDone);
         CHECK(r.remote_id == "g-9");
@@ -711,7 +671,7 @@ TEST_CASE("scim connector: a mapped externalId and extension schemas are kept") 
         e.members_added.push_back({"m-new", std::nullopt});  // no remote id: skipped
         e.members_removed = {{"m-a", "r\"a"}, {"m-b", "rb"}, {"m-c", "rc"}};
         ScriptedTransport t;
-        t.then(reply(200)).then(reply(200)).then(reply(200)).then(reply(200));
+        t.then(status_reply(200)).then(status_reply(200)).then(status_reply(200)).then(status_reply(200));
         const DeliveryResult r = connector->deliver(e, t);
         CHECK(r.kind == Kind::kDone);
         CHECK(r.requests == 4);
@@ -734,7 +694,7 @@ TEST_CASE("scim connector: a mapped externalId and extension schemas are kept") 
         OutboundEvent e = group_event(EventType::kGroupUpdated, 2500);
         e.remote_id = "g-1";
         ScriptedTransport t;
-        t.then(reply(200)).then(reply(502)).then(reply(200));
+        t.then(status_reply(200)).then(status_reply(502)).then(status_reply(200));
         const DeliveryResult r = connector->deliver(e, t);
         CHECK(r.kind == Kind::kRetry);
         CHECK(r.status == 502);
@@ -749,7 +709,7 @@ TEST_CASE("scim connector: a mapped externalId and extension schemas are kept") 
         OutboundEvent e = group_event(EventType::kGroupUpdated, 3);
         e.members_removed = {{"m-z", "rz"}};
         ScriptedTransport t;
-        t.then(reply(201, R"({"id":"g-2"})")).then(reply(200));
+        t.then(status_reply(201, R"({"id":"g-2"})")).then(status_reply(200));
         const DeliveryResult r = connector->deliver(e, t);
         CHECK(r.kind == Kind::kDone);
         CHECK(r.remote_id == "g-2");
@@ -764,7 +724,7 @@ TEST_CASE("scim connector: a mapped externalId and extension schemas are kept") 
         e.data = {};
         e.remote_id = "g-1";
         ScriptedTransport t;
-        t.then(reply(404)).then(reply(500));
+        t.then(status_reply(404)).then(status_reply(500));
         CHECK(connector->deliver(e, t).kind == Kind::kDone);
         CHECK(connector->deliver(e, t).kind == Kind::kRetry);
         CHECK(t.requests[0].method == "DELETE");

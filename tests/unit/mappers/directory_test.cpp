@@ -1,6 +1,7 @@
 // Directory pulls over a scripted transport (Google, Graph, SCIM sources; their limits and
 // configuration) and the pure sync plan.
 
+#include "tests/support/scripted_transport.hpp"
 #include "mappers/directory.hpp"
 
 #include <algorithm>
@@ -23,65 +24,16 @@ using namespace scimbridge::mappers;  // NOLINT(google-build-using-namespace): t
 namespace json = boost::json;
 using std::chrono::seconds;
 
+using scimbridge::tests::ScriptedTransport;
+using scimbridge::tests::status_reply;
+
 namespace {
 
 constexpr std::string_view kEnterprise =
     "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 
-// 2026-03-04T05:06:07Z.
-const std::chrono::system_clock::time_point kNow =
-    std::chrono::sys_days{std::chrono::year{2026} / 3 / 4} + std::chrono::hours{5} +
-    std::chrono::minutes{6} + seconds{7};
-constexpr std::int64_t kNowUnix = 1772600767;
-
-// Records every request and answers from a script; an unscripted request is a connection error.
-class ScriptedTransport final : public HttpTransport {
-public:
-    std::vector<HttpRequest> requests;
-    std::deque<HttpResponse> responses;
-
-    ScriptedTransport& then(HttpResponse r) {
-        responses.push_back(std::move(r));
-        return *this;
-    }
-    ScriptedTransport& then_json(const json::value& body, int status = 200) {
-        HttpResponse r;
-        r.status = status;
-        r.body = json::serialize(body);
-        r.headers["content-type"] = "application/json";
-        return then(std::move(r));
-    }
-
-    HttpResponse send(const HttpRequest& request) override {
-        requests.push_back(request);
-        if (responses.empty()) {
-            HttpResponse none;
-            none.outcome = HttpResponse::Outcome::kConnectError;
-            none.error = "no scripted response";
-            return none;
-        }
-        HttpResponse r = std::move(responses.front());
-        responses.pop_front();
-        return r;
-    }
-
-    std::size_t count(std::string_view method) const {
-        return static_cast<std::size_t>(
-            std::count_if(requests.begin(), requests.end(), [&](const HttpRequest& r) {
-                return r.method == method;
-            }));
-    }
-};
-
-HttpResponse status_reply(int status,
-                          std::string body = {},
-                          std::map<std::string, std::string> headers = {}) {
-    HttpResponse r;
-    r.status = status;
-    r.body = std::move(body);
-    r.headers = std::move(headers);
-    return r;
-}
+const auto kNow = scimbridge::tests::kScriptNow;
+constexpr std::int64_t kNowUnix = scimbridge::tests::kScriptNowUnix;
 
 bool contains(std::string_view haystack, std::string_view needle) {
     return haystack.find(needle) != std::string_view::npos;

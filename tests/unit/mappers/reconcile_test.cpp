@@ -2,6 +2,7 @@
 // repairs, webhook resync batches (body, answer, signed send) and the SCIM read-back over a
 // scripted transport.
 
+#include "tests/support/scripted_transport.hpp"
 #include "mappers/reconcile.hpp"
 #include "mappers/webhook_signature.hpp"
 
@@ -22,53 +23,13 @@ using namespace scimbridge::mappers;  // NOLINT(google-build-using-namespace): t
 namespace json = boost::json;
 using scimbridge::scim::ResourceKind;
 
+using scimbridge::tests::ScriptedTransport;
+using scimbridge::tests::status_reply;
+
 namespace {
 
-// 2026-03-04T05:06:07Z.
-const std::chrono::system_clock::time_point kNow =
-    std::chrono::sys_days{std::chrono::year{2026} / 3 / 4} + std::chrono::hours{5} +
-    std::chrono::minutes{6} + std::chrono::seconds{7};
-constexpr std::int64_t kNowUnix = 1772600767;
-
-// Records every request and answers from a script; an unscripted request is a connection error
-// (the pattern of directory_test.cpp and connector_test.cpp).
-class ScriptedTransport final : public HttpTransport {
-public:
-    std::vector<HttpRequest> requests;
-    std::deque<HttpResponse> responses;
-
-    ScriptedTransport& then(HttpResponse r) {
-        responses.push_back(std::move(r));
-        return *this;
-    }
-    ScriptedTransport& then_json(const json::value& body, int status = 200) {
-        HttpResponse r;
-        r.status = status;
-        r.body = json::serialize(body);
-        r.headers["content-type"] = "application/scim+json";
-        return then(std::move(r));
-    }
-
-    HttpResponse send(const HttpRequest& request) override {
-        requests.push_back(request);
-        if (responses.empty()) {
-            HttpResponse none;
-            none.outcome = HttpResponse::Outcome::kConnectError;
-            none.error = "no scripted response";
-            return none;
-        }
-        HttpResponse r = std::move(responses.front());
-        responses.pop_front();
-        return r;
-    }
-};
-
-HttpResponse status_reply(int status, std::string body = {}) {
-    HttpResponse r;
-    r.status = status;
-    r.body = std::move(body);
-    return r;
-}
+const auto kNow = scimbridge::tests::kScriptNow;
+constexpr std::int64_t kNowUnix = scimbridge::tests::kScriptNowUnix;
 
 bool contains(std::string_view haystack, std::string_view needle) {
     return haystack.find(needle) != std::string_view::npos;
