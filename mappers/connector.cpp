@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <array>
+#include <ctime>
 
 namespace scimbridge::mappers {
 
@@ -259,6 +260,15 @@ std::string printable(std::string_view text) {
         out.pop_back();
     }
     return out;
+}
+
+std::string rfc3339(std::chrono::system_clock::time_point t) {
+    const std::time_t secs = std::chrono::system_clock::to_time_t(t);
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
 }
 
 std::string_view to_string(HttpResponse::Outcome outcome) {

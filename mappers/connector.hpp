@@ -124,6 +124,9 @@ boost::json::object webhook_body(const OutboundEvent& event);
 std::unique_ptr<Connector> make_webhook_connector(WebhookConfig config, WallClock clock = {});
 std::unique_ptr<Connector> make_scim_connector(ScimTargetConfig config, WallClock clock = {});
 
+// `t` as RFC 3339 UTC to the second ("2026-11-22T10:51:12Z"): event and invitation times.
+std::string rfc3339(std::chrono::system_clock::time_point t);
+
 // A transport outcome in words ("timed out", "connection failed"...), for details and logs.
 std::string_view to_string(HttpResponse::Outcome outcome);
 

@@ -20,13 +20,7 @@ using E = AccountEvent;
 namespace {
 
 std::string rfc3339_after(std::chrono::milliseconds from_now) {
-    const auto t = std::chrono::system_clock::now() + from_now;
-    const std::time_t secs = std::chrono::system_clock::to_time_t(t);
-    std::tm tm{};
-    gmtime_r(&secs, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
+    return rfc3339(std::chrono::system_clock::now() + from_now);
 }
 
 std::string lower(std::string_view text) {

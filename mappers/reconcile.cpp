@@ -398,19 +398,6 @@ std::optional<Repair> user_repair(const DesiredUser& user, const Verdict& verdic
 
 // ---- webhook resync batches ---------------------------------------------------------------------
 
-namespace {
-
-std::string rfc3339(std::chrono::system_clock::time_point t) {
-    const std::time_t secs = std::chrono::system_clock::to_time_t(t);
-    std::tm tm{};
-    gmtime_r(&secs, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
-}
-
-}  // namespace
-
 json::object resync_batch_body(const ResyncBatch& batch, const std::string& timestamp) {
     json::array resources;
     resources.reserve(batch.items.size());

@@ -155,20 +155,35 @@ Response LifecycleAdminHandler::configure_schedule(const RequestContext& ctx) co
     return schedules(ctx);
 }
 
-Response LifecycleAdminHandler::run_schedule(const RequestContext& ctx) const {
-    bool dry_run = false;
-    if (!ctx.request.body().empty()) {
-        auto body = admin::body_object(ctx);
-        if (!body) {
-            return error(ctx, body.error());
-        }
-        if (const json::value* d = body->if_contains("dry_run")) {
-            if (!d->is_bool()) {
-                return error(ctx, scim::Error::invalid_value("dry_run must be a boolean"));
-            }
-            dry_run = d->as_bool();
-        }
+namespace {
+
+// {"dry_run": bool} of a run request; an empty body asks for a real run.
+scim::Result<bool> dry_run_of(const RequestContext& ctx) {
+    if (ctx.request.body().empty()) {
+        return false;
     }
+    auto body = admin::body_object(ctx);
+    if (!body) {
+        return body.error();
+    }
+    const json::value* d = body->if_contains("dry_run");
+    if (d == nullptr) {
+        return false;
+    }
+    if (!d->is_bool()) {
+        return scim::Error::invalid_value("dry_run must be a boolean");
+    }
+    return d->as_bool();
+}
+
+}  // namespace
+
+Response LifecycleAdminHandler::run_schedule(const RequestContext& ctx) const {
+    const auto dry = dry_run_of(ctx);
+    if (!dry) {
+        return error(ctx, dry.error());
+    }
+    const bool dry_run = *dry;
     auto done = schedules_.request_run(tenant(ctx), *param(ctx, "key"), dry_run, actor(ctx));
     if (!done) {
         return error(ctx, done.error());
@@ -189,19 +204,11 @@ bool resync_kind(const mappers::ScheduleEntry& e) {
 }  // namespace
 
 Response LifecycleAdminHandler::resync(const RequestContext& ctx) const {
-    bool dry_run = false;
-    if (!ctx.request.body().empty()) {
-        auto body = admin::body_object(ctx);
-        if (!body) {
-            return error(ctx, body.error());
-        }
-        if (const json::value* d = body->if_contains("dry_run")) {
-            if (!d->is_bool()) {
-                return error(ctx, scim::Error::invalid_value("dry_run must be a boolean"));
-            }
-            dry_run = d->as_bool();
-        }
+    const auto dry = dry_run_of(ctx);
+    if (!dry) {
+        return error(ctx, dry.error());
     }
+    const bool dry_run = *dry;
     json::array requested;
     for (const mappers::ScheduleEntry& e : schedules_.jobs(tenant(ctx))) {
         if (!resync_kind(e) || !e.enabled) {
