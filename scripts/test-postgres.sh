@@ -1,7 +1,8 @@
 # Sourced by scripts/test.sh and tests/bench/run.sh: a throwaway PostgreSQL 15. It listens only
 # on a Unix socket inside its temp directory. Tests run it with fsync off (the data is
 # disposable); TEST_PG_DURABLE=1 keeps PostgreSQL's durable defaults (benchmarks). initdb refuses
-# to run as root, so as root the cluster belongs to the postgres user.
+# to run as root, so as root the cluster belongs to the postgres user. TEST_PG_CONF: extra
+# postgresql.conf lines (profiling, e.g. "shared_preload_libraries = 'pg_stat_statements'").
 
 start_test_postgres() {
     local bindir=/usr/lib/postgresql/15/bin
@@ -22,6 +23,9 @@ CONF
     if [[ "${TEST_PG_DURABLE:-0}" != 1 ]]; then
         printf 'fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n' \
             >>"$TEST_PG_DIR/data/postgresql.conf"
+    fi
+    if [[ -n "${TEST_PG_CONF:-}" ]]; then
+        printf '%s\n' "$TEST_PG_CONF" >>"$TEST_PG_DIR/data/postgresql.conf"
     fi
     "${as[@]}" "$bindir/pg_ctl" start -D "$TEST_PG_DIR/data" -l "$TEST_PG_DIR/log" -w -s
     SCIM_TEST_PG_DSN="host=$TEST_PG_DIR port=5432 user=postgres dbname=postgres"

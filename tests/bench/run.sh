@@ -374,12 +374,15 @@ PY
     t_start=$(date +%s.%N)
     run_case "POST /Users with fan-out to 2 apps (durable)" 16 --port "$fan_port" --token "$idp" --method POST \
         --path /scim/v2/Users --body "$user" --requests "$n"
-    for _ in $(seq 6000); do
-        left=$(psql "$DATABASE_URL" -qAtc "SELECT count(*) FROM delivery WHERE state IN ('pending', 'leased')")
+    # Poll gently (Debian's psql is a Perl wrapper: the binary itself, twice a second); the end
+    # of the drain is the last delivery's finished_at, not the poll that saw it.
+    pg_psql=/usr/lib/postgresql/15/bin/psql
+    for _ in $(seq 1200); do
+        left=$("$pg_psql" "$DATABASE_URL" -qAtc "SELECT count(*) FROM delivery WHERE state IN ('pending', 'leased')")
         [[ "$left" == 0 ]] && break
-        sleep 0.1
+        sleep 0.5
     done
-    t_end=$(date +%s.%N)
+    t_end=$("$pg_psql" "$DATABASE_URL" -qAtc "SELECT extract(epoch FROM max(finished_at)) FROM delivery")
     wait "$sink_pid" || true
     stats=$(psql "$DATABASE_URL" -qAt -F ' ' -c "SELECT a.name, count(*) FILTER (WHERE d.state = 'delivered'), count(*) FILTER (WHERE d.state <> 'delivered'), round(1000 * extract(epoch FROM percentile_cont(0.5) WITHIN GROUP (ORDER BY d.finished_at - d.created_at))::numeric, 1), round(1000 * extract(epoch FROM percentile_cont(0.99) WITHIN GROUP (ORDER BY d.finished_at - d.created_at))::numeric, 1) FROM delivery d JOIN app a ON a.id = d.app_id WHERE d.operation = 'create' GROUP BY a.name ORDER BY a.name")
     python3 - "$t_start" "$t_end" "$(cat "$work/sink.json")" "$last_out" "$stats" >>"$results" <<'PY'
