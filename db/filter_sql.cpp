@@ -458,19 +458,23 @@ scim::Result<SortSql> compile_sort(const scim::AttrPath& path, scim::ResourceKin
 }
 
 namespace {
-bool unique_lookup(const Filter& f, scim::ResourceKind kind) {
+bool indexed_lookup(const Filter& f, scim::ResourceKind kind) {
     if (f.kind == Filter::Kind::kAnd) {
-        return unique_lookup(*f.left, kind) || unique_lookup(*f.right, kind);
+        return indexed_lookup(*f.left, kind) || indexed_lookup(*f.right, kind);
     }
-    if (f.kind != Filter::Kind::kCompare || f.op != CompareOp::kEq || !f.value.is_string() ||
-        !f.path.sub.empty()) {
+    if (f.kind != Filter::Kind::kCompare || f.op != CompareOp::kEq || !f.value.is_string()) {
         return false;
     }
-    const bool core = f.path.urn.empty() ||
-                      iequals(f.path.urn, kind == scim::ResourceKind::kUser ? scim::kUserSchema
-                                                                            : scim::kGroupSchema);
-    return core && (iequals(f.path.attr, "id") || iequals(f.path.attr, "externalId") ||
-                    (kind == scim::ResourceKind::kUser && iequals(f.path.attr, "userName")));
+    const bool user = kind == scim::ResourceKind::kUser;
+    const bool core = f.path.urn.empty() || iequals(f.path.urn, user ? scim::kUserSchema : scim::kGroupSchema);
+    if (!core) {
+        return false;
+    }
+    if (!f.path.sub.empty()) {
+        return user && iequals(f.path.attr, "emails") && iequals(f.path.sub, "value");
+    }
+    return iequals(f.path.attr, "id") || iequals(f.path.attr, "externalId") ||
+           iequals(f.path.attr, "displayName") || (user && iequals(f.path.attr, "userName"));
 }
 }  // namespace
 
@@ -482,7 +486,7 @@ scim::Result<SqlFragment> compile_filter(const scim::Filter& filter, scim::Resou
     if (!sql) {
         return sql.error();
     }
-    return SqlFragment{std::move(*sql), std::move(c.params), unique_lookup(filter, kind)};
+    return SqlFragment{std::move(*sql), std::move(c.params), indexed_lookup(filter, kind)};
 }
 
 namespace {

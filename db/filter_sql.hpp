@@ -15,9 +15,11 @@ namespace scimbridge::db {
 struct SqlFragment {
     std::string sql;                  // uses :p1, :p2, ... in order
     std::vector<std::string> params;  // text values, bound in order
-    // An equality on a unique column (userName, externalId, id), alone or and-ed: at most one
-    // row, so a prepared statement's generic plan is as good as a custom one.
-    bool unique_lookup = false;
+    // An equality on an indexed column (id, externalId, userName, displayName, emails.value),
+    // alone or and-ed: the index is the plan whatever the value, so the statement can stay
+    // prepared (planning it per request cost more than running it; PostgreSQL still weighs the
+    // generic plan against custom ones before it keeps it).
+    bool indexed_lookup = false;
 };
 
 // 400 invalidFilter for what is not supported yet (operators other than eq; and/or/not are).
