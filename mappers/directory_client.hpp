@@ -128,6 +128,17 @@ scim::Result<std::string> config_url(const boost::json::object& config,
                                      std::string_view where,
                                      std::optional<std::string_view> fallback);
 
+// Moves a decoded config value into `field`, or hands back its error:
+//   if (auto e = take(c.base_url, config_url(config, "base_url", "", std::nullopt))) return *e;
+template <class T>
+std::optional<scim::Error> take(T& field, scim::Result<T> decoded) {
+    if (!decoded) {
+        return decoded.error();
+    }
+    field = std::move(*decoded);
+    return std::nullopt;
+}
+
 // The canonical user schemas: core, plus the enterprise extension when `enterprise`.
 boost::json::array user_schemas(bool enterprise);
 

@@ -552,11 +552,9 @@ scim::Result<std::unique_ptr<DirectorySource>> make_google_source(const json::ob
     }
     c.client_email = *email;
     if (account.if_contains("private_key_id") != nullptr) {
-        auto kid = config_string(account, "private_key_id", "service_account.", std::nullopt, 256);
-        if (!kid) {
-            return kid.error();
+        if (auto e = take(c.private_key_id, config_string(account, "private_key_id", "service_account.", std::nullopt, 256))) {
+            return *e;
         }
-        c.private_key_id = *kid;
     }
     auto pem = config_string(account, "private_key", "service_account.", std::nullopt, 16384, true);
     if (!pem) {
@@ -582,16 +580,12 @@ scim::Result<std::unique_ptr<DirectorySource>> make_google_source(const json::ob
         return scim::Error::invalid_value("subject must be the email address of an administrator");
     }
     c.subject = *subject;
-    auto customer = config_string(config, "customer", "", "my_customer", 256);
-    if (!customer) {
-        return customer.error();
+    if (auto e = take(c.customer, config_string(config, "customer", "", "my_customer", 256))) {
+        return *e;
     }
-    c.customer = *customer;
-    auto base = config_url(config, "base_url", "", "https://admin.googleapis.com");
-    if (!base) {
-        return base.error();
+    if (auto e = take(c.base_url, config_url(config, "base_url", "", "https://admin.googleapis.com"))) {
+        return *e;
     }
-    c.base_url = *base;
     return std::unique_ptr<DirectorySource>(
         std::make_unique<GoogleSource>(std::move(c), limits, std::move(clock)));
 }

@@ -566,26 +566,18 @@ scim::Result<std::unique_ptr<DirectorySource>> make_graph_source(const json::obj
         return scim::Error::invalid_value("tenant_id must be a tenant GUID or domain name");
     }
     c.tenant_id = *tenant;
-    auto client_id = config_string(config, "client_id", "", std::nullopt, 256);
-    if (!client_id) {
-        return client_id.error();
+    if (auto e = take(c.client_id, config_string(config, "client_id", "", std::nullopt, 256))) {
+        return *e;
     }
-    c.client_id = *client_id;
-    auto secret = config_string(config, "client_secret", "", std::nullopt, 4096);
-    if (!secret) {
-        return secret.error();
+    if (auto e = take(c.client_secret, config_string(config, "client_secret", "", std::nullopt, 4096))) {
+        return *e;
     }
-    c.client_secret = *secret;
-    auto login = config_url(config, "login_url", "", "https://login.microsoftonline.com");
-    if (!login) {
-        return login.error();
+    if (auto e = take(c.login_url, config_url(config, "login_url", "", "https://login.microsoftonline.com"))) {
+        return *e;
     }
-    c.login_url = *login;
-    auto graph = config_url(config, "graph_url", "", "https://graph.microsoft.com");
-    if (!graph) {
-        return graph.error();
+    if (auto e = take(c.graph_url, config_url(config, "graph_url", "", "https://graph.microsoft.com"))) {
+        return *e;
     }
-    c.graph_url = *graph;
     return std::unique_ptr<DirectorySource>(
         std::make_unique<GraphSource>(std::move(c), limits, std::move(clock)));
 }

@@ -254,16 +254,12 @@ scim::Result<std::unique_ptr<DirectorySource>> make_scim_source(const json::obje
         return *bad;
     }
     ScimSourceConfig c;
-    auto base = config_url(config, "base_url", "", std::nullopt);
-    if (!base) {
-        return base.error();
+    if (auto e = take(c.base_url, config_url(config, "base_url", "", std::nullopt))) {
+        return *e;
     }
-    c.base_url = *base;
-    auto token = config_string(config, "bearer_token", "", std::nullopt, 4096);
-    if (!token) {
-        return token.error();
+    if (auto e = take(c.bearer_token, config_string(config, "bearer_token", "", std::nullopt, 4096))) {
+        return *e;
     }
-    c.bearer_token = *token;
     if (const json::value* size = config.if_contains("page_size"); size && !size->is_null()) {
         if (!size->is_int64() || size->get_int64() < 1 ||
             size->get_int64() > static_cast<std::int64_t>(kMaxPageSize)) {
