@@ -655,75 +655,101 @@ LoadPlan load_plan(const SchemaRegistry& registry, const ResourceType& type,
     return plan;
 }
 
-json::object project(const SchemaRegistry& registry, const ResourceType& type,
-                     const json::object& resource, const Projection& projection) {
-    json::object out;
-    const auto sub_request = [&](std::string_view urn, std::string_view attr) {
-        std::vector<std::string> subs;
-        for (const AttrPath& p : projection.attributes) {
-            if (names(p, type, urn, attr)) {
+Projector::Projector(const SchemaRegistry& registry, const ResourceType& type,
+                     const Projection& projection)
+    : registry_(registry), type_(type), projection_(projection) {}
+
+const Projector::Verdict& Projector::verdict(std::string_view urn, std::string_view attr) const {
+    std::string key;
+    key.reserve(urn.size() + 1 + attr.size());
+    key.append(urn).append(1, '\x1f').append(attr);
+    if (const auto it = verdicts_.find(key); it != verdicts_.end()) {
+        return it->second;
+    }
+    Verdict v;
+    v.returned = is_returned(registry_, type_, projection_, urn, attr);
+    // attributes=name.givenName keeps just that sub-attribute (id and schemas stay whole).
+    if (!projection_.attributes.empty() && !(urn.empty() && (attr == "id" || attr == "schemas"))) {
+        for (const AttrPath& p : projection_.attributes) {
+            if (names(p, type_, urn, attr)) {
                 if (p.sub.empty()) {
-                    return std::vector<std::string>{};  // the whole attribute
+                    v.subs.clear();  // the whole attribute
+                    break;
                 }
-                subs.push_back(p.sub);
+                v.subs.push_back(p.sub);
             }
         }
-        return subs;
+    }
+    // excludedAttributes=name.givenName removes just that sub-attribute.
+    for (const AttrPath& p : projection_.excluded_attributes) {
+        if (!p.sub.empty() && names(p, type_, urn, attr)) {
+            v.drops.push_back(p.sub);
+        }
+    }
+    return verdicts_.emplace(std::move(key), std::move(v)).first->second;
+}
+
+const Schema* Projector::extension(std::string_view key) const {
+    if (const auto it = extensions_.find(std::string(key)); it != extensions_.end()) {
+        return it->second;
+    }
+    const Schema* ext = nullptr;
+    for (const SchemaExtension& e : type_.extensions) {
+        if (iequals(e.schema, key)) {
+            ext = registry_.schema(e.schema);
+        }
+    }
+    return extensions_.emplace(std::string(key), ext).first->second;
+}
+
+json::object Projector::operator()(json::object resource) const {
+    const json::storage_ptr sp = resource.storage();
+    json::object out(sp);
+    out.reserve(resource.size());
+    const auto shaped = [&](json::value& value, const Verdict& v) {
+        json::value kept = v.subs.empty() ? json::value(std::move(value)) : keep_subs(value, v.subs);
+        for (const std::string& sub : v.drops) {
+            drop_sub(kept, sub);
+        }
+        return kept;
     };
-    for (const auto& [key, value] : resource) {
-        const Schema* ext = nullptr;
-        for (const SchemaExtension& e : type.extensions) {
-            if (iequals(e.schema, key)) {
-                ext = registry.schema(e.schema);
-            }
-        }
-        if (ext != nullptr && value.is_object()) {
-            json::object inner;
-            for (const auto& [k, v] : value.as_object()) {
-                if (!is_returned(registry, type, projection, ext->id, k)) {
-                    continue;
+    for (json::key_value_pair& kv : resource) {
+        const std::string_view key = kv.key();
+        json::value& value = kv.value();
+        if (const Schema* ext = extension(key); ext != nullptr && value.is_object()) {
+            json::object inner(sp);
+            for (json::key_value_pair& x : value.as_object()) {
+                const Verdict& v = verdict(ext->id, x.key());
+                if (v.returned) {
+                    inner[x.key()] = shaped(x.value(), v);
                 }
-                const auto subs = projection.attributes.empty() ? std::vector<std::string>{}
-                                                                : sub_request(ext->id, k);
-                json::value kept = subs.empty() ? v : keep_subs(v, subs);
-                for (const AttrPath& p : projection.excluded_attributes) {
-                    if (!p.sub.empty() && names(p, type, ext->id, k)) {
-                        drop_sub(kept, p.sub);
-                    }
-                }
-                inner[k] = std::move(kept);
             }
             if (!inner.empty()) {
                 out[key] = std::move(inner);
             }
             continue;
         }
-        if (!is_returned(registry, type, projection, "", key)) {
-            continue;
+        const Verdict& v = verdict("", key);
+        if (v.returned) {
+            out[key] = shaped(value, v);
         }
-        const auto subs = projection.attributes.empty() || key == "id" || key == "schemas"
-                              ? std::vector<std::string>{}
-                              : sub_request("", key);
-        json::value projected = subs.empty() ? value : keep_subs(value, subs);
-        // excludedAttributes=name.givenName removes just that sub-attribute.
-        for (const AttrPath& p : projection.excluded_attributes) {
-            if (!p.sub.empty() && names(p, type, "", key)) {
-                drop_sub(projected, p.sub);
-            }
-        }
-        out[key] = std::move(projected);
     }
     // The schemas list names only the extensions still present.
     if (json::value* schemas = out.if_contains("schemas"); schemas != nullptr && schemas->is_array()) {
-        json::array kept;
-        for (const json::value& s : schemas->as_array()) {
-            if (!s.is_string() || iequals(s.as_string(), type.schema) || out.contains(s.as_string())) {
-                kept.push_back(s);
+        json::array kept(sp);
+        for (json::value& s : schemas->as_array()) {
+            if (!s.is_string() || iequals(s.as_string(), type_.schema) || out.contains(s.as_string())) {
+                kept.push_back(std::move(s));
             }
         }
         *schemas = std::move(kept);
     }
     return out;
+}
+
+json::object project(const SchemaRegistry& registry, const ResourceType& type,
+                     json::object resource, const Projection& projection) {
+    return Projector(registry, type, projection)(std::move(resource));
 }
 
 std::vector<std::string> changed_attributes(const json::object& before, const json::object& after) {

@@ -349,6 +349,7 @@ Result<Page> ResourceService::list(const CallContext& ctx, ResourceKind kind,
     request.count = std::clamp<std::int64_t>(params.count, 0, limits_.max_count);
     request.load = params.load;
     request.descending = params.descending;
+    request.storage = params.storage;
     if (!params.sort_by.empty()) {
         auto path = parse_attr_path(params.sort_by);
         if (!path) {
@@ -401,10 +402,12 @@ Result<Page> ResourceService::list(const CallContext& ctx, ResourceKind kind,
     return page;
 }
 
-json::object render_resource(const ResourceType& type, const StoredResource& r,
+json::object render_resource(const ResourceType& type, StoredResource r,
                              const std::string& base_url) {
-    json::object out;
-    json::array schemas;
+    const json::storage_ptr sp = r.document.storage();
+    json::object out(sp);
+    out.reserve(r.document.size() + 6);
+    json::array schemas(sp);
     for (const std::string& s : r.schemas) {
         schemas.emplace_back(s);
     }
@@ -413,15 +416,16 @@ json::object render_resource(const ResourceType& type, const StoredResource& r,
     if (r.external_id) {
         out["externalId"] = *r.external_id;
     }
-    for (const auto& [key, value] : r.document) {
-        out[key] = value;
+    for (json::key_value_pair& kv : r.document) {
+        out[kv.key()] = std::move(kv.value());
     }
     if (r.members) {
-        json::array members;
+        json::array members(sp);
         for (const MemberRef& m : *r.members) {
-            json::object o{{"value", m.value},
-                           {"$ref", base_url + (m.type == "Group" ? "/Groups/" : "/Users/") + m.value},
-                           {"type", m.type}};
+            json::object o({{"value", m.value},
+                            {"$ref", base_url + (m.type == "Group" ? "/Groups/" : "/Users/") + m.value},
+                            {"type", m.type}},
+                           sp);
             if (!m.display.empty()) {
                 o["display"] = m.display;
             }
@@ -430,11 +434,12 @@ json::object render_resource(const ResourceType& type, const StoredResource& r,
         out["members"] = std::move(members);
     }
     if (r.groups && !r.groups->empty()) {
-        json::array groups;
+        json::array groups(sp);
         for (const GroupRef& g : *r.groups) {
-            json::object o{{"value", g.value},
-                           {"$ref", base_url + "/Groups/" + g.value},
-                           {"type", g.direct ? "direct" : "indirect"}};
+            json::object o({{"value", g.value},
+                            {"$ref", base_url + "/Groups/" + g.value},
+                            {"type", g.direct ? "direct" : "indirect"}},
+                           sp);
             if (!g.display.empty()) {
                 o["display"] = g.display;
             }
@@ -442,11 +447,12 @@ json::object render_resource(const ResourceType& type, const StoredResource& r,
         }
         out["groups"] = std::move(groups);
     }
-    out["meta"] = json::object{{"resourceType", type.id},
-                               {"created", r.created},
-                               {"lastModified", r.last_modified},
-                               {"location", base_url + type.endpoint + "/" + r.id},
-                               {"version", etag_of(r.version)}};
+    out["meta"] = json::object({{"resourceType", type.id},
+                                {"created", r.created},
+                                {"lastModified", r.last_modified},
+                                {"location", base_url + type.endpoint + "/" + r.id},
+                                {"version", etag_of(r.version)}},
+                               sp);
     return out;
 }
 

@@ -32,6 +32,7 @@ struct ListParams {
     std::string sort_by;           // empty: by id
     bool descending = false;       // sortOrder=descending
     std::optional<std::string> cursor;  // present (maybe empty): RFC 9865 cursor paging
+    boost::json::storage_ptr storage;   // ListRequest::storage
 };
 
 struct ListLimits {
@@ -84,7 +85,8 @@ private:
 
 // The resource as a client sees it: schemas, id, externalId, attributes, members or groups,
 // meta (resourceType, created, lastModified, location, version). base_url ends before "/Users".
-boost::json::object render_resource(const ResourceType& type, const StoredResource& r,
+// Built in the storage of r.document; pass r as an rvalue and its values are moved, not copied.
+boost::json::object render_resource(const ResourceType& type, StoredResource r,
                                     const std::string& base_url);
 
 // Filter attribute paths must name attributes of the resource type (400 invalidFilter).

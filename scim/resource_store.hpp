@@ -108,6 +108,10 @@ struct ListRequest {
     // row the page continues from (forward) or ends before (backward).
     bool cursor_mode = false;
     std::optional<Cursor> after;
+    // Where the page's documents are allocated: the heap by default; a request handler passes
+    // its arena (a page of 1,000 users is tens of thousands of small values, all freed at once).
+    // Values in an arena must not be used from two threads at once.
+    boost::json::storage_ptr storage;
 };
 
 struct Page {

@@ -20,6 +20,11 @@ Response render_json(http::status status, const boost::json::value& body, unsign
     return render_text(status, boost::json::serialize(body), content_type, version, keep_alive);
 }
 
+Response render_json(http::status status, const boost::json::object& body, unsigned version,
+                     bool keep_alive, const char* content_type) {
+    return render_text(status, boost::json::serialize(body), content_type, version, keep_alive);
+}
+
 Response render_error(const scim::Error& error, unsigned version, bool keep_alive) {
     Response res = render_json(static_cast<http::status>(error.status), scim::to_json(error),
                                version, keep_alive);

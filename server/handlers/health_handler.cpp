@@ -5,14 +5,14 @@
 namespace scimbridge::server {
 
 Response HealthHandler::healthz(const RequestContext& ctx) const {
-    return render_json(http::status::ok, {{"status", "ok"}}, ctx.request.version(),
+    return render_json(http::status::ok, boost::json::object{{"status", "ok"}}, ctx.request.version(),
                        ctx.request.keep_alive(), "application/json");
 }
 
 Response HealthHandler::readyz(const RequestContext& ctx) const {
     const bool ready = database_ready_();
     return render_json(ready ? http::status::ok : http::status::service_unavailable,
-                       {{"status", ready ? "ready" : "not ready"},
+                       boost::json::object{{"status", ready ? "ready" : "not ready"},
                         {"database", ready ? "ok" : "unreachable or not migrated"}},
                        ctx.request.version(), ctx.request.keep_alive(), "application/json");
 }
@@ -25,7 +25,7 @@ Response HealthHandler::metrics(const RequestContext& ctx) const {
 Response HealthHandler::whoami(const RequestContext& ctx) const {
     const Principal& p = *ctx.principal;
     return render_json(http::status::ok,
-                       {{"tenant", p.tenant_name},
+                       boost::json::object{{"tenant", p.tenant_name},
                         {"tenantId", p.tenant_id},
                         {"tokenId", p.token_id},
                         {"kind", scim::to_string(p.kind)},
@@ -42,7 +42,7 @@ Response HealthHandler::dialect_rewrites(const RequestContext& ctx) const {
             {"source", r.source}, {"rewrite", r.rewrite}, {"requests", r.requests}});
     }
     return render_json(http::status::ok,
-                       {{"tenant", ctx.principal->tenant_name}, {"rewrites", std::move(items)}},
+                       boost::json::object{{"tenant", ctx.principal->tenant_name}, {"rewrites", std::move(items)}},
                        ctx.request.version(), ctx.request.keep_alive(), "application/json");
 }
 

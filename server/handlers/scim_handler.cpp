@@ -5,6 +5,7 @@
 #include "server/query.hpp"
 #include "server/responses.hpp"
 
+#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
 
 #include <charconv>
@@ -134,8 +135,7 @@ Response resource_response(const RequestContext& ctx, http::status status,
                            const scim::SchemaRegistry& registry, const scim::ResourceType& type,
                            const scim::StoredResource& r, const scim::Projection& p,
                            const std::string& base) {
-    const json::object full = scim::render_resource(type, r, base);
-    Response res = render_json(status, scim::project(registry, type, full, p),
+    Response res = render_json(status, scim::project(registry, type, scim::render_resource(type, r, base), p),
                                version(ctx), keep_alive(ctx));
     res.set(http::field::etag, scim::etag_of(r.version));
     if (status == http::status::created) {
@@ -484,7 +484,9 @@ Response ScimHandler::run_root(const RequestContext& ctx, const scim::ListParams
     const std::int64_t count = std::clamp<std::int64_t>(query.count, 0, service_.limits().max_count);
     std::int64_t total = 0;
     std::int64_t skipped_before = 0;  // resources of earlier types before this one
-    json::array resources;
+    json::monotonic_resource arena;  // as in run_list
+    const json::storage_ptr sp(&arena);
+    json::array resources(sp);
     std::optional<Error> first_error;
     int refused = 0;
     for (const ResourceKind kind : {ResourceKind::kUser, ResourceKind::kGroup}) {
@@ -496,6 +498,7 @@ Response ScimHandler::run_root(const RequestContext& ctx, const scim::ListParams
         const std::int64_t room = count - static_cast<std::int64_t>(resources.size());
         params.start_index = local_start;
         params.count = std::max<std::int64_t>(0, room);
+        params.storage = sp;
         auto page = service_.list(c.context, kind, params);
         if (!page) {
             if (page.error().scim_type != scim::ScimType::kInvalidFilter || first_error) {
@@ -508,42 +511,48 @@ Response ScimHandler::run_root(const RequestContext& ctx, const scim::ListParams
         const std::int64_t n = page->total_results.value_or(0);
         total += n;
         skipped_before += n;
-        for (const scim::StoredResource& r : page->resources) {
-            resources.emplace_back(scim::project(*c.registry, type,
-                                                 scim::render_resource(type, r, base), proj));
+        const scim::Projector projector(*c.registry, type, proj);
+        for (scim::StoredResource& r : page->resources) {
+            resources.emplace_back(projector(scim::render_resource(type, std::move(r), base)));
         }
     }
     if (refused == 2) {
         return error(ctx, *first_error);
     }
     const auto n = static_cast<std::int64_t>(resources.size());
-    return render_json(http::status::ok,
-                       json::object{{"schemas", json::array{kListResponse}},
-                                    {"totalResults", total},
-                                    {"itemsPerPage", n},
-                                    {"startIndex", start},
-                                    {"Resources", std::move(resources)}},
-                       version(ctx), keep_alive(ctx));
+    json::object body({{"schemas", json::array{kListResponse}},
+                       {"totalResults", total},
+                       {"itemsPerPage", n},
+                       {"startIndex", start}},
+                      sp);
+    body["Resources"] = std::move(resources);
+    return render_json(http::status::ok, body, version(ctx), keep_alive(ctx));
 }
 
 Response ScimHandler::run_list(const RequestContext& ctx, ResourceKind kind,
                                const scim::ListParams& query, const scim::Projection& proj) const {
     const Call c = call(ctx);
     const scim::ResourceType& type = c.type(kind);
+    // The page is read, rendered, projected and serialised in one arena, freed at once: moved
+    // from step to step, a value is allocated once and never freed on its own.
+    json::monotonic_resource arena;
+    const json::storage_ptr sp(&arena);
     scim::ListParams params = query;
     params.load = load_for(*c.registry, type, proj);
+    params.storage = sp;
     auto page = service_.list(c.context, kind, params);
     if (!page) {
         return error(ctx, page.error());
     }
     const std::string base = base_url(ctx);
-    json::array resources;
-    for (const scim::StoredResource& r : page->resources) {
-        resources.emplace_back(scim::project(*c.registry, type,
-                                             scim::render_resource(type, r, base), proj));
+    const scim::Projector projector(*c.registry, type, proj);
+    json::array resources(sp);
+    resources.reserve(page->resources.size());
+    for (scim::StoredResource& r : page->resources) {
+        resources.emplace_back(projector(scim::render_resource(type, std::move(r), base)));
     }
     const auto n = static_cast<std::int64_t>(resources.size());
-    json::object body{{"schemas", json::array{kListResponse}}};
+    json::object body({{"schemas", json::array{kListResponse}}}, sp);
     if (page->total_results) {
         body["totalResults"] = *page->total_results;
     }
