@@ -14,12 +14,15 @@ using scim::ResourceKind;
 
 namespace {
 
-// Objects of a batch of resources, which of them have a delivery on its way, and (groups) the
-// members each app copy was told. Every lookup is by primary key or delivery_open_key_idx.
+// Objects of a batch of resources, which of them have a delivery on its way, whether the app's
+// copy was written since :since, and (groups) the members each app copy was told. (Should the
+// database's clock run behind the bridge's, a copy written just after :since is judged from the
+// read-back as before: at worst a repair the app answers with 409, and the copy is adopted.) Every lookup is by primary key or delivery_open_key_idx.
 constexpr const char* kRecorded =
     "WITH ids AS (SELECT unnest(CAST(:ids AS uuid[])) AS id) "
     "SELECT json_build_object("
     " 'objects', (SELECT coalesce(json_agg(json_build_object('id', o.resource_id, 'object', " APP_OBJECT_JSON ", "
+    "   'written_since', o.updated_at >= CAST(NULLIF(:since, '') AS timestamptz), "
     "   'told', CASE WHEN o.resource_type = 'Group' THEN (SELECT coalesce(json_agg(m.member_id), '[]') "
     "     FROM app_group_member m WHERE m.tenant_id = o.tenant_id AND m.app_id = o.app_id "
     "     AND m.group_id = o.resource_id) END)), '[]') "
@@ -94,7 +97,8 @@ std::string_view kind_name(mappers::Repair::Kind kind) {
 std::unordered_map<std::string, mappers::Recorded> PgReconcileStore::recorded(const std::string& tenant_id,
                                                                              const std::string& app_id,
                                                                              ResourceKind /*kind*/,
-                                                                             const std::vector<std::string>& ids) {
+                                                                             const std::vector<std::string>& ids,
+                                                                             const std::string& since) {
     std::unordered_map<std::string, mappers::Recorded> out;
     for (const std::string& id : ids) {
         if (!is_uuid(id)) {
@@ -103,7 +107,8 @@ std::unordered_map<std::string, mappers::Recorded> PgReconcileStore::recorded(co
         out[id];
     }
     const auto row = db_.impl().with_connection([&](Connection& c) {
-        return json_row(c, kRecorded, Params{{"t", tenant_id}, {"a", app_id}, {"ids", uuid_array(ids)}});
+        return json_row(c, kRecorded,
+                        Params{{"t", tenant_id}, {"a", app_id}, {"ids", uuid_array(ids)}, {"since", since}});
     });
     if (!row) {
         return out;
@@ -112,6 +117,8 @@ std::unordered_map<std::string, mappers::Recorded> PgReconcileStore::recorded(co
         const json::object& o = v.as_object();
         mappers::Recorded& r = out[std::string(o.at("id").as_string())];
         r.object = app_object_from(o.at("object").as_object());
+        const json::value* fresh = o.if_contains("written_since");
+        r.written_since = fresh != nullptr && fresh->is_bool() && fresh->as_bool();
         if (const json::value* told = o.if_contains("told"); told != nullptr && told->is_array()) {
             for (const json::value& m : told->as_array()) {
                 r.told_members.emplace_back(m.as_string());

@@ -15,7 +15,8 @@ public:
     std::unordered_map<std::string, mappers::Recorded> recorded(const std::string& tenant_id,
                                                                 const std::string& app_id,
                                                                 scim::ResourceKind kind,
-                                                                const std::vector<std::string>& ids) override;
+                                                                const std::vector<std::string>& ids,
+                                                                const std::string& since) override;
     std::vector<mappers::GoneObject> gone(const std::string& tenant_id, const std::string& app_id) override;
     void repair(const std::string& tenant_id, const std::string& app_id,
                 const std::vector<mappers::Repair>& repairs) override;

@@ -320,7 +320,9 @@ Verdict judge_recorded(const AppPolicies& policies, const DesiredUser& user) {
     return v;
 }
 
-Verdict judge_held_user(const DesiredUser& user, HeldIndex& held) {
+namespace {
+
+Verdict judge_against_copy(const DesiredUser& user, HeldIndex& held) {
     Verdict v;
     const std::optional<std::string> remote_id = user.object ? user.object->remote_id : std::nullopt;
     // The connector sends externalId = the canonical id unless the mapping sets one.
@@ -350,6 +352,17 @@ Verdict judge_held_user(const DesiredUser& user, HeldIndex& held) {
     }
     if (!v.attributes.empty()) {
         v.drift = Drift::kStale;
+    }
+    return v;
+}
+
+}  // namespace
+
+Verdict judge_held_user(const DesiredUser& user, HeldIndex& held) {
+    Verdict v = judge_against_copy(user, held);
+    if (user.written_since_read_back && (v.drift == Drift::kMissing || v.drift == Drift::kStale)) {
+        v.drift = Drift::kInFlight;
+        v.attributes.clear();
     }
     return v;
 }

@@ -97,11 +97,14 @@ struct DesiredUser {
     std::optional<AppObject> object;  // app_object
     bool in_flight = false;           // a delivery of it is pending or leased
     bool connector_receives_events = true;  // webhook apps also get account.* events
+    // The bridge wrote to the app's copy after the read-back began: the read-back cannot say
+    // whether the app lost it (Recorded::written_since).
+    bool written_since_read_back = false;
 };
 
 enum class Drift {
     kNone,
-    kInFlight,     // a delivery is on its way: not judged
+    kInFlight,     // a delivery is on its way, or was made after the read-back: not judged
     kUndelivered,  // a change the app was never sent (dead-lettered, or the app came later)
     kMissing,      // the app lost what it was sent
     kStale,        // the app holds other values (or another active state) than it was sent
@@ -119,7 +122,8 @@ struct Verdict {
 Verdict judge_recorded(const AppPolicies& policies, const DesiredUser& user);
 
 // For a SCIM app: the user against the read-back (claims the app's copy). Call after
-// judge_recorded said kNone.
+// judge_recorded said kNone. A copy written since the read-back began is not judged (kInFlight):
+// the read-back may predate it.
 Verdict judge_held_user(const DesiredUser& user, HeldIndex& held);
 
 // A repair: what to record of the app's real copy before the delivery that fixes it.
@@ -148,6 +152,7 @@ struct Recorded {
     std::optional<AppObject> object;
     bool in_flight = false;                 // a delivery is pending or leased
     std::vector<std::string> told_members;  // groups: the members the app was told (canonical ids)
+    bool written_since = false;             // the app's copy was written at or after `since`
 };
 
 struct GoneObject {  // recorded in the app, gone from the canonical store
@@ -162,9 +167,11 @@ class ReconcileStore {
 public:
     virtual ~ReconcileStore() = default;
     // What the bridge recorded of these resources in the app (every id gets an entry).
+    // `since`: an RFC 3339 time for Recorded::written_since, or empty.
     virtual std::unordered_map<std::string, Recorded> recorded(const std::string& tenant_id, const std::string& app_id,
                                                                scim::ResourceKind kind,
-                                                               const std::vector<std::string>& ids) = 0;
+                                                               const std::vector<std::string>& ids,
+                                                               const std::string& since) = 0;
     // The app's objects whose canonical resource no longer exists.
     virtual std::vector<GoneObject> gone(const std::string& tenant_id, const std::string& app_id) = 0;
     // Records what the app really holds and enqueues one delivery per repair, in one

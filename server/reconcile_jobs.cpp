@@ -2,6 +2,7 @@
 
 #include "mappers/app.hpp"
 #include "scim/schema.hpp"
+#include "server/ids.hpp"
 
 #include <boost/json.hpp>
 
@@ -87,6 +88,8 @@ public:
             config.deadline = options_.deadline;
             mappers::ReadBackLimits limits;
             limits.page_size = options_.page;
+            // Real time, as app_object.updated_at is (not the scheduler's clock, which tests scale).
+            read_back_began_ = SystemClock().now_rfc3339();
             auto read = mappers::read_back(config, transport_, app_.groups, limits);
             if (!read) {
                 return read.error();  // nothing judged: a partial read-back would look like drift
@@ -139,7 +142,7 @@ private:
             if (page->resources.empty()) break;
             std::vector<std::string> ids;
             for (const scim::StoredResource& r : page->resources) ids.push_back(r.id);
-            auto recorded = store_.recorded(tenant_, app_.id, ResourceKind::kUser, ids);
+            auto recorded = store_.recorded(tenant_, app_.id, ResourceKind::kUser, ids, read_back_began_);
             std::vector<Pending> batch;
             std::vector<Repair> repairs;
             for (const scim::StoredResource& r : page->resources) {
@@ -153,6 +156,7 @@ private:
                 user.object = std::move(rec.object);
                 user.in_flight = rec.in_flight;
                 user.connector_receives_events = webhook_;
+                user.written_since_read_back = rec.written_since;
                 if (user.object && user.object->remote_id) {
                     remote_to_canonical_[*user.object->remote_id] = r.id;
                     canonical_to_remote_[r.id] = *user.object->remote_id;
@@ -264,7 +268,7 @@ private:
         for (const ResourceKind kind : {ResourceKind::kUser, ResourceKind::kGroup}) {
             std::vector<std::string> ids;
             const auto flush = [&] {
-                for (const auto& [id, rec] : store_.recorded(tenant_, app_.id, kind, ids)) {
+                for (const auto& [id, rec] : store_.recorded(tenant_, app_.id, kind, ids, "")) {
                     if (rec.object || rec.in_flight) known.insert(id);
                 }
                 ids.clear();
@@ -305,7 +309,7 @@ private:
             if (page->resources.empty()) break;
             std::vector<std::string> ids;
             for (const scim::StoredResource& r : page->resources) ids.push_back(r.id);
-            auto recorded = store_.recorded(tenant_, app_.id, ResourceKind::kGroup, ids);
+            auto recorded = store_.recorded(tenant_, app_.id, ResourceKind::kGroup, ids, read_back_began_);
             std::vector<Repair> repairs;
             std::vector<mappers::ResyncItem> items;
             std::vector<std::pair<const scim::StoredResource*, mappers::Recorded*>> asked;
@@ -339,7 +343,7 @@ private:
                     continue;
                 } else if (rec.object) {
                     if (held == nullptr) {
-                        drift = Drift::kMissing;
+                        drift = rec.written_since ? Drift::kInFlight : Drift::kMissing;
                     } else {
                         attrs = mappers::drifted_attributes(desired.payload, held->resource);
                         if (auto told = members_differ(rec, *held)) {
@@ -590,6 +594,7 @@ private:
     bool webhook_;
 
     mappers::ReadBack held_;
+    std::string read_back_began_;  // RFC 3339 (SCIM apps); copies written since are not judged
     std::unordered_map<std::string, std::string> remote_to_canonical_;
     std::unordered_map<std::string, std::string> canonical_to_remote_;
     Tally users_;

@@ -322,6 +322,28 @@ TEST_CASE("held user: other values are stale and the refresh records what the ap
     CHECK(held.unclaimed().empty());
 }
 
+TEST_CASE("held user: a copy written after the read-back began is not judged from it") {
+    // Delivered while the run read the app: the read-back may predate the app's copy.
+    DesiredUser u = alice();
+    u.object = account(AccountState::kActive);
+    u.written_since_read_back = true;
+    HeldIndex absent;
+    const Verdict lost = judge_held_user(u, absent);
+    CHECK(lost.drift == Drift::kInFlight);
+    CHECK_FALSE(user_repair(u, lost).has_value());
+    HeldIndex older;
+    older.add(held_user("r-alice", R"({"id":"r-alice","userName":"alice@example.com","displayName":"Alice Old"})"));
+    const Verdict stale = judge_held_user(u, older);
+    CHECK(stale.drift == Drift::kInFlight);
+    CHECK(stale.attributes.empty());
+    CHECK_FALSE(user_repair(u, stale).has_value());
+    CHECK(older.unclaimed().empty());  // still the user's copy, never an orphan
+    // Without the write since, the same read-back is drift.
+    u.written_since_read_back = false;
+    HeldIndex absent_again;
+    CHECK(judge_held_user(u, absent_again).drift == Drift::kMissing);
+}
+
 TEST_CASE("held user: an inactive copy with equal attributes is stale in active only") {
     DesiredUser u = alice();
     u.object = account(AccountState::kActive);
