@@ -161,6 +161,23 @@ HttpResponse PullClient::get(const std::string& url,
     return send(std::move(request));
 }
 
+scim::Result<HttpResponse> PullClient::get_with_bearer(
+    const std::string& url, const std::function<scim::Result<std::string>(bool renew)>& token) {
+    auto bearer = token(false);
+    if (!bearer) {
+        return bearer.error();
+    }
+    HttpResponse response = get(url, {{"Authorization", "Bearer " + *bearer}});
+    if (response.outcome == HttpResponse::Outcome::kOk && response.status == 401) {
+        bearer = token(true);
+        if (!bearer) {
+            return bearer.error();
+        }
+        response = get(url, {{"Authorization", "Bearer " + *bearer}});
+    }
+    return response;
+}
+
 std::string PullClient::redact(std::string text) const {
     for (const std::string& secret : secrets_) {
         if (secret.size() < kMinRedactedSecret) {

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <initializer_list>
 #include <map>
 #include <memory>
@@ -59,6 +60,10 @@ public:
     HttpResponse send(HttpRequest request);
     // GET `url` with an Accept: application/json header plus `headers`.
     HttpResponse get(const std::string& url, const std::map<std::string, std::string>& headers);
+    // GET `url` with the bearer token `token(false)` gives; a 401 (a token revoked early) asks
+    // `token(true)` for a renewed one and tries once more.
+    scim::Result<HttpResponse> get_with_bearer(
+        const std::string& url, const std::function<scim::Result<std::string>(bool renew)>& token);
     // The JSON object of a 2xx answer; otherwise the error failure() describes. `what` names the
     // request in details ("Google users page 3").
     scim::Result<boost::json::object> json_object(const HttpResponse& response,

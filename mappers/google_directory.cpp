@@ -431,23 +431,16 @@ private:
         }
     }
 
-    // GET with the bearer token; a 401 (a token revoked early) renews it once.
+    // GET with the bearer token (renewed once on a 401).
     scim::Result<json::object> api_get(PullClient& client,
                                        const std::string& url,
                                        const std::string& what) {
-        auto token = access_token(client, false);
-        if (!token) {
-            return token.error();
+        auto response =
+            client.get_with_bearer(url, [&](bool renew) { return access_token(client, renew); });
+        if (!response) {
+            return response.error();
         }
-        HttpResponse response = client.get(url, {{"Authorization", "Bearer " + *token}});
-        if (response.outcome == HttpResponse::Outcome::kOk && response.status == 401) {
-            token = access_token(client, true);
-            if (!token) {
-                return token.error();
-            }
-            response = client.get(url, {{"Authorization", "Bearer " + *token}});
-        }
-        return client.json_object(response, what);
+        return client.json_object(*response, what);
     }
 
     scim::Result<std::string> access_token(PullClient& client, bool renew) {

@@ -457,21 +457,9 @@ private:
         }
     }
 
-    // GET with the bearer token; a 401 (a token revoked early) renews it once.
+    // GET with the bearer token (renewed once on a 401).
     scim::Result<HttpResponse> api_get(PullClient& client, const std::string& url) {
-        auto token = access_token(client, false);
-        if (!token) {
-            return token.error();
-        }
-        HttpResponse response = client.get(url, {{"Authorization", "Bearer " + *token}});
-        if (response.outcome == HttpResponse::Outcome::kOk && response.status == 401) {
-            token = access_token(client, true);
-            if (!token) {
-                return token.error();
-            }
-            response = client.get(url, {{"Authorization", "Bearer " + *token}});
-        }
-        return response;
+        return client.get_with_bearer(url, [&](bool renew) { return access_token(client, renew); });
     }
 
     scim::Result<std::string> access_token(PullClient& client, bool renew) {

@@ -706,6 +706,37 @@ TEST_SUITE("mappers.directory") {
         CHECK(s.requests == 4);
     }
 
+    TEST_CASE("graph: a 401 on a page renews the token once and asks again") {
+        auto graph = source(graph_config());
+        ScriptedTransport t;
+        json::object renewed = graph_token();
+        renewed["access_token"] = "eyJ.renewed";
+        t.then_json(graph_token())
+            .then_json(json::object{{"error", json::object{{"code", "InvalidAuthenticationToken"}}}}, 401)
+            .then_json(renewed)
+            .then_json(graph_page({graph_user("u1", "ann@contoso.test")}, "", kUsersDelta))
+            .then_json(graph_page({}, "", kGroupsDelta));
+        const DirectorySnapshot s = pulled(*graph, t);
+        CHECK(s.complete);
+        CHECK(s.users.size() == 1);
+        CHECK(t.requests.at(1).headers.at("Authorization") == "Bearer eyJ.graph");
+        CHECK(t.requests.at(2).method == "POST");  // the renewal
+        CHECK(t.requests.at(3).url == t.requests.at(1).url);
+        CHECK(t.requests.at(3).headers.at("Authorization") == "Bearer eyJ.renewed");
+        CHECK(t.requests.at(4).headers.at("Authorization") == "Bearer eyJ.renewed");
+
+        // A second 401 after the renewal is an authentication failure, not a loop.
+        graph = source(graph_config());  // no token held
+        ScriptedTransport t2;
+        t2.then_json(graph_token())
+            .then_json(json::object{{"error", "expired"}}, 401)
+            .then_json(renewed)
+            .then_json(json::object{{"error", "still expired"}}, 401);
+        const auto e = pull_error(*graph, t2);
+        CHECK(contains(e.detail, "authentication"));
+        CHECK(t2.requests.size() == 4);
+    }
+
     TEST_CASE("graph: 429 is an error that carries Retry-After") {
         auto graph = source(graph_config());
         ScriptedTransport t;
