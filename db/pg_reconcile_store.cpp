@@ -15,9 +15,10 @@ using scim::ResourceKind;
 namespace {
 
 // Objects of a batch of resources, which of them have a delivery on its way, whether the app's
-// copy was written since :since, and (groups) the members each app copy was told. (Should the
-// database's clock run behind the bridge's, a copy written just after :since is judged from the
-// read-back as before: at worst a repair the app answers with 409, and the copy is adopted.) Every lookup is by primary key or delivery_open_key_idx.
+// copy was written since :since, and (groups) the members each app copy was told. Every lookup
+// is by primary key or delivery_open_key_idx. (Should the database's clock run behind the
+// bridge's, a copy written just after :since is judged from the read-back as before: at worst a
+// repair the app answers with 409, and the copy is adopted.)
 constexpr const char* kRecorded =
     "WITH ids AS (SELECT unnest(CAST(:ids AS uuid[])) AS id) "
     "SELECT json_build_object("

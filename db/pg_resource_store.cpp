@@ -798,7 +798,7 @@ scim::Result<scim::Page> PgResourceStore::list(const std::string& tenant_id,
         total = filtered ? "(SELECT count(*) FROM m)"
                          : std::string("(SELECT coalesce(sum(delta), 0) FROM scim_resource_count "
                                        "WHERE tenant_id = CAST(:t AS uuid) AND kind = '") +
-                               (request.kind == ResourceKind::kUser ? "User" : "Group") + "')";
+                               std::string(scim::resource_type_id(request.kind)) + "')";
     }
     sql += total + ", ";
     if (request.count > 0) {
