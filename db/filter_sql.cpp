@@ -401,8 +401,10 @@ private:
                 break;
             case Source::Kind::kJsonArray: {
                 if (op == CompareOp::kEq && source->emails_index && f.value.is_string()) {
-                    // The GIN index on the lower-cased addresses answers emails.value eq.
-                    cond = "(t.emails @> ARRAY[lower(" + bind(std::string(f.value.as_string())) + ")])";
+                    // The B-tree of lower-cased addresses answers emails.value eq (migration 0015).
+                    cond = "EXISTS (SELECT 1 FROM scim_user_email ue WHERE ue.tenant_id = t.tenant_id"
+                           " AND ue.email = lower(" + bind(std::string(f.value.as_string())) +
+                           ") AND ue.user_id = t.id)";
                     break;
                 }
                 auto inner = compare_value("(" + source->element + " #>> '{}')", *source, op, f.value, what);

@@ -251,6 +251,57 @@ TEST_CASE("PUT replaces the member list with a set difference in the database") 
     CHECK(w.events(g->id) == "create:1:displayName,members replace:2:members");
 }
 
+TEST_CASE("emails.value eq follows a user's addresses through replace, PATCH, delete and tenant deletion") {
+    World w;
+    const auto user_schema = std::string(R"({"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],)");
+    const auto u = w.user(w.a, "gina@example.com",
+                          R"(,"emails":[{"value":"Gina@Example.com"},{"value":"gina@example.com"},{"value":"g@home.org"}])");
+    w.user(w.b, "gina@example.com", R"(,"emails":[{"value":"gina@example.com"}])");
+    auto matches = [&](const scim::CallContext& ctx, const std::string& address) {
+        return w.list(ctx, ResourceKind::kUser, "emails.value eq \"" + address + "\"").total_results;
+    };
+    auto rows = [&](const std::string& tenant_id) {
+        return w.t.query("SELECT coalesce(string_agg(email, ',' ORDER BY email), '') FROM scim_user_email "
+                         "WHERE tenant_id = '" + tenant_id + "'");
+    };
+    CHECK(matches(w.a, "GINA@example.COM") == 1);  // two spellings of one address: one match, one row
+    CHECK(matches(w.a, "g@home.org") == 1);
+    CHECK(rows(w.a.tenant_id) == "g@home.org,gina@example.com");
+
+    // PUT: the old addresses stop matching, the new one matches.
+    auto put = w.service.replace(w.a, ResourceKind::kUser, u.id,
+                                 json::parse(user_schema + R"("userName":"gina@example.com","emails":[{"value":"Gina@New.org"}]})"),
+                                 "", {});
+    REQUIRE(put.has_value());
+    CHECK(matches(w.a, "gina@example.com") == 0);
+    CHECK(matches(w.a, "g@home.org") == 0);
+    CHECK(matches(w.a, "gina@new.org") == 1);
+    CHECK(rows(w.a.tenant_id) == "gina@new.org");
+
+    // PATCH add: a second address; a PATCH of another attribute keeps them.
+    auto add = w.service.patch(w.a, ResourceKind::kUser, u.id, json::parse(R"({"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations":[{"op":"add","path":"emails","value":[{"value":"second@new.org","type":"home"}]}]})"), "", {});
+    REQUIRE(add.has_value());
+    auto title = w.service.patch(w.a, ResourceKind::kUser, u.id, json::parse(R"({"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations":[{"op":"replace","path":"title","value":"Boss"}]})"), "", {});
+    REQUIRE(title.has_value());
+    CHECK(matches(w.a, "second@new.org") == 1);
+    CHECK(matches(w.a, "gina@new.org") == 1);
+    CHECK(rows(w.a.tenant_id) == "gina@new.org,second@new.org");
+
+    // The other tenant's user with the same address is its own.
+    CHECK(matches(w.b, "gina@example.com") == 1);
+    CHECK(matches(w.b, "gina@new.org") == 0);
+
+    REQUIRE(w.service.remove(w.a, ResourceKind::kUser, u.id, "").has_value());
+    CHECK(matches(w.a, "gina@new.org") == 0);
+    CHECK(rows(w.a.tenant_id).empty());
+
+    w.t.query("DELETE FROM tenant WHERE id = '" + w.b.tenant_id + "'");
+    CHECK(rows(w.b.tenant_id).empty());
+    CHECK(w.t.query("SELECT count(*) FROM scim_user_email") == "0");
+}
+
 TEST_CASE("lookup filters IdPs need: eq and and on userName, externalId, id, emails.value, displayName") {
     World w;
     const auto u = w.user(w.a, "Erin@Example.com",
