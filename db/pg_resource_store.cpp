@@ -1,4 +1,5 @@
 #include "db/pg_resource_store.hpp"
+#include "db/sql_text.hpp"
 
 #include "db/database_impl.hpp"
 #include "db/filter_sql.hpp"
@@ -21,10 +22,13 @@ namespace {
 
 #define SCIMBRIDGE_TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
 
-constexpr const char* kCreated = SCIMBRIDGE_TS("t.created_at");
-constexpr const char* kModified = SCIMBRIDGE_TS("t.modified_at");
+// In a read's JSON the times are PostgreSQL's own (cheaper than to_char per row); from_json
+// rewrites them as SCIM writes times.
+constexpr const char* kCreated = "t.created_at";
+constexpr const char* kModified = "t.modified_at";
 
-// Direct and indirect groups of user t (nested groups; cycles bounded by depth), as JSON.
+// Direct and indirect groups of user t (nested groups; cycles bounded by depth), as JSON, in no
+// order (from_json orders them).
 // The group rows are looked up one by one through the primary key (a lateral LIMIT 1 keeps the
 // planner from hashing every group of the tenant: 3 ms a read with 10,000 groups, 0.4 ms this way).
 // The nesting steps name member_type = 'Group' so they read the small partial index (0014).
@@ -36,7 +40,7 @@ constexpr const char* kGroupsOfUser =
     "   SELECT m.group_id, up.depth + 1 FROM scim_group_member m JOIN up ON m.member_id = up.group_id"
     "   WHERE m.tenant_id = t.tenant_id AND m.member_type = 'Group' AND up.depth < 16)"
     " SELECT coalesce(json_agg(json_build_object('value', g.id, 'display', g.display_name,"
-    "                                            'direct', d.depth = 1) ORDER BY d.depth, g.id), '[]')"
+    "                                            'direct', d.depth = 1)), '[]')"
     " FROM (SELECT group_id, min(depth) AS depth FROM up GROUP BY group_id) d"
     " CROSS JOIN LATERAL (SELECT g.id, g.display_name FROM scim_group g"
     "                      WHERE g.tenant_id = t.tenant_id AND g.id = d.group_id LIMIT 1) g)";
@@ -60,7 +64,7 @@ constexpr const char* kGroupsOfPage =
     "   JOIN up ON m2.member_id = up.group_id"
     "   WHERE m2.tenant_id = CAST(:t AS uuid) AND m2.member_type = 'Group' AND up.depth < 16), "
     "gs AS (SELECT d.root, json_agg(json_build_object('value', g.id, 'display', g.display_name,"
-    "                                                 'direct', d.depth = 1) ORDER BY d.depth, g.id) AS groups"
+    "                                                 'direct', d.depth = 1)) AS groups"
     "   FROM (SELECT root, group_id, min(depth) AS depth FROM up GROUP BY root, group_id) d"
     "   CROSS JOIN LATERAL (SELECT g.id, g.display_name FROM scim_group g"
     "                        WHERE g.tenant_id = CAST(:t AS uuid) AND g.id = d.group_id LIMIT 1) g"
@@ -160,8 +164,8 @@ scim::StoredResource from_json(json::object&& o) {
                            std::move(o.at("doc").as_object()),
                            std::move(schemas),
                            o.at("version").to_number<std::int64_t>(),
-                           std::string(o.at("created").as_string()),
-                           std::string(o.at("modified").as_string()),
+                           scim_time_from_pg(o.at("created").as_string()),
+                           scim_time_from_pg(o.at("modified").as_string()),
                            std::nullopt,
                            std::nullopt};
     if (const json::value* g = o.if_contains("groups"); g != nullptr) {
@@ -171,6 +175,11 @@ scim::StoredResource from_json(json::object&& o) {
             r.groups->push_back({std::string(x.at("value").as_string()),
                                  std::string(x.at("display").as_string()), x.at("direct").as_bool()});
         }
+        // Aggregated unordered (an ORDER BY in the aggregate is a sort per user in SQL): direct
+        // groups first, each kind by id.
+        std::sort(r.groups->begin(), r.groups->end(), [](const auto& a, const auto& b) {
+            return a.direct != b.direct ? a.direct : a.value < b.value;
+        });
     }
     if (const json::value* m = o.if_contains("members"); m != nullptr) {
         r.members.emplace();

@@ -59,7 +59,6 @@ private:
     net::awaitable<void> run_session(net::ip::tcp::socket socket, net::ssl::context* tls);
     template <class Stream>
     net::awaitable<void> serve_requests(Stream& stream, SessionState& state, bool secure);
-    net::awaitable<Response> dispatch(Request request, bool secure);  // on the worker pool
     void session_ended(std::uint64_t id);
 
     net::io_context& ioc_;
