@@ -195,6 +195,7 @@ const std::vector<std::pair<std::string, Setter>>& setters() {
          millis_setter(&Config::lifecycle_interval, 10, 3'600'000, "lifecycle_interval_ms")},
         {"resync_period_minutes",
          size_setter(&Config::resync_period_minutes, 1, 7 * 24 * 60, "resync_period_minutes")},
+        {"job_nice", size_setter(&Config::job_nice, 0, 19, "job_nice")},
         {"invitation_ttl_hours", size_setter(&Config::invitation_ttl_hours, 1, 24 * 90, "invitation_ttl_hours")},
         {"smtp_url", string_setter(&Config::smtp_url)},
         {"smtp_username", string_setter(&Config::smtp_username)},

@@ -43,6 +43,10 @@ public:
         std::chrono::milliseconds lifecycle_period{60'000};
         std::chrono::milliseconds resync_period{5LL * 3600 * 1000};
         std::size_t max_parallel = 2;  // runs of different jobs at once
+        // The niceness of a run's thread (Linux: per thread). Scheduled work (a resync walking a
+        // tenant, directory pulls) yields the CPU to request and delivery threads; on an idle
+        // machine it runs at full speed all the same. 0 keeps the process's priority.
+        int job_nice = 10;
     };
 
     Scheduler(mappers::ScheduleStore& store, Options options, Metrics* metrics = nullptr);

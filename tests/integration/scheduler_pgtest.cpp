@@ -1,0 +1,66 @@
+#include "db/database.hpp"
+#include "db/migrations.hpp"
+#include "db/pg_schedule_store.hpp"
+#include "mappers/schedule.hpp"
+#include "server/scheduler.hpp"
+#include "tests/support/pg_test_database.hpp"
+
+#include <doctest/doctest.h>
+
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <future>
+#include <thread>
+
+using namespace scimbridge;  // NOLINT(google-build-using-namespace): test brevity
+using scimbridge::tests::PgTestDatabase;
+
+namespace {
+
+int thread_niceness() {
+    errno = 0;
+    return ::getpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)));
+}
+
+// The niceness the lifecycle job's thread ran with, under a scheduler with these options.
+int niceness_of_a_run(int job_nice) {
+    PgTestDatabase t;
+    auto database = db::Database::open(t.dsn(), {2});
+    db::migrate(*database);
+    db::PgScheduleStore store(*database, t.dsn());
+    server::Scheduler::Options options;
+    options.tick = std::chrono::milliseconds(20);
+    options.lifecycle_period = std::chrono::milliseconds(20);
+    options.job_nice = job_nice;
+    server::Scheduler scheduler(store, options);
+    std::promise<int> seen;
+    auto result = seen.get_future();
+    bool reported = false;
+    scheduler.add_job(mappers::kLifecycleJob, [&](server::JobContext&) -> scim::Result<boost::json::object> {
+        if (!reported) {
+            reported = true;
+            seen.set_value(thread_niceness());
+        }
+        return boost::json::object{};
+    });
+    scheduler.start();
+    REQUIRE(result.wait_for(std::chrono::seconds(20)) == std::future_status::ready);
+    scheduler.stop();
+    return result.get();
+}
+
+}  // namespace
+
+TEST_SUITE("server.scheduler") {
+TEST_CASE("a scheduled run's thread is niced by job_nice, so a resync yields the CPU to requests") {
+    const int base = thread_niceness();
+    CHECK(niceness_of_a_run(10) == std::min(19, base + 10));
+    CHECK(niceness_of_a_run(0) == base);
+    CHECK(thread_niceness() == base);  // the caller's own thread is untouched
+}
+}
