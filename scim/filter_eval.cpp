@@ -1,5 +1,6 @@
 #include "scim/filter_eval.hpp"
 
+#include "scim/datetime.hpp"
 #include "scim/text.hpp"
 
 #include <boost/json/array.hpp>
@@ -22,93 +23,6 @@ namespace {
 
 // Case-insensitive comparisons fold as PostgreSQL lower() does (scim/text.hpp).
 std::string lower(std::string_view s) { return fold_case(s); }
-
-// ---- xsd:dateTime → UTC microseconds since the epoch. ----
-
-std::int64_t days_from_civil(std::int64_t y, std::int64_t m, std::int64_t d) {
-    y -= m <= 2 ? 1 : 0;
-    const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
-    const std::int64_t yoe = y - era * 400;
-    const std::int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    const std::int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-// YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM); the fraction is truncated to microseconds.
-std::optional<std::int64_t> parse_datetime(std::string_view s) {
-    const auto number = [&](std::size_t at, std::size_t n) -> std::optional<std::int64_t> {
-        if (at + n > s.size()) {
-            return std::nullopt;
-        }
-        std::int64_t v = 0;
-        for (std::size_t i = at; i < at + n; ++i) {
-            if (s[i] < '0' || s[i] > '9') {
-                return std::nullopt;
-            }
-            v = v * 10 + (s[i] - '0');
-        }
-        return v;
-    };
-    if (s.size() < 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' ||
-        s[16] != ':') {
-        return std::nullopt;
-    }
-    const auto year = number(0, 4);
-    const auto month = number(5, 2);
-    const auto day = number(8, 2);
-    const auto hour = number(11, 2);
-    const auto minute = number(14, 2);
-    const auto second = number(17, 2);
-    if (!year || !month || !day || !hour || !minute || !second) {
-        return std::nullopt;
-    }
-    const bool leap = (*year % 4 == 0 && *year % 100 != 0) || *year % 400 == 0;
-    static constexpr std::int64_t kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (*year < 1 || *month < 1 || *month > 12 || *day < 1 || *hour > 23 || *minute > 59 ||
-        *second > 59) {
-        return std::nullopt;
-    }
-    const std::int64_t month_days =
-        kDays[static_cast<std::size_t>(*month - 1)] + (*month == 2 && leap ? 1 : 0);
-    if (*day > month_days) {
-        return std::nullopt;
-    }
-    std::size_t i = 19;
-    std::int64_t micros = 0;
-    if (s[i] == '.') {
-        ++i;
-        const std::size_t start = i;
-        while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
-            if (i - start < 6) {
-                micros = micros * 10 + (s[i] - '0');
-            }
-            ++i;
-        }
-        if (i == start) {
-            return std::nullopt;
-        }
-        for (std::size_t k = i - start; k < 6; ++k) {
-            micros *= 10;
-        }
-    }
-    std::int64_t offset_minutes = 0;
-    if (i + 1 == s.size() && s[i] == 'Z') {
-        offset_minutes = 0;
-    } else if (i + 6 == s.size() && (s[i] == '+' || s[i] == '-') && s[i + 3] == ':') {
-        const auto oh = number(i + 1, 2);
-        const auto om = number(i + 4, 2);
-        // xsd:dateTime offsets run from -14:00 to +14:00.
-        if (!oh || !om || *om > 59 || *oh * 60 + *om > 14 * 60) {
-            return std::nullopt;
-        }
-        offset_minutes = (s[i] == '-' ? -1 : 1) * (*oh * 60 + *om);
-    } else {
-        return std::nullopt;
-    }
-    const std::int64_t seconds = days_from_civil(*year, *month, *day) * 86400 + *hour * 3600 +
-                                 *minute * 60 + *second - offset_minutes * 60;
-    return seconds * 1'000'000 + micros;
-}
 
 // ---- What a path names. ----
 

@@ -1,24 +1,17 @@
 #include "server/ids.hpp"
 
+#include "scim/datetime.hpp"
 #include "server/credentials.hpp"
 
 #include <chrono>
-#include <cstdio>
-#include <ctime>
 
 namespace scimbridge::server {
 
 std::string SystemClock::now_rfc3339() const {
-    const auto now = std::chrono::system_clock::now();
-    const std::time_t t = std::chrono::system_clock::to_time_t(now);
-    const auto ms =
-        std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[80];
-    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
-    return buf;
+    const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+    return scim::format_datetime_millis(micros).value_or("1970-01-01T00:00:00.000Z");
 }
 
 std::string RandomIdGenerator::next_id() {
