@@ -28,6 +28,7 @@ void Database::Impl::connect(soci::session& session) {
     session << "SELECT set_config('statement_timeout', :t, false)", soci::use(timeout);
     session << "SET application_name = 'scim-bridge'";
     session << "SET client_min_messages = warning";
+    session << "SET DateStyle = 'ISO, MDY'";  // the timestamptz text scim_time_from_pg reads
 }
 
 bool Database::Impl::connected(soci::session& session) {
@@ -130,30 +131,10 @@ namespace {
 }  // namespace
 
 namespace {
-std::optional<Row> first_row(PGconn* conn, PGresult* res);
-}  // namespace
 
-std::optional<Row> query_row_planned(Connection& c, const std::string& sql, const Params& params) {
+// Runs `sql` with `params` and returns the result, checked: an error throws (see query_row).
+PGresult* execute(Connection& c, const std::string& sql, const Params& params, bool planned) {
     PGconn* conn = native_connection(c.session);
-    auto [text, names] = to_positional(sql);
-    std::vector<const char*> values;
-    values.reserve(names.size());
-    for (const std::string& name : names) {
-        const auto p = params.find(name);
-        values.push_back(p == params.end() || !p->second ? nullptr : p->second->c_str());
-    }
-    PGresult* res = PQexecParams(conn, text.c_str(), static_cast<int>(values.size()), nullptr,
-                                 values.data(), nullptr, nullptr, 0);
-    return first_row(conn, res);
-}
-
-std::optional<Row> query_row(Connection& c, const std::string& sql, const Params& params) {
-    PGconn* conn = native_connection(c.session);
-    PreparedSlot& slot = c.prepared;
-    if (slot.conn != conn) {  // a new connection: its statements are gone
-        slot.conn = conn;
-        slot.statements.clear();
-    }
     const auto bind = [&](const std::vector<std::string>& names) {
         std::vector<const char*> values;
         values.reserve(names.size());
@@ -163,9 +144,14 @@ std::optional<Row> query_row(Connection& c, const std::string& sql, const Params
         }
         return values;
     };
+    PreparedSlot& slot = c.prepared;
+    if (slot.conn != conn) {  // a new connection: its statements are gone
+        slot.conn = conn;
+        slot.statements.clear();
+    }
     PGresult* res = nullptr;
-    auto it = slot.statements.find(sql);
-    if (it == slot.statements.end() && slot.statements.size() >= PreparedSlot::kMaxStatements) {
+    auto it = planned ? slot.statements.end() : slot.statements.find(sql);
+    if (planned || (it == slot.statements.end() && slot.statements.size() >= PreparedSlot::kMaxStatements)) {
         auto [text, names] = to_positional(sql);
         const auto values = bind(names);
         res = PQexecParams(conn, text.c_str(), static_cast<int>(values.size()), nullptr,
@@ -185,23 +171,20 @@ std::optional<Row> query_row(Connection& c, const std::string& sql, const Params
         res = PQexecPrepared(conn, it->second.name.c_str(), static_cast<int>(values.size()),
                              values.data(), nullptr, nullptr, 0);
     }
-    if (PQresultStatus(res) != PGRES_TUPLES_OK && PQresultStatus(res) != PGRES_COMMAND_OK) {
+    const ExecStatusType status = PQresultStatus(res);
+    if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
         const char* state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
         if (state != nullptr && std::string_view(state) == "26000" && it != slot.statements.end()) {
             slot.statements.erase(it);  // the statement vanished (e.g. DISCARD ALL): forget it
         }
-    }
-    return first_row(conn, res);
-}
-
-namespace {
-std::optional<Row> first_row(PGconn* conn, PGresult* res) {
-    const ExecStatusType status = PQresultStatus(res);
-    if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
         throw_result_error(conn, res, "");
     }
+    return res;
+}
+
+std::optional<Row> first_row(PGresult* res) {
     std::optional<Row> row;
-    if (status == PGRES_TUPLES_OK && PQntuples(res) > 0) {
+    if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) > 0) {
         row.emplace();
         for (int i = 0; i < PQnfields(res); ++i) {
             if (PQgetisnull(res, 0, i)) {
@@ -215,7 +198,42 @@ std::optional<Row> first_row(PGconn* conn, PGresult* res) {
     PQclear(res);
     return row;
 }
+
 }  // namespace
+
+std::optional<Row> query_row_planned(Connection& c, const std::string& sql, const Params& params) {
+    return first_row(execute(c, sql, params, true));
+}
+
+std::optional<Row> query_row(Connection& c, const std::string& sql, const Params& params) {
+    return first_row(execute(c, sql, params, false));
+}
+
+Rows query_rows(Connection& c, const std::string& sql, const Params& params) {
+    return Rows(execute(c, sql, params, false));
+}
+
+Rows query_rows_planned(Connection& c, const std::string& sql, const Params& params) {
+    return Rows(execute(c, sql, params, true));
+}
+
+Rows::~Rows() {
+    if (res_ != nullptr) {
+        PQclear(res_);
+    }
+}
+
+int Rows::size() const { return PQresultStatus(res_) == PGRES_TUPLES_OK ? PQntuples(res_) : 0; }
+
+bool Rows::is_null(int row, int col) const { return PQgetisnull(res_, row, col) != 0; }
+
+std::string_view Rows::text(int row, int col) const {
+    return {PQgetvalue(res_, row, col), static_cast<std::size_t>(PQgetlength(res_, row, col))};
+}
+
+std::optional<std::string_view> Rows::optional_text(int row, int col) const {
+    return is_null(row, col) ? std::nullopt : std::optional<std::string_view>(text(row, col));
+}
 
 std::string redact_dsn(const std::string& dsn) {
     // URI form: postgresql://user:secret@host/db ; keyword form: password=secret

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <string_view>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -113,6 +114,28 @@ std::optional<Row> query_row(Connection& c, const std::string& sql, const Params
 // whose best plan depends on the literals, like filtered lists, where a prepared statement's
 // generic plan would miss the selective index.
 std::optional<Row> query_row_planned(Connection& c, const std::string& sql, const Params& params);
+
+// Every row of a result, read in place (no copy per cell): for pages, where one row per resource
+// costs PostgreSQL less than aggregating the page into one JSON text. Views die with the Rows.
+class Rows {
+public:
+    explicit Rows(PGresult* res) : res_(res) {}
+    Rows(Rows&& o) noexcept : res_(std::exchange(o.res_, nullptr)) {}
+    Rows& operator=(Rows&&) = delete;
+    Rows(const Rows&) = delete;
+    ~Rows();
+    int size() const;
+    bool is_null(int row, int col) const;
+    std::string_view text(int row, int col) const;  // "" for NULL
+    std::optional<std::string_view> optional_text(int row, int col) const;
+
+private:
+    PGresult* res_;
+};
+
+// query_row and query_row_planned, keeping every row.
+Rows query_rows(Connection& c, const std::string& sql, const Params& params);
+Rows query_rows_planned(Connection& c, const std::string& sql, const Params& params);
 
 
 class DatabaseError : public std::runtime_error {

@@ -7,9 +7,11 @@
 
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
+#include <boost/json/parser.hpp>
 #include <boost/json/serialize.hpp>
 
 #include <algorithm>
+#include <charconv>
 #include <map>
 
 namespace scimbridge::db {
@@ -147,6 +149,34 @@ constexpr const char* kRemoveOtherMembers =
 
 const char* table_of(ResourceKind kind) { return kind == ResourceKind::kUser ? "scim_user" : "scim_group"; }
 
+// A user's groups as kGroupsOfUser/kGroupsOfPage aggregate them, in SCIM's order.
+std::vector<scim::GroupRef> groups_from_json(const json::array& a) {
+    std::vector<scim::GroupRef> groups;
+    groups.reserve(a.size());
+    for (const json::value& v : a) {
+        const json::object& x = v.as_object();
+        groups.push_back({std::string(x.at("value").as_string()), std::string(x.at("display").as_string()),
+                          x.at("direct").as_bool()});
+    }
+    // Aggregated unordered (an ORDER BY in the aggregate is a sort per user in SQL): direct
+    // groups first, each kind by id.
+    std::sort(groups.begin(), groups.end(), [](const auto& a1, const auto& b1) {
+        return a1.direct != b1.direct ? a1.direct : a1.value < b1.value;
+    });
+    return groups;
+}
+
+std::vector<scim::MemberRef> members_from_json(const json::array& a) {
+    std::vector<scim::MemberRef> members;
+    members.reserve(a.size());
+    for (const json::value& v : a) {
+        const json::object& x = v.as_object();
+        members.push_back({std::string(x.at("value").as_string()), std::string(x.at("type").as_string()),
+                           std::string(x.at("display").as_string())});
+    }
+    return members;
+}
+
 // Takes the document over from `o` (moved when `o` owns it in the storage it came in).
 scim::StoredResource from_json(json::object&& o) {
     std::optional<std::string> external_id;
@@ -169,26 +199,60 @@ scim::StoredResource from_json(json::object&& o) {
                            std::nullopt,
                            std::nullopt};
     if (const json::value* g = o.if_contains("groups"); g != nullptr) {
-        r.groups.emplace();
-        for (const json::value& v : g->as_array()) {
-            const json::object& x = v.as_object();
-            r.groups->push_back({std::string(x.at("value").as_string()),
-                                 std::string(x.at("display").as_string()), x.at("direct").as_bool()});
-        }
-        // Aggregated unordered (an ORDER BY in the aggregate is a sort per user in SQL): direct
-        // groups first, each kind by id.
-        std::sort(r.groups->begin(), r.groups->end(), [](const auto& a, const auto& b) {
-            return a.direct != b.direct ? a.direct : a.value < b.value;
-        });
+        r.groups = groups_from_json(g->as_array());
     }
     if (const json::value* m = o.if_contains("members"); m != nullptr) {
-        r.members.emplace();
-        for (const json::value& v : m->as_array()) {
-            const json::object& x = v.as_object();
-            r.members->push_back({std::string(x.at("value").as_string()),
-                                  std::string(x.at("type").as_string()),
-                                  std::string(x.at("display").as_string())});
-        }
+        r.members = members_from_json(m->as_array());
+    }
+    return r;
+}
+
+// One row of a page as PostgreSQL's text: id, externalId, schemas (a JSON array), doc (JSON),
+// version, the two times (timestamptz text) and the groups or members (JSON) when loaded.
+struct ResourceColumns {
+    std::string_view id;
+    std::optional<std::string_view> external_id;
+    std::string_view schemas;
+    std::string_view doc;
+    std::string_view version;
+    std::string_view created;
+    std::string_view modified;
+    std::optional<std::string_view> groups;
+    std::optional<std::string_view> members;
+};
+
+// `text` parsed by `parser` (one parser for a whole page: its buffers are reused) into `storage`.
+json::value parse_with(json::parser& parser, std::string_view text, const json::storage_ptr& storage) {
+    parser.reset(storage);
+    parser.write(text);
+    return parser.release();
+}
+
+// The document is parsed into `storage` (the request's arena) and moved into the resource.
+scim::StoredResource from_columns(const ResourceColumns& c, json::parser& parser, const json::storage_ptr& storage) {
+    const json::value schema_list = parse_with(parser, c.schemas, storage);
+    std::vector<std::string> schemas;
+    schemas.reserve(schema_list.as_array().size());
+    for (const json::value& s : schema_list.as_array()) {
+        schemas.emplace_back(s.as_string());
+    }
+    json::value doc = parse_with(parser, c.doc, storage);
+    std::int64_t version = 0;
+    std::from_chars(c.version.data(), c.version.data() + c.version.size(), version);
+    scim::StoredResource r{std::string(c.id),
+                           c.external_id ? std::optional<std::string>(std::string(*c.external_id)) : std::nullopt,
+                           std::move(doc.as_object()),
+                           std::move(schemas),
+                           version,
+                           scim_time_from_pg(c.created),
+                           scim_time_from_pg(c.modified),
+                           std::nullopt,
+                           std::nullopt};
+    if (c.groups) {
+        r.groups = groups_from_json(parse_with(parser, *c.groups, storage).as_array());
+    }
+    if (c.members) {
+        r.members = members_from_json(parse_with(parser, *c.members, storage).as_array());
     }
     return r;
 }
@@ -769,12 +833,12 @@ scim::Result<scim::Page> PgResourceStore::list(const std::string& tenant_id,
     const std::string page_where = keyset.empty() ? where : where + " AND " + keyset;
     const bool want_total = !request.cursor_mode || !request.after;
     const std::int64_t fetch = request.cursor_mode ? request.count + 1 : request.count;
-    std::string object = resource_object(request.kind, request.load);
-    object.insert(object.size() - 1, ", 'sk', t.sk::text");  // keep the key for cursors
 
-    // One statement, one row: the total and the page as a JSON array. With a filter, the
-    // matching rows are found once (through the filter's own index) and both the count and the
-    // page read them; without one, the page walks the ordered index and stops at the limit.
+    // One statement: a row per resource of the page (each column as PostgreSQL keeps it, which
+    // costs it less than building JSON), all carrying the total; an empty page is one row with
+    // the total and NULLs. With a filter, the matching rows are found once (through the filter's
+    // own index) and both the count and the page read them; without one, the page walks the
+    // ordered index and stops at the limit.
     const bool filtered = request.filter != nullptr;
     const std::string source = filtered ? "m" : table;
     // User pages compute their groups set-based (kGroupsOfPage) over the page CTE p.
@@ -799,59 +863,71 @@ scim::Result<scim::Page> PgResourceStore::list(const std::string& tenant_id,
         }
         sql += " ";
     }
-    sql += "SELECT ";
     // Unfiltered, the total is the tenant's maintained count (migration 0013), not a count of
     // every row.
-    std::string total = "NULL";
+    std::string total = "NULL::bigint";
     if (want_total) {
         total = filtered ? "(SELECT count(*) FROM m)"
                          : std::string("(SELECT coalesce(sum(delta), 0) FROM scim_resource_count "
                                        "WHERE tenant_id = CAST(:t AS uuid) AND kind = '") +
                                std::string(scim::resource_type_id(request.kind)) + "')";
     }
-    sql += total + ", ";
     if (request.count > 0) {
+        std::string rows;
+        if (page_groups) {
+            rows = "SELECT t.*, coalesce(gs.groups, '[]'::json) AS related FROM p t LEFT JOIN gs ON gs.root = t.id";
+        } else if (request.kind == ResourceKind::kGroup && request.load.members) {
+            rows = std::string("SELECT t.*, ") + kMembersOfGroup + " AS related FROM (" + page_rows + ") t";
+        } else {
+            rows = "SELECT t.*, NULL::json AS related FROM (" + page_rows + ") t";
+        }
         const std::string ordered =
             sort ? std::string("t.sk") + (request.descending ? " DESC" : " ASC") + " NULLS LAST, t.id" : "t.id";
-        if (page_groups) {
-            std::string with_groups =
-                resource_object(request.kind, request.load, "coalesce(gs.groups, '[]'::json)");
-            with_groups.insert(with_groups.size() - 1, ", 'sk', t.sk::text");
-            sql += "(SELECT coalesce(json_agg(" + with_groups + " ORDER BY " + ordered +
-                   "), '[]')::text FROM p t LEFT JOIN gs ON gs.root = t.id)";
-        } else {
-            sql += "(SELECT coalesce(json_agg(" + object + " ORDER BY " + ordered +
-                   "), '[]')::text FROM (" + page_rows + ") t)";
-        }
+        sql += "SELECT c.total, t.id, t.external_id, array_to_json(t.schemas), t.doc, t.version, t.created_at, "
+               "t.modified_at, t.related, t.sk::text FROM (SELECT " + total + " AS total) c LEFT JOIN (" + rows +
+               ") t ON true ORDER BY " + ordered;
         values.emplace("limit", std::to_string(fetch));
         if (!request.cursor_mode) {
             values.emplace("offset", std::to_string(request.start_index - 1));
         }
     } else {
-        sql += "'[]'";
+        sql += "SELECT " + total;
     }
     for (std::size_t i = 0; i < params.size(); ++i) {
         values.emplace("p" + std::to_string(i + 1), params[i]);
     }
+    const bool related_groups = page_groups;
+    const bool related_members = request.kind == ResourceKind::kGroup && request.load.members;
     return db_.impl().with_connection([&](Connection& conn) -> scim::Result<scim::Page> {
         // Planned for these values (a generic plan cannot see how selective a filter is), except
-        // equality lookups on an indexed column, whose plan is that index: those stay prepared.
-        const auto row = indexed ? query_row(conn, sql, values) : query_row_planned(conn, sql, values);
+        // equality lookups on an indexed column, whose plan is that index, and unfiltered pages,
+        // whose plan is the order's index: those stay prepared.
+        const Rows rows = indexed || !filtered ? query_rows(conn, sql, values) : query_rows_planned(conn, sql, values);
         scim::Page page;
-        if (row->at(0)) {
-            page.total_results = std::stoll(*row->at(0));
+        if (rows.size() > 0 && !rows.is_null(0, 0)) {
+            page.total_results = std::stoll(std::string(rows.text(0, 0)));
         }
         // Parsed into the caller's storage (an arena for a request), the documents are moved,
         // not copied, into the page.
-        json::value parsed = json::parse(row->at(1).value_or("[]"), request.storage);
-        page.resources.reserve(parsed.as_array().size());
-        page.sort_keys.reserve(parsed.as_array().size());
-        for (json::value& v : parsed.as_array()) {
-            const json::value* key = v.as_object().if_contains("sk");
-            page.sort_keys.push_back(key != nullptr && key->is_string()
-                                         ? std::optional<std::string>(std::string(key->as_string()))
-                                         : std::nullopt);
-            page.resources.push_back(from_json(std::move(v.as_object())));
+        unsigned char scratch[4096];
+        json::parser parser(json::storage_ptr(), json::parse_options(), scratch);
+        page.resources.reserve(static_cast<std::size_t>(rows.size()));
+        page.sort_keys.reserve(static_cast<std::size_t>(rows.size()));
+        for (int i = 0; request.count > 0 && i < rows.size(); ++i) {
+            if (rows.is_null(i, 1)) {
+                continue;  // the empty page's row: only the total
+            }
+            ResourceColumns columns{rows.text(i, 1), rows.optional_text(i, 2), rows.text(i, 3), rows.text(i, 4),
+                                    rows.text(i, 5), rows.text(i, 6),          rows.text(i, 7), std::nullopt,
+                                    std::nullopt};
+            if (related_groups) {
+                columns.groups = rows.text(i, 8);
+            } else if (related_members) {
+                columns.members = rows.text(i, 8);
+            }
+            page.sort_keys.push_back(rows.is_null(i, 9) ? std::nullopt
+                                                        : std::optional<std::string>(std::string(rows.text(i, 9))));
+            page.resources.push_back(from_columns(columns, parser, request.storage));
         }
         if (request.cursor_mode && static_cast<std::int64_t>(page.resources.size()) > request.count) {
             page.more = true;

@@ -1,7 +1,7 @@
 #include "scim/datetime.hpp"
 
 #include <chrono>
-#include <cstdio>
+#include <string>
 
 namespace scimbridge::scim {
 
@@ -105,12 +105,22 @@ std::optional<std::string> format_datetime_millis(std::int64_t micros) {
         return std::nullopt;
     }
     const hh_mm_ss<milliseconds> tod{floor<milliseconds>(t - day)};
-    char out[32];
-    std::snprintf(out, sizeof out, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", y,
-                  static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()),
-                  static_cast<int>(tod.hours().count()), static_cast<int>(tod.minutes().count()),
-                  static_cast<int>(tod.seconds().count()), static_cast<int>(tod.subseconds().count()));
-    return std::string(out);
+    // "YYYY-MM-DDTHH:MM:SS.mmmZ", digit by digit (snprintf was a tenth of a 1,000-user page).
+    std::string out = "0000-00-00T00:00:00.000Z";
+    const auto put = [&out](std::size_t at, std::size_t width, long long v) {
+        for (std::size_t i = at + width; i > at; --i) {
+            out[i - 1] = static_cast<char>('0' + v % 10);
+            v /= 10;
+        }
+    };
+    put(0, 4, y);
+    put(5, 2, static_cast<unsigned>(date.month()));
+    put(8, 2, static_cast<unsigned>(date.day()));
+    put(11, 2, tod.hours().count());
+    put(14, 2, tod.minutes().count());
+    put(17, 2, tod.seconds().count());
+    put(20, 3, tod.subseconds().count());
+    return out;
 }
 
 }  // namespace scimbridge::scim

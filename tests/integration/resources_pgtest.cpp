@@ -365,6 +365,27 @@ TEST_CASE("paging with startIndex and count is stable; count=0 gives only totalR
     CHECK(none->resources.empty());
     auto past = w.service.list(w.a, ResourceKind::kUser, {"", 100, 10, {}});
     CHECK(past->resources.empty());
+    CHECK(past->total_results == 25);  // a page past the end still counts the matches
+    auto past_filtered = w.service.list(w.a, ResourceKind::kUser, {"userName sw \"page1\"", 100, 10, {}});
+    REQUIRE(past_filtered.has_value());
+    CHECK(past_filtered->resources.empty());
+    CHECK(past_filtered->total_results == 11);  // page1, page10..page19
+    auto nothing = w.service.list(w.a, ResourceKind::kUser, {"userName eq \"nobody\"", 1, 10, {}});
+    REQUIRE(nothing.has_value());
+    CHECK(nothing->resources.empty());
+    CHECK(nothing->total_results == 0);
+    // A page's rows carry the same document, version and meta times as a read of each resource.
+    auto first = w.service.list(w.a, ResourceKind::kUser, {"", 1, 5, {}});
+    REQUIRE(first.has_value());
+    for (const auto& r : first->resources) {
+        auto one = w.service.get(w.a, ResourceKind::kUser, r.id, {});
+        REQUIRE(one.has_value());
+        CHECK(one->created == r.created);
+        CHECK(one->last_modified == r.last_modified);
+        CHECK(one->version == r.version);
+        CHECK(one->document == r.document);
+        CHECK(r.created.size() == 24);  // 2026-08-11T18:51:03.921Z
+    }
 }
 TEST_CASE("deleting a member gives each group it left a new version and a change event") {
     World w;

@@ -28,6 +28,15 @@ TEST_CASE("text of another shape is returned as it is") {
     CHECK(scim_time_from_pg("0044-03-15T12:00:00+00:00 BC") == "0044-03-15T12:00:00+00:00 BC");
     CHECK(scim_time_from_pg("2026-02-30T00:00:00+00:00") == "2026-02-30T00:00:00+00:00");
     CHECK(scim_time_from_pg("2026-08-11T18:51:03.+00:00") == "2026-08-11T18:51:03.+00:00");
-    CHECK(scim_time_from_pg("2026-08-11 18:51:03+00") == "2026-08-11 18:51:03+00");
+    CHECK(scim_time_from_pg("2026-08-11 18:51:03+0") == "2026-08-11 18:51:03+0");
+    CHECK(scim_time_from_pg("2026-08-11 18:51:03.5 +00") == "2026-08-11 18:51:03.5 +00");
+}
+
+TEST_CASE("timestamptz text under DateStyle ISO reads like the JSON shape") {
+    CHECK(scim_time_from_pg("2026-08-11 18:51:03+00") == "2026-08-11T18:51:03.000Z");
+    CHECK(scim_time_from_pg("2026-08-11 18:51:03.921+00") == "2026-08-11T18:51:03.921Z");
+    CHECK(scim_time_from_pg("2026-08-12 00:21:03.9215+05:30") == "2026-08-11T18:51:03.921Z");
+    CHECK(scim_time_from_pg("2026-12-31 20:00:00-05") == "2027-01-01T01:00:00.000Z");
+    CHECK(scim_time_from_pg("1960-08-11 18:06:33.921-00:44:30") == "1960-08-11T18:51:03.921Z");
 }
 }
