@@ -199,6 +199,59 @@ TEST_CASE("at most app_cap deliveries of one app are leased, and excluded apps a
     CHECK(w.claim(10, 100, milliseconds(60000), {slow, fast}).empty());
 }
 
+TEST_CASE("a resync's repairs get a quarter of an app's slots ahead of live changes, and all of them when idle") {
+    OutboxWorld w;
+    for (int i = 0; i < 48; ++i) {
+        w.user(w.a, "lane" + std::to_string(i));
+    }
+    const std::string busy = w.app(w.a, "busy");  // 48 live deliveries (its initial sync)
+    // The 8 newest become a resync's repairs: due after every live change.
+    w.t.query("UPDATE delivery SET operation = 'resync' WHERE id IN (SELECT id FROM delivery WHERE app_id = '" +
+              busy + "' ORDER BY id DESC LIMIT 8)");
+    const std::string oldest_live = w.t.query("SELECT string_agg(id::text, ',' ORDER BY id) FROM (SELECT id FROM delivery "
+                                              "WHERE app_id = '" + busy + "' ORDER BY id LIMIT 12) x");
+    auto jobs = w.claim(100, 16);
+    REQUIRE(jobs.size() == 16);
+    int repairs = 0;
+    std::vector<std::int64_t> live;
+    for (const auto& j : jobs) {
+        if (j.operation == "resync") {
+            ++repairs;
+        } else {
+            live.push_back(j.id);
+        }
+    }
+    CHECK(repairs == 4);  // 16 / 4, although every live change was due earlier
+    std::sort(live.begin(), live.end());
+    std::string live_ids;
+    for (std::int64_t id : live) {
+        live_ids += (live_ids.empty() ? "" : ",") + std::to_string(id);
+    }
+    CHECK(live_ids == oldest_live);  // the rest in due order
+    CHECK(w.claim(100, 16).empty());  // the app's slots are full
+    // Two repairs finish: their slots go to repairs again (the quarter is of in-flight work).
+    int finished = 0;
+    for (const auto& j : jobs) {
+        if (j.operation == "resync" && finished < 2) {
+            REQUIRE(w.outbox.complete(j, delivered()));
+            ++finished;
+        }
+    }
+    auto next = w.claim(100, 16);
+    REQUIRE(next.size() == 2);
+    CHECK(next[0].operation == "resync");
+    CHECK(next[1].operation == "resync");
+
+    // An app whose only work is repairs gets every slot for them.
+    for (int i = 0; i < 10; ++i) {
+        w.user(w.b, "idle" + std::to_string(i));
+    }
+    const std::string idle = w.app(w.b, "idle");
+    w.t.query("UPDATE delivery SET operation = 'resync' WHERE app_id = '" + idle + "'");
+    auto only = w.claim(100, 16, milliseconds(60000), {busy});
+    CHECK(only.size() == 10);
+}
+
 TEST_CASE("concurrent claimers never lease one resource twice and lose nothing") {
     OutboxWorld w;
     w.app(w.a, "crm");
