@@ -24,13 +24,8 @@ namespace {
 
 #define SCIMBRIDGE_TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
 
-// In a read's JSON the times are PostgreSQL's own (cheaper than to_char per row); from_json
-// rewrites them as SCIM writes times.
-constexpr const char* kCreated = "t.created_at";
-constexpr const char* kModified = "t.modified_at";
-
 // Direct and indirect groups of user t (nested groups; cycles bounded by depth), as JSON, in no
-// order (from_json orders them).
+// order (groups_from_json orders them).
 // The group rows are looked up one by one through the primary key (a lateral LIMIT 1 keeps the
 // planner from hashing every group of the tenant: 3 ms a read with 10,000 groups, 0.4 ms this way).
 // The nesting steps name member_type = 'Group' so they read the small partial index (0014).
@@ -72,21 +67,37 @@ constexpr const char* kGroupsOfPage =
     "                        WHERE g.tenant_id = CAST(:t AS uuid) AND g.id = d.group_id LIMIT 1) g"
     "   GROUP BY d.root)";
 
-// One resource row t as a JSON object: a read is one statement and one round trip, whatever
-// it loads. SOCI prepares multi-row statements (PREPARE + EXECUTE + DEALLOCATE); a single text
-// value avoids that.
-std::string resource_object(ResourceKind kind, const scim::LoadOptions& load,
-                            const char* groups = kGroupsOfUser) {
-    std::string sql = std::string("json_build_object('id', t.id, 'externalId', t.external_id, ") +
-                      "'schemas', t.schemas, 'doc', t.doc, 'version', t.version, 'created', " +
-                      kCreated + ", 'modified', " + kModified;
+// What a read loads besides the row: a user's groups or a group's members (JSON), or nothing.
+enum class Related { kNone, kGroups, kMembers };
+
+Related related_of(ResourceKind kind, const scim::LoadOptions& load) {
     if (kind == ResourceKind::kUser && load.groups) {
-        sql += std::string(", 'groups', ") + groups;
+        return Related::kGroups;
     }
     if (kind == ResourceKind::kGroup && load.members) {
-        sql += std::string(", 'members', ") + kMembersOfGroup;
+        return Related::kMembers;
     }
-    return sql + ")";
+    return Related::kNone;
+}
+
+// The columns every read selects from resource row t, in from_row's order: each as PostgreSQL
+// keeps it (cheaper for it than building JSON), then `related` (JSON or NULL).
+std::string resource_columns(const std::string& related) {
+    return "t.id, t.external_id, array_to_json(t.schemas), t.doc, t.version, t.created_at, t.modified_at, " +
+           related;
+}
+
+// The related column of a single read of row t.
+std::string related_column(Related related) {
+    switch (related) {
+        case Related::kGroups:
+            return kGroupsOfUser;
+        case Related::kMembers:
+            return kMembersOfGroup;
+        case Related::kNone:
+            break;
+    }
+    return "NULL::json";
 }
 
 constexpr const char* kInsertGroup =
@@ -177,50 +188,6 @@ std::vector<scim::MemberRef> members_from_json(const json::array& a) {
     return members;
 }
 
-// Takes the document over from `o` (moved when `o` owns it in the storage it came in).
-scim::StoredResource from_json(json::object&& o) {
-    std::optional<std::string> external_id;
-    if (const json::value* e = o.if_contains("externalId"); e != nullptr && e->is_string()) {
-        external_id = std::string(e->as_string());
-    }
-    std::vector<std::string> schemas;
-    for (const json::value& s : o.at("schemas").as_array()) {
-        schemas.emplace_back(s.as_string());
-    }
-    // Constructed around the document: a json::object moved into a member by assignment would
-    // be copied into the member's (default) storage instead.
-    scim::StoredResource r{std::string(o.at("id").as_string()),
-                           std::move(external_id),
-                           std::move(o.at("doc").as_object()),
-                           std::move(schemas),
-                           o.at("version").to_number<std::int64_t>(),
-                           scim_time_from_pg(o.at("created").as_string()),
-                           scim_time_from_pg(o.at("modified").as_string()),
-                           std::nullopt,
-                           std::nullopt};
-    if (const json::value* g = o.if_contains("groups"); g != nullptr) {
-        r.groups = groups_from_json(g->as_array());
-    }
-    if (const json::value* m = o.if_contains("members"); m != nullptr) {
-        r.members = members_from_json(m->as_array());
-    }
-    return r;
-}
-
-// One row of a page as PostgreSQL's text: id, externalId, schemas (a JSON array), doc (JSON),
-// version, the two times (timestamptz text) and the groups or members (JSON) when loaded.
-struct ResourceColumns {
-    std::string_view id;
-    std::optional<std::string_view> external_id;
-    std::string_view schemas;
-    std::string_view doc;
-    std::string_view version;
-    std::string_view created;
-    std::string_view modified;
-    std::optional<std::string_view> groups;
-    std::optional<std::string_view> members;
-};
-
 // `text` parsed by `parser` (one parser for a whole page: its buffers are reused) into `storage`.
 json::value parse_with(json::parser& parser, std::string_view text, const json::storage_ptr& storage) {
     parser.reset(storage);
@@ -228,33 +195,45 @@ json::value parse_with(json::parser& parser, std::string_view text, const json::
     return parser.release();
 }
 
-// The document is parsed into `storage` (the request's arena) and moved into the resource.
-scim::StoredResource from_columns(const ResourceColumns& c, json::parser& parser, const json::storage_ptr& storage) {
-    const json::value schema_list = parse_with(parser, c.schemas, storage);
+// The resource in row `row` of `rows`, its resource_columns from column `first` on. The document
+// is parsed into `storage` (a request's arena) and moved into the resource.
+scim::StoredResource from_row(const Rows& rows, int row, int first, Related related, json::parser& parser,
+                              const json::storage_ptr& storage) {
+    const auto column = [&](int i) { return rows.text(row, first + i); };
+    const json::value schema_list = parse_with(parser, column(2), storage);
     std::vector<std::string> schemas;
     schemas.reserve(schema_list.as_array().size());
     for (const json::value& s : schema_list.as_array()) {
         schemas.emplace_back(s.as_string());
     }
-    json::value doc = parse_with(parser, c.doc, storage);
+    json::value doc = parse_with(parser, column(3), storage);
     std::int64_t version = 0;
-    std::from_chars(c.version.data(), c.version.data() + c.version.size(), version);
-    scim::StoredResource r{std::string(c.id),
-                           c.external_id ? std::optional<std::string>(std::string(*c.external_id)) : std::nullopt,
+    std::from_chars(column(4).data(), column(4).data() + column(4).size(), version);
+    const auto external_id = rows.optional_text(row, first + 1);
+    scim::StoredResource r{std::string(column(0)),
+                           external_id ? std::optional<std::string>(std::string(*external_id)) : std::nullopt,
                            std::move(doc.as_object()),
                            std::move(schemas),
                            version,
-                           scim_time_from_pg(c.created),
-                           scim_time_from_pg(c.modified),
+                           scim_time_from_pg(column(5)),
+                           scim_time_from_pg(column(6)),
                            std::nullopt,
                            std::nullopt};
-    if (c.groups) {
-        r.groups = groups_from_json(parse_with(parser, *c.groups, storage).as_array());
-    }
-    if (c.members) {
-        r.members = members_from_json(parse_with(parser, *c.members, storage).as_array());
+    if (related == Related::kGroups) {
+        r.groups = groups_from_json(parse_with(parser, column(7), storage).as_array());
+    } else if (related == Related::kMembers) {
+        r.members = members_from_json(parse_with(parser, column(7), storage).as_array());
     }
     return r;
+}
+
+// The one resource of a single read's result, if any.
+std::optional<scim::StoredResource> single(const Rows& rows, Related related) {
+    if (rows.size() == 0) {
+        return std::nullopt;
+    }
+    json::parser parser;
+    return from_row(rows, 0, 0, related, parser, json::storage_ptr());
 }
 
 // The extracted, indexed columns of a user document.
@@ -465,14 +444,10 @@ std::optional<scim::StoredResource> select_one(Connection& c, const std::string&
     if (!is_uuid(id)) {
         return std::nullopt;
     }
-    const std::string sql = "SELECT " + resource_object(kind, load) + "::text FROM " +
-                            table_of(kind) +
+    const Related related = related_of(kind, load);
+    const std::string sql = "SELECT " + resource_columns(related_column(related)) + " FROM " + table_of(kind) +
                             " t WHERE t.tenant_id = CAST(:t AS uuid) AND t.id = CAST(:id AS uuid)";
-    const auto row = query_row(c, sql, {{"t", tenant_id}, {"id", id}});
-    if (!row) {
-        return std::nullopt;
-    }
-    return from_json(json::parse(*row->at(0)).as_object());
+    return single(query_rows(c, sql, {{"t", tenant_id}, {"id", id}}), related);
 }
 
 }  // namespace
@@ -842,7 +817,8 @@ scim::Result<scim::Page> PgResourceStore::list(const std::string& tenant_id,
     const bool filtered = request.filter != nullptr;
     const std::string source = filtered ? "m" : table;
     // User pages compute their groups set-based (kGroupsOfPage) over the page CTE p.
-    const bool page_groups = request.kind == ResourceKind::kUser && request.load.groups && request.count > 0;
+    const Related related = related_of(request.kind, request.load);
+    const bool page_groups = related == Related::kGroups && request.count > 0;
     std::vector<std::string> ctes;
     if (filtered) {
         ctes.push_back("m AS MATERIALIZED (SELECT t.* FROM " + table + " t WHERE " + where + ")");
@@ -876,16 +852,15 @@ scim::Result<scim::Page> PgResourceStore::list(const std::string& tenant_id,
         std::string rows;
         if (page_groups) {
             rows = "SELECT t.*, coalesce(gs.groups, '[]'::json) AS related FROM p t LEFT JOIN gs ON gs.root = t.id";
-        } else if (request.kind == ResourceKind::kGroup && request.load.members) {
+        } else if (related == Related::kMembers) {
             rows = std::string("SELECT t.*, ") + kMembersOfGroup + " AS related FROM (" + page_rows + ") t";
         } else {
             rows = "SELECT t.*, NULL::json AS related FROM (" + page_rows + ") t";
         }
         const std::string ordered =
             sort ? std::string("t.sk") + (request.descending ? " DESC" : " ASC") + " NULLS LAST, t.id" : "t.id";
-        sql += "SELECT c.total, t.id, t.external_id, array_to_json(t.schemas), t.doc, t.version, t.created_at, "
-               "t.modified_at, t.related, t.sk::text FROM (SELECT " + total + " AS total) c LEFT JOIN (" + rows +
-               ") t ON true ORDER BY " + ordered;
+        sql += "SELECT c.total, " + resource_columns("t.related") + ", t.sk::text FROM (SELECT " + total +
+               " AS total) c LEFT JOIN (" + rows + ") t ON true ORDER BY " + ordered;
         values.emplace("limit", std::to_string(fetch));
         if (!request.cursor_mode) {
             values.emplace("offset", std::to_string(request.start_index - 1));
@@ -896,8 +871,6 @@ scim::Result<scim::Page> PgResourceStore::list(const std::string& tenant_id,
     for (std::size_t i = 0; i < params.size(); ++i) {
         values.emplace("p" + std::to_string(i + 1), params[i]);
     }
-    const bool related_groups = page_groups;
-    const bool related_members = request.kind == ResourceKind::kGroup && request.load.members;
     return db_.impl().with_connection([&](Connection& conn) -> scim::Result<scim::Page> {
         // Planned for these values (a generic plan cannot see how selective a filter is), except
         // equality lookups on an indexed column, whose plan is that index, and unfiltered pages,
@@ -917,17 +890,9 @@ scim::Result<scim::Page> PgResourceStore::list(const std::string& tenant_id,
             if (rows.is_null(i, 1)) {
                 continue;  // the empty page's row: only the total
             }
-            ResourceColumns columns{rows.text(i, 1), rows.optional_text(i, 2), rows.text(i, 3), rows.text(i, 4),
-                                    rows.text(i, 5), rows.text(i, 6),          rows.text(i, 7), std::nullopt,
-                                    std::nullopt};
-            if (related_groups) {
-                columns.groups = rows.text(i, 8);
-            } else if (related_members) {
-                columns.members = rows.text(i, 8);
-            }
             page.sort_keys.push_back(rows.is_null(i, 9) ? std::nullopt
                                                         : std::optional<std::string>(std::string(rows.text(i, 9))));
-            page.resources.push_back(from_columns(columns, parser, request.storage));
+            page.resources.push_back(from_row(rows, i, 1, related, parser, request.storage));
         }
         if (request.cursor_mode && static_cast<std::int64_t>(page.resources.size()) > request.count) {
             page.more = true;
@@ -964,7 +929,7 @@ scim::Result<std::optional<scim::StoredResource>> PgResourceStore::patch_user_sc
         "  ARRAY(SELECT k FROM (SELECT jsonb_object_keys(t.doc) UNION SELECT jsonb_object_keys(t.before)) "
         "        AS ks(k) WHERE t.doc->k IS DISTINCT FROM t.before->k ORDER BY k), "
         "  CAST(:ts AS timestamptz) FROM t) "
-        "SELECT " + resource_object(ResourceKind::kUser, load) + "::text FROM t";
+        "SELECT " + resource_columns(related_column(related_of(ResourceKind::kUser, load))) + " FROM t";
     const Params p{{"t", tenant_id},
                    {"id", id},
                    {"removed", pg_array_literal(patch.removed)},
@@ -972,11 +937,7 @@ scim::Result<std::optional<scim::StoredResource>> PgResourceStore::patch_user_sc
                    {"ts", timestamp}};
     return db_.impl().with_connection(
         [&](Connection& conn) -> scim::Result<std::optional<scim::StoredResource>> {
-            const auto row = query_row(conn, sql, p);
-            if (!row || !row->at(0)) {
-                return std::optional<scim::StoredResource>();
-            }
-            return std::optional<scim::StoredResource>(from_json(json::parse(*row->at(0)).as_object()));
+            return single(query_rows(conn, sql, p), related_of(ResourceKind::kUser, load));
         });
 }
 
