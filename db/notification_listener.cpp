@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <libpq-fe.h>
 #include <poll.h>
+#include <pthread.h>
 #include <unistd.h>
 
 namespace scimbridge::db {
@@ -13,7 +14,10 @@ NotificationListener::NotificationListener(std::string dsn, std::vector<std::str
     if (pipe2(wake_, O_CLOEXEC | O_NONBLOCK) != 0) {
         wake_[0] = wake_[1] = -1;
     }
-    thread_ = std::thread([this] { run(); });
+    thread_ = std::thread([this] {
+        ::pthread_setname_np(::pthread_self(), "sb-listen");
+        run();
+    });
 }
 
 NotificationListener::~NotificationListener() {

@@ -1,6 +1,7 @@
 #include "server/delivery_service.hpp"
 
 #include "server/log.hpp"
+#include "server/thread_name.hpp"
 
 #include <algorithm>
 #include <exception>
@@ -17,9 +18,15 @@ void DeliveryService::start() {
     if (options_.workers == 0 || !threads_.empty()) {
         return;
     }
-    threads_.emplace_back([this] { claim_loop(); });
+    threads_.emplace_back([this] {
+        name_this_thread("sb-claim");
+        claim_loop();
+    });
     for (std::size_t i = 0; i < options_.workers; ++i) {
-        threads_.emplace_back([this] { work_loop(); });
+        threads_.emplace_back([this] {
+            name_this_thread("sb-deliver");
+            work_loop();
+        });
     }
 }
 

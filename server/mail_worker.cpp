@@ -1,6 +1,7 @@
 #include "server/mail_worker.hpp"
 
 #include "server/log.hpp"
+#include "server/thread_name.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -16,6 +17,7 @@ MailWorker::~MailWorker() { stop(); }
 void MailWorker::start() {
     stop_ = false;
     thread_ = std::thread([this] {
+        name_this_thread("sb-mail");
         while (!stop_) {
             std::size_t handled = 0;
             try {

@@ -22,6 +22,7 @@
 #include "server/http_client.hpp"
 #include "server/http_server.hpp"
 #include "server/ids.hpp"
+#include "server/thread_name.hpp"
 #include "server/lifecycle_jobs.hpp"
 #include "server/log.hpp"
 #include "server/mail_worker.hpp"
@@ -31,6 +32,7 @@
 #include "server/tenant_registries.hpp"
 #include "server/tls.hpp"
 
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/json/parse.hpp>
 
@@ -42,6 +44,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <latch>
 #include <sstream>
 #include <thread>
 
@@ -540,6 +543,17 @@ int run_serve(const server::Config& config) {
     boost::asio::io_context ioc(static_cast<int>(config.io_threads));
     // Sized to the connection pool: a worker never waits for a connection another worker holds.
     boost::asio::thread_pool workers(config.db_pool_size);
+    {
+        // One naming task per worker thread: each waits for the others, so every thread takes one.
+        std::latch named(static_cast<std::ptrdiff_t>(config.db_pool_size));
+        for (std::size_t i = 0; i < config.db_pool_size; ++i) {
+            boost::asio::post(workers, [&named] {
+                server::name_this_thread("sb-request");
+                named.arrive_and_wait();
+            });
+        }
+        named.wait();
+    }
     server::HttpServer http_server(ioc, workers, dispatcher, metrics, server::limits_from(config));
     try {
         if (config.listen) {
@@ -568,7 +582,10 @@ int run_serve(const server::Config& config) {
     }
     std::vector<std::thread> io_threads;
     for (std::size_t i = 1; i < config.io_threads; ++i) {
-        io_threads.emplace_back([&ioc] { ioc.run(); });
+        io_threads.emplace_back([&ioc] {
+            server::name_this_thread("sb-io");
+            ioc.run();
+        });
     }
     ioc.run();
     for (auto& t : io_threads) {

@@ -1,6 +1,7 @@
 #include "server/scheduler.hpp"
 
 #include "server/log.hpp"
+#include "server/thread_name.hpp"
 
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -40,7 +41,10 @@ void Scheduler::add_job(const std::string& kind, Job job) { jobs_[kind] = std::m
 
 void Scheduler::start() {
     stop_ = false;
-    thread_ = std::thread([this] { loop(); });
+    thread_ = std::thread([this] {
+        name_this_thread("sb-schedule");
+        loop();
+    });
 }
 
 void Scheduler::stop() {
@@ -166,6 +170,7 @@ void Scheduler::launch(mappers::ScheduleRun run) {
     auto done = std::make_shared<std::atomic<bool>>(false);
     Running r{run.key, {}, done};
     r.thread = std::thread([this, run = std::move(run), fn = job->second, done] {
+        name_this_thread("sb-job");
         lower_priority(options_.job_nice);
         const auto started = std::chrono::steady_clock::now();
         bool ok = false;

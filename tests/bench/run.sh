@@ -31,12 +31,33 @@ bin=build/release/server/scim-bridge
 bench=build/release/tests/http_bench
 
 export TEST_PG_DURABLE=1
+# BENCH_PG_STATS=FILE: profile PostgreSQL with pg_stat_statements and write its top statements
+# (by total time) to FILE when the run ends.
+if [[ -n "${BENCH_PG_STATS:-}" ]]; then
+    export TEST_PG_CONF="shared_preload_libraries = 'pg_stat_statements'
+pg_stat_statements.track = all"
+fi
 source scripts/test-postgres.sh
 start_test_postgres >/dev/null
 work=$(mktemp -d)
-cleanup() { [[ -n "${server_pid:-}" ]] && kill "$server_pid" 2>/dev/null; wait 2>/dev/null; stop_test_postgres; rm -rf "$work"; }
+pg_stats() {
+    [[ -n "${BENCH_PG_STATS:-}" ]] || return 0
+    psql "$SCIM_TEST_PG_DSN dbname=sbbench" -qc "SELECT calls, round(total_exec_time::numeric) AS total_ms,
+        round(mean_exec_time::numeric, 3) AS mean_ms, rows, left(regexp_replace(query, '\s+', ' ', 'g'), 400) AS query
+        FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 40" >"$BENCH_PG_STATS" 2>&1 || true
+}
+cleanup() {
+    [[ -n "${server_pid:-}" ]] && kill "$server_pid" 2>/dev/null
+    wait 2>/dev/null
+    pg_stats
+    stop_test_postgres
+    rm -rf "$work"
+}
 trap cleanup EXIT
 psql "$SCIM_TEST_PG_DSN" -qAtc "CREATE DATABASE sbbench" >/dev/null
+if [[ -n "${BENCH_PG_STATS:-}" ]]; then
+    psql "$SCIM_TEST_PG_DSN dbname=sbbench" -qAtc "CREATE EXTENSION pg_stat_statements" >/dev/null
+fi
 export DATABASE_URL="$SCIM_TEST_PG_DSN dbname=sbbench"
 bash certs/make-dev-certs.sh "$work/certs" >/dev/null
 "$bin" tenant create bench >/dev/null

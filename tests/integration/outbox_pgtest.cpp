@@ -4,6 +4,7 @@
 #include "db/pg_app_store.hpp"
 #include "db/pg_lifecycle_store.hpp"
 #include "db/pg_outbox_store.hpp"
+#include "db/database_impl.hpp"
 #include "tests/integration/resource_world.hpp"
 
 #include <boost/json.hpp>
@@ -250,6 +251,33 @@ TEST_CASE("a resync's repairs get a quarter of an app's slots ahead of live chan
     w.t.query("UPDATE delivery SET operation = 'resync' WHERE app_id = '" + idle + "'");
     auto only = w.claim(100, 16, milliseconds(60000), {busy});
     CHECK(only.size() == 10);
+}
+
+TEST_CASE("a claim's plans cached while the outbox was empty still read its indexes once an import filled it") {
+    // PL/pgSQL keeps a connection's plans. Made by PostgreSQL's default choice on an empty
+    // outbox, they scanned the whole table on every claim after an import queued thousands.
+    OutboxWorld w;
+    w.t.query("ALTER TABLE delivery SET (autovacuum_enabled = false)");  // no ANALYZE behind the test's back
+    w.t.query("ANALYZE delivery");  // statistics of an empty outbox, as autovacuum leaves them after a quiet spell
+    auto one = db::Database::open(w.t.dsn(), {1});  // one connection: the plans cached are the ones used
+    db::PgOutboxStore outbox(*one);
+    for (int i = 0; i < 8; ++i) {
+        CHECK(outbox.claim(8, milliseconds(60000), 16, {}).empty());
+    }
+    const std::string app = w.app(w.a, "import");
+    w.t.query("INSERT INTO delivery (tenant_id, app_id, resource_type, resource_id, version, operation) SELECT '" +
+              w.a.tenant_id + "', '" + app + "', 'User', gen_random_uuid(), 1, 'create' FROM generate_series(1, 20000)");
+    const auto seq_scans = [&] {
+        one->impl().with_connection([](db::Connection& c) {
+            return db::query_row(c, "SELECT pg_stat_force_next_flush()", {}).has_value();
+        });
+        return std::stoll(w.t.query("SELECT seq_scan FROM pg_stat_user_tables WHERE relname = 'delivery'"));
+    };
+    const long long before = seq_scans();
+    for (int i = 0; i < 3; ++i) {
+        CHECK(outbox.claim(8, milliseconds(60000), 100, {}).size() == 8);
+    }
+    CHECK(seq_scans() == before);
 }
 
 TEST_CASE("concurrent claimers never lease one resource twice and lose nothing") {
