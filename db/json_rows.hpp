@@ -25,6 +25,15 @@ inline std::optional<boost::json::value> json_row(Connection& c, const std::stri
     return boost::json::parse(*row->at(0));
 }
 
+// The same, planned for these very values each time (query_row_planned).
+inline std::optional<boost::json::value> json_row_planned(Connection& c, const std::string& sql, const Params& params) {
+    const auto row = query_row_planned(c, sql, params);
+    if (!row || row->empty() || !row->at(0)) {
+        return std::nullopt;
+    }
+    return boost::json::parse(*row->at(0));
+}
+
 // A string member, or nullopt when it is absent, null or not a string.
 inline std::optional<std::string> opt_text(const boost::json::object& o, const char* key) {
     const boost::json::value* v = o.if_contains(key);

@@ -152,6 +152,9 @@ scim::Result<void> read_listing(PullClient& client, const ScimTargetConfig& conf
             return directory_detail::upstream_error(listing + ": Resources is not an array");
         }
         collected += listed;
+        if (limits.between_pages) {
+            limits.between_pages();
+        }
         const auto total = count_of(*page, "totalResults");
         if (try_cursor) {
             const auto next = directory_detail::string_member(*page, "nextCursor");

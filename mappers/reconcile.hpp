@@ -21,6 +21,7 @@
 #include <boost/json/object.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -68,6 +69,7 @@ struct ReadBackLimits {
     std::size_t page_size = 1000;
     std::size_t max_resources = 5'000'000;   // per type
     std::size_t max_page_bytes = 16 * 1024 * 1024;
+    std::function<void()> between_pages;  // called after each page (the scheduler's pacing)
 };
 
 // Pages through {base}/Users (and /Groups when `groups`): RFC 9865 cursors when the app offers

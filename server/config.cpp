@@ -196,6 +196,16 @@ const std::vector<std::pair<std::string, Setter>>& setters() {
         {"resync_period_minutes",
          size_setter(&Config::resync_period_minutes, 1, 7 * 24 * 60, "resync_period_minutes")},
         {"job_nice", size_setter(&Config::job_nice, 0, 19, "job_nice")},
+        {"job_duty",
+         [](Config& c, const std::string& v) -> std::optional<std::string> {
+             char* end = nullptr;
+             const double duty = std::strtod(v.c_str(), &end);
+             if (v.empty() || end != v.c_str() + v.size() || !(duty >= 0.05) || duty > 1.0) {
+                 return "job_duty must be a number in [0.05, 1], got '" + v + "'";
+             }
+             c.job_duty = duty;
+             return std::nullopt;
+         }},
         {"invitation_ttl_hours", size_setter(&Config::invitation_ttl_hours, 1, 24 * 90, "invitation_ttl_hours")},
         {"smtp_url", string_setter(&Config::smtp_url)},
         {"smtp_username", string_setter(&Config::smtp_username)},

@@ -83,6 +83,7 @@ struct Config {
     std::chrono::milliseconds scheduler_tick{1'000};
     std::chrono::milliseconds lifecycle_interval{60'000};  // reminders, expiry, purges
     std::size_t resync_period_minutes = 300;                // default period of directory pulls and reconciliation
+    double job_duty = 0.7;                                  // share of its time a run works while requests are served
     std::size_t job_nice = 10;                              // niceness of scheduled runs' threads (0: none)
     std::size_t invitation_ttl_hours = 168;
     std::string smtp_url;                   // empty: invitations are not mailed

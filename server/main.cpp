@@ -521,7 +521,7 @@ int run_serve(const server::Config& config) {
         schedule_store,
         {config.scheduler_tick, scaled(config.lifecycle_interval, config.time_scale),
          scaled(std::chrono::minutes(config.resync_period_minutes), config.time_scale), 2,
-         static_cast<int>(config.job_nice)},
+         static_cast<int>(config.job_nice), config.job_duty},
         &metrics);
     scheduler.add_job(sb::mappers::kLifecycleJob, server::make_lifecycle_job(lifecycle));
     db::PgDirectoryStore directory_store(database);

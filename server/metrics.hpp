@@ -3,6 +3,7 @@
 // format (version 0.0.4).
 
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -23,6 +24,8 @@ public:
     // route: the matched route pattern (never the raw path, which may hold identifiers).
     void record_request(const std::string& route, const std::string& method, unsigned status,
                         std::chrono::nanoseconds duration);
+    // Requests answered since this process started (lock-free: scheduled runs poll it).
+    std::uint64_t requests_served() const { return served_.load(std::memory_order_relaxed); }
 
     // Dialect rewrites one request needed (scim::RewriteLog), per tenant and IdP source.
     void record_rewrites(const std::string& tenant_id, const std::string& tenant_name,
@@ -56,6 +59,7 @@ private:
         std::uint64_t count = 0;
         double sum = 0.0;
     };
+    std::atomic<std::uint64_t> served_{0};
     mutable std::mutex mutex_;
     std::map<std::tuple<std::string, std::string, unsigned>, std::uint64_t> requests_;
     std::map<std::string, Histogram> latency_;

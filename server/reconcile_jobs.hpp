@@ -32,6 +32,7 @@ struct ReconcileOptions {
     // most `orphan_floor`); beyond it the run reports them and acts on none.
     double orphan_ratio = 0.2;
     std::size_t orphan_floor = 50;
+    std::size_t orphan_parallel = 4;  // orphans blocked or deleted at once
 };
 
 Job make_reconcile_job(mappers::ReconcileStore& store, mappers::OutboxStore& outbox, scim::ResourceStore& resources,

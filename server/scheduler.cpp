@@ -159,6 +159,42 @@ void lower_priority(int nice) {
     }
 }
 
+// JobContext::pace: after a unit of work that took `w` while requests were being served, waits
+// w × (1 − duty) / duty (at most 2 s, less when the scheduler stops), so that the run works at
+// most `duty` of its time then. A run on an idle bridge never waits.
+class Pacer {
+public:
+    Pacer(double duty, const Metrics* metrics, std::function<bool()> going)
+        : duty_(duty), metrics_(metrics), going_(std::move(going)) {
+        resume();
+    }
+    void operator()() {
+        using namespace std::chrono;
+        const auto worked = steady_clock::now() - resumed_;
+        if (metrics_ != nullptr && duty_ > 0.0 && duty_ < 1.0 && metrics_->requests_served() != served_) {
+            const auto wait = std::min<steady_clock::duration>(
+                duration_cast<steady_clock::duration>(duration<double>(worked) * ((1.0 - duty_) / duty_)), seconds(2));
+            const auto until = steady_clock::now() + wait;
+            while (steady_clock::now() < until && going_()) {
+                std::this_thread::sleep_for(std::min<steady_clock::duration>(until - steady_clock::now(),
+                                                                            milliseconds(50)));
+            }
+        }
+        resume();
+    }
+
+private:
+    void resume() {
+        resumed_ = std::chrono::steady_clock::now();
+        served_ = metrics_ != nullptr ? metrics_->requests_served() : 0;
+    }
+    double duty_;
+    const Metrics* metrics_;
+    std::function<bool()> going_;
+    std::chrono::steady_clock::time_point resumed_;
+    std::uint64_t served_ = 0;
+};
+
 }  // namespace
 
 void Scheduler::launch(mappers::ScheduleRun run) {
@@ -177,9 +213,11 @@ void Scheduler::launch(mappers::ScheduleRun run) {
         json::object report;
         std::string error;
         try {
+            const auto going = [this] { return !stop_.load() && leading_.load(); };
             JobContext ctx{run,
                            [this, id = run.id](const json::object& c) { store_.save_checkpoint(id, c); },
-                           [this] { return !stop_.load() && leading_.load(); }};
+                           going,
+                           Pacer(options_.job_duty, metrics_, going)};
             auto result = fn(ctx);
             if (result) {
                 ok = true;

@@ -31,6 +31,13 @@ struct JobContext {
     std::function<void(const boost::json::object&)> checkpoint;
     // False once this process lost the leadership or is stopping: a job returns soon after.
     std::function<bool()> keep_going;
+    // Called by a job between units of work (a page): while the bridge is serving requests, it
+    // sleeps long enough that the run works at most Options::job_duty of its time.
+    std::function<void()> pace;
+
+    void pause_between_pages() const {
+        if (pace) pace();
+    }
 };
 
 // A job's report (counts, what it found), or the reason it failed.
@@ -47,6 +54,10 @@ public:
         // tenant, directory pulls) yields the CPU to request and delivery threads; on an idle
         // machine it runs at full speed all the same. 0 keeps the process's priority.
         int job_nice = 10;
+        // While requests are being served, a run works at most this share of its time (it waits
+        // between pages; JobContext::pace). Nicing alone leaves the run's database statements
+        // and the requests it sends at full priority. 1 never waits; an idle bridge never waits.
+        double job_duty = 0.7;
     };
 
     Scheduler(mappers::ScheduleStore& store, Options options, Metrics* metrics = nullptr);

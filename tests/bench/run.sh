@@ -35,7 +35,8 @@ export TEST_PG_DURABLE=1
 # (by total time) to FILE when the run ends.
 if [[ -n "${BENCH_PG_STATS:-}" ]]; then
     export TEST_PG_CONF="shared_preload_libraries = 'pg_stat_statements'
-pg_stat_statements.track = all"
+pg_stat_statements.track = all
+${TEST_PG_CONF:-}"
 fi
 source scripts/test-postgres.sh
 start_test_postgres >/dev/null
@@ -45,6 +46,7 @@ pg_stats() {
     psql "$SCIM_TEST_PG_DSN dbname=sbbench" -qc "SELECT calls, round(total_exec_time::numeric) AS total_ms,
         round(mean_exec_time::numeric, 3) AS mean_ms, rows, left(regexp_replace(query, '\s+', ' ', 'g'), 400) AS query
         FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 40" >"$BENCH_PG_STATS" 2>&1 || true
+    cp "$TEST_PG_DIR/log" "$BENCH_PG_STATS.log" 2>/dev/null || true  # with auto_explain in TEST_PG_CONF: the plans
 }
 cleanup() {
     [[ -n "${server_pid:-}" ]] && kill "$server_pid" 2>/dev/null

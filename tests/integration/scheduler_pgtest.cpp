@@ -2,6 +2,7 @@
 #include "db/migrations.hpp"
 #include "db/pg_schedule_store.hpp"
 #include "mappers/schedule.hpp"
+#include "server/metrics.hpp"
 #include "server/scheduler.hpp"
 #include "tests/support/pg_test_database.hpp"
 
@@ -54,9 +55,63 @@ int niceness_of_a_run(int job_nice) {
     return result.get();
 }
 
+// How long a run's pause between two pages lasted after 200 ms of work, with or without requests
+// served meanwhile, under job_duty 0.5.
+struct Pauses {
+    std::chrono::milliseconds busy{0};
+    std::chrono::milliseconds idle{0};
+};
+Pauses pauses_of_a_run() {
+    using namespace std::chrono;
+    PgTestDatabase t;
+    auto database = db::Database::open(t.dsn(), {2});
+    db::migrate(*database);
+    db::PgScheduleStore store(*database, t.dsn());
+    server::Metrics metrics;
+    server::Scheduler::Options options;
+    options.tick = milliseconds(20);
+    options.lifecycle_period = milliseconds(20);
+    options.job_duty = 0.5;
+    server::Scheduler scheduler(store, options, &metrics);
+    std::promise<Pauses> seen;
+    auto result = seen.get_future();
+    bool reported = false;
+    scheduler.add_job(mappers::kLifecycleJob, [&](server::JobContext& job) -> scim::Result<boost::json::object> {
+        if (reported) {
+            return boost::json::object{};
+        }
+        reported = true;
+        const auto pause_after_work = [&](bool requests) {
+            job.pause_between_pages();  // the page before: the work starts now
+            std::this_thread::sleep_for(milliseconds(200));
+            if (requests) {
+                metrics.record_request("/Users", "POST", 201, milliseconds(5));  // an IdP was served meanwhile
+            }
+            const auto began = steady_clock::now();
+            job.pause_between_pages();
+            return duration_cast<milliseconds>(steady_clock::now() - began);
+        };
+        Pauses p;
+        p.busy = pause_after_work(true);
+        p.idle = pause_after_work(false);
+        seen.set_value(p);
+        return boost::json::object{};
+    });
+    scheduler.start();
+    REQUIRE(result.wait_for(seconds(20)) == std::future_status::ready);
+    scheduler.stop();
+    return result.get();
+}
+
 }  // namespace
 
 TEST_SUITE("server.scheduler") {
+TEST_CASE("while requests are served a run pauses between pages as long as it worked (job_duty 0.5), never when idle") {
+    const Pauses p = pauses_of_a_run();
+    CHECK(p.busy >= std::chrono::milliseconds(180));  // 200 ms of work, give or take the clock
+    CHECK(p.idle < std::chrono::milliseconds(150));   // no wait: nobody to yield to
+}
+
 TEST_CASE("a scheduled run's thread is niced by job_nice, so a resync yields the CPU to requests") {
     const int base = thread_niceness();
     CHECK(niceness_of_a_run(10) == std::min(19, base + 10));
