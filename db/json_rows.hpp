@@ -16,22 +16,22 @@
 
 namespace scimbridge::db {
 
-// The first column of the first row, parsed; nullopt when there is no row or it is NULL.
-inline std::optional<boost::json::value> json_row(Connection& c, const std::string& sql, const Params& params) {
-    const auto row = query_row(c, sql, params);
+// The first column of a row, parsed; nullopt when there is no row or it is NULL.
+inline std::optional<boost::json::value> first_column_json(const std::optional<Row>& row) {
     if (!row || row->empty() || !row->at(0)) {
         return std::nullopt;
     }
     return boost::json::parse(*row->at(0));
 }
 
+// The first column of the first row, parsed (a cached prepared statement: query_row).
+inline std::optional<boost::json::value> json_row(Connection& c, const std::string& sql, const Params& params) {
+    return first_column_json(query_row(c, sql, params));
+}
+
 // The same, planned for these very values each time (query_row_planned).
 inline std::optional<boost::json::value> json_row_planned(Connection& c, const std::string& sql, const Params& params) {
-    const auto row = query_row_planned(c, sql, params);
-    if (!row || row->empty() || !row->at(0)) {
-        return std::nullopt;
-    }
-    return boost::json::parse(*row->at(0));
+    return first_column_json(query_row_planned(c, sql, params));
 }
 
 // A string member, or nullopt when it is absent, null or not a string.

@@ -6,9 +6,9 @@
 
 #include <boost/json.hpp>
 
-#include <cctype>
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <map>
 #include <mutex>
 #include <thread>
