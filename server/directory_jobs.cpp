@@ -49,7 +49,11 @@ struct Applier {
         }
     }
     void progress(const char* phase) {
-        if (++done % 500 == 0) {
+        ++done;
+        if (done % 100 == 0) {
+            job.pause_between_pages();  // 100 writes are a page: paced like a resync's walk (job_duty)
+        }
+        if (done % 500 == 0) {
             job.checkpoint(json::object{{"phase", phase}, {"done", done}});
         }
     }
