@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <sstream>
 
 namespace scimbridge::server {
 
@@ -32,6 +33,21 @@ std::optional<std::string> parse_size(const std::string& key, const std::string&
 Setter size_setter(std::size_t Config::*field, std::size_t min, std::size_t max,
                    std::string key) {
     return [=](Config& c, const std::string& v) { return parse_size(key, v, min, max, c.*field); };
+}
+
+// A share: a number in (min, 1].
+Setter share_setter(double Config::*field, double min, std::string key) {
+    return [=](Config& c, const std::string& v) -> std::optional<std::string> {
+        char* end = nullptr;
+        const double share = std::strtod(v.c_str(), &end);
+        if (v.empty() || end != v.c_str() + v.size() || !(share > min) || share > 1.0) {
+            std::ostringstream bounds;
+            bounds << "(" << min << ", 1]";
+            return key + " must be a number in " + bounds.str() + ", got '" + v + "'";
+        }
+        c.*field = share;
+        return std::nullopt;
+    };
 }
 
 Setter millis_setter(std::chrono::milliseconds Config::*field, std::size_t min, std::size_t max,
@@ -134,16 +150,7 @@ const std::vector<std::pair<std::string, Setter>>& setters() {
                                                   "delivery_first_retry_ms")},
         {"delivery_dead_after_hours", size_setter(&Config::delivery_dead_after_hours, 1, 24 * 365,
                                                   "delivery_dead_after_hours")},
-        {"delivery_time_scale",
-         [](Config& c, const std::string& v) -> std::optional<std::string> {
-             char* end = nullptr;
-             const double scale = std::strtod(v.c_str(), &end);
-             if (v.empty() || end != v.c_str() + v.size() || !(scale > 0.0) || scale > 1.0) {
-                 return "delivery_time_scale must be a number in (0, 1], got '" + v + "'";
-             }
-             c.delivery_time_scale = scale;
-             return std::nullopt;
-         }},
+        {"delivery_time_scale", share_setter(&Config::delivery_time_scale, 0.0, "delivery_time_scale")},
         {"outbound_deadline_ms",
          millis_setter(&Config::outbound_deadline, 100, 300'000, "outbound_deadline_ms")},
         {"outbound_allow_cidrs",
@@ -196,16 +203,7 @@ const std::vector<std::pair<std::string, Setter>>& setters() {
         {"resync_period_minutes",
          size_setter(&Config::resync_period_minutes, 1, 7 * 24 * 60, "resync_period_minutes")},
         {"job_nice", size_setter(&Config::job_nice, 0, 19, "job_nice")},
-        {"job_duty",
-         [](Config& c, const std::string& v) -> std::optional<std::string> {
-             char* end = nullptr;
-             const double duty = std::strtod(v.c_str(), &end);
-             if (v.empty() || end != v.c_str() + v.size() || !(duty >= 0.05) || duty > 1.0) {
-                 return "job_duty must be a number in [0.05, 1], got '" + v + "'";
-             }
-             c.job_duty = duty;
-             return std::nullopt;
-         }},
+        {"job_duty", share_setter(&Config::job_duty, 0.05, "job_duty")},
         {"invitation_ttl_hours", size_setter(&Config::invitation_ttl_hours, 1, 24 * 90, "invitation_ttl_hours")},
         {"smtp_url", string_setter(&Config::smtp_url)},
         {"smtp_username", string_setter(&Config::smtp_username)},

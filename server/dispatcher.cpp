@@ -141,6 +141,9 @@ Response Dispatcher::handle(Request request, bool secure) noexcept {
         const auto elapsed = std::chrono::steady_clock::now() - started;
         const std::string method(http::to_string(request.method()));
         metrics_.record_request(route_label, method, response.result_int(), elapsed);
+        if (principal) {
+            metrics_.record_served();  // what scheduled runs yield to (health probes do not count)
+        }
         if (log::enabled(log::Level::kInfo)) {
             boost::json::object fields{
                 {"request_id", request_id},

@@ -22,7 +22,6 @@
 #include "server/http_client.hpp"
 #include "server/http_server.hpp"
 #include "server/ids.hpp"
-#include "server/thread_name.hpp"
 #include "server/lifecycle_jobs.hpp"
 #include "server/log.hpp"
 #include "server/mail_worker.hpp"
@@ -30,6 +29,7 @@
 #include "server/scheduler.hpp"
 #include "server/smtp_mailer.hpp"
 #include "server/tenant_registries.hpp"
+#include "server/thread_name.hpp"
 #include "server/tls.hpp"
 
 #include <boost/asio/post.hpp>

@@ -31,7 +31,6 @@ std::string number(double v) {
 void Metrics::record_request(const std::string& route, const std::string& method, unsigned status,
                              std::chrono::nanoseconds duration) {
     const double seconds = std::chrono::duration<double>(duration).count();
-    served_.fetch_add(1, std::memory_order_relaxed);
     const std::lock_guard lock(mutex_);
     ++requests_[{route, method, status}];
     Histogram& h = latency_[route];

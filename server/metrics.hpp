@@ -24,7 +24,9 @@ public:
     // route: the matched route pattern (never the raw path, which may hold identifiers).
     void record_request(const std::string& route, const std::string& method, unsigned status,
                         std::chrono::nanoseconds duration);
-    // Requests answered since this process started (lock-free: scheduled runs poll it).
+    // Authenticated API requests (IdPs, admins) answered since this process started; probes,
+    // scrapes and claim pages are not counted. Lock-free: scheduled runs poll it to yield.
+    void record_served() { served_.fetch_add(1, std::memory_order_relaxed); }
     std::uint64_t requests_served() const { return served_.load(std::memory_order_relaxed); }
 
     // Dialect rewrites one request needed (scim::RewriteLog), per tenant and IdP source.

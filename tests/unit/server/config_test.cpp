@@ -59,6 +59,9 @@ TEST_CASE("bad values are one clear line naming the source and the key") {
         {"max_body_bytes", "10", "max_body_bytes must be an integer from 1024"},
         {"db_pool_size", "0", "db_pool_size must be an integer from 1"},
         {"log_level", "loud", "log_level must be one of"},
+        {"job_duty", "0", "job_duty must be a number in (0.05, 1]"},
+        {"job_duty", "1.5", "job_duty must be a number in (0.05, 1]"},
+        {"delivery_time_scale", "fast", "delivery_time_scale must be a number in (0, 1]"},
         {"lsiten", "127.0.0.1:1", "unknown setting 'lsiten'"},
     };
     for (const Case& c : cases) {

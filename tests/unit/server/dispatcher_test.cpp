@@ -161,4 +161,14 @@ TEST_CASE("metrics count requests by route pattern and status") {
     CHECK(text.find(R"(scim_bridge_http_requests_total{route="unmatched",method="GET",status="401"} 1)") !=
           std::string::npos);
 }
+
+TEST_CASE("only authenticated API requests count as served (what scheduled runs yield to), not probes") {
+    Fixture f;
+    f.get("/healthz");
+    f.get("/scim/v2/Users");  // 401
+    CHECK(f.metrics.requests_served() == 0);
+    f.get("/scim/v2/Users", f.idp_token);
+    f.get("/admin/v1/apps", f.admin_token);
+    CHECK(f.metrics.requests_served() == 2);
+}
 }
