@@ -41,6 +41,22 @@ constexpr const char* kGroupsOfUser =
     " FROM (SELECT group_id, min(depth) AS depth FROM up GROUP BY group_id) d"
     " CROSS JOIN LATERAL (SELECT g.id, g.display_name FROM scim_group g"
     "                      WHERE g.tenant_id = t.tenant_id AND g.id = d.group_id LIMIT 1) g)";
+// Only the direct groups of user t, as JSON like kGroupsOfUser's. Read while the tenant has no
+// group nested in another (Okta and Entra push none): without the recursive step a lookup costs
+// PostgreSQL about a sixth less (userName eq at 1M users: 0.115 ms → 0.100 ms a call, pgbench).
+// Such a read also selects kTenantNests, in the same statement and so the same snapshot: when
+// that is false, the direct groups are all the groups.
+constexpr const char* kDirectGroupsOfUser =
+    "(SELECT coalesce(json_agg(json_build_object('value', g.id, 'display', g.display_name,"
+    "                                            'direct', true)), '[]')"
+    " FROM scim_group_member m"
+    " CROSS JOIN LATERAL (SELECT g.id, g.display_name FROM scim_group g"
+    "                      WHERE g.tenant_id = m.tenant_id AND g.id = m.group_id LIMIT 1) g"
+    " WHERE m.tenant_id = t.tenant_id AND m.member_id = t.id)";
+// Whether any group of tenant :t is a member of another (the partial index of 0014).
+constexpr const char* kTenantNests =
+    "EXISTS (SELECT 1 FROM scim_group_member n WHERE n.tenant_id = CAST(:t AS uuid) AND n.member_type = 'Group')";
+
 // Members of group t with their current display names, as JSON.
 constexpr const char* kMembersOfGroup =
     "(SELECT coalesce(json_agg(json_build_object('value', m.member_id, 'type', m.member_type,"
@@ -67,6 +83,15 @@ constexpr const char* kGroupsOfPage =
     "                        WHERE g.tenant_id = CAST(:t AS uuid) AND g.id = d.group_id LIMIT 1) g"
     "   GROUP BY d.root)";
 
+// kGroupsOfPage flat: the direct groups of every user on the page (see kDirectGroupsOfUser).
+constexpr const char* kDirectGroupsOfPage =
+    "gs AS (SELECT m2.member_id AS root, json_agg(json_build_object('value', g.id,"
+    "                                      'display', g.display_name, 'direct', true)) AS groups"
+    "   FROM scim_group_member m2 JOIN p ON m2.tenant_id = p.tenant_id AND m2.member_id = p.id"
+    "   CROSS JOIN LATERAL (SELECT g.id, g.display_name FROM scim_group g"
+    "                        WHERE g.tenant_id = CAST(:t AS uuid) AND g.id = m2.group_id LIMIT 1) g"
+    "   GROUP BY m2.member_id)";
+
 // What a read loads besides the row: a user's groups or a group's members (JSON), or nothing.
 enum class Related { kNone, kGroups, kMembers };
 
@@ -87,11 +112,11 @@ std::string resource_columns(const std::string& related) {
            related;
 }
 
-// The related column of a single read of row t.
-std::string related_column(Related related) {
+// The related column of a single read of row t; `flat`: a user's direct groups only.
+std::string related_column(Related related, bool flat = false) {
     switch (related) {
         case Related::kGroups:
-            return kGroupsOfUser;
+            return flat ? kDirectGroupsOfUser : kGroupsOfUser;
         case Related::kMembers:
             return kMembersOfGroup;
         case Related::kNone:
@@ -438,16 +463,37 @@ scim::Result<long long> run_member_steps(Connection& conn, const std::string& te
     return changed;
 }
 
+// One resource by id. A user's groups are read flat first unless `nesting` remembers the tenant
+// nesting groups; a flat read that finds nesting after all is read again recursively.
 std::optional<scim::StoredResource> select_one(Connection& c, const std::string& tenant_id,
                                                ResourceKind kind, const std::string& id,
-                                               const scim::LoadOptions& load) {
+                                               const scim::LoadOptions& load, NestingMemory& nesting) {
     if (!is_uuid(id)) {
         return std::nullopt;
     }
     const Related related = related_of(kind, load);
-    const std::string sql = "SELECT " + resource_columns(related_column(related)) + " FROM " + table_of(kind) +
-                            " t WHERE t.tenant_id = CAST(:t AS uuid) AND t.id = CAST(:id AS uuid)";
-    return single(query_rows(c, sql, {{"t", tenant_id}, {"id", id}}), related);
+    const std::string where = " t WHERE t.tenant_id = CAST(:t AS uuid) AND t.id = CAST(:id AS uuid)";
+    const Params params{{"t", tenant_id}, {"id", id}};
+    if (related != Related::kGroups) {
+        return single(query_rows(c, "SELECT " + resource_columns(related_column(related)) + " FROM " +
+                                        table_of(kind) + where,
+                                 params),
+                      related);
+    }
+    for (bool flat = !nesting.nests(tenant_id);; flat = false) {
+        const Rows rows = query_rows(c,
+                                     "SELECT " + resource_columns(related_column(related, flat)) + ", " +
+                                         kTenantNests + " FROM scim_user" + where,
+                                     params);
+        if (rows.size() == 0) {
+            return std::nullopt;
+        }
+        const bool nests = rows.text(0, 8) == "t";
+        nesting.saw(tenant_id, nests);
+        if (!flat || !nests) {
+            return single(rows, related);
+        }
+    }
 }
 
 }  // namespace
@@ -529,8 +575,8 @@ std::optional<Error> client_error(const scim::WriteRequest& w) {
 
 // A resource after its transaction, carrying what the write asked for (w.load).
 scim::Result<scim::StoredResource> reread(Connection& conn, const std::string& tenant_id,
-                                          const scim::WriteRequest& w) {
-    auto stored = select_one(conn, tenant_id, w.kind, w.id, w.load);
+                                          const scim::WriteRequest& w, NestingMemory& nesting) {
+    auto stored = select_one(conn, tenant_id, w.kind, w.id, w.load, nesting);
     if (!stored) {
         return Error::not_found(w.id + " vanished");
     }
@@ -599,7 +645,7 @@ scim::Result<scim::StoredResource> PgResourceStore::insert(const std::string& te
             }
             throw;
         }
-        return reread(conn, tenant_id, w);
+        return reread(conn, tenant_id, w, nesting_);
     });
 }
 
@@ -612,7 +658,7 @@ scim::Result<scim::StoredResource> PgResourceStore::update(const std::string& te
         long long version = 0;
         std::string created;
         const auto missing_or_changed = [&]() -> Error {
-            if (!select_one(conn, tenant_id, w.kind, w.id, {}).has_value()) {
+            if (!select_one(conn, tenant_id, w.kind, w.id, {}, nesting_).has_value()) {
                 return Error::not_found(std::string(scim::resource_type_id(w.kind)) + " " + w.id +
                                         " not found");
             }
@@ -632,7 +678,7 @@ scim::Result<scim::StoredResource> PgResourceStore::update(const std::string& te
                     return missing_or_changed();
                 }
                 if (w.load.groups) {
-                    return reread(conn, tenant_id, w);
+                    return reread(conn, tenant_id, w, nesting_);
                 }
                 return written(w, std::stoll(row->at(0).value_or("0")), row->at(1).value_or(""));
             }
@@ -669,7 +715,7 @@ scim::Result<scim::StoredResource> PgResourceStore::update(const std::string& te
             }
             if (w.skip_if_unchanged && !w.attributes_changed && *members == 0) {
                 tr.rollback();  // nothing changed: no new version, no event
-                return reread(conn, tenant_id, w);
+                return reread(conn, tenant_id, w, nesting_);
             }
             insert_event(s, tenant_id, w.kind, w.id, version, w.event.operation, event_changed,
                          w.timestamp);
@@ -683,7 +729,7 @@ scim::Result<scim::StoredResource> PgResourceStore::update(const std::string& te
         // The write knows the group's attributes (a member-only change carries them unchanged);
         // only a member list to return needs a read.
         if (w.load.members) {
-            return reread(conn, tenant_id, w);
+            return reread(conn, tenant_id, w, nesting_);
         }
         return written(w, version, created);
     });
@@ -714,7 +760,7 @@ scim::Result<void> PgResourceStore::remove(const std::string& tenant_id, Resourc
             soci::into(version);
         if (!s.got_data()) {
             tr.rollback();
-            if (expected_version && select_one(conn, tenant_id, kind, id, {})) {
+            if (expected_version && select_one(conn, tenant_id, kind, id, {}, nesting_)) {
                 return Error::precondition_failed("resource has changed since it was read");
             }
             return Error::not_found(not_found);
@@ -743,7 +789,7 @@ std::optional<scim::StoredResource> PgResourceStore::find(const std::string& ten
                                                           ResourceKind kind, const std::string& id,
                                                           const scim::LoadOptions& load) {
     return db_.impl().with_connection(
-        [&](Connection& conn) { return select_one(conn, tenant_id, kind, id, load); });
+        [&](Connection& conn) { return select_one(conn, tenant_id, kind, id, load, nesting_); });
 }
 
 scim::Result<scim::Page> PgResourceStore::list(const std::string& tenant_id,
@@ -816,29 +862,14 @@ scim::Result<scim::Page> PgResourceStore::list(const std::string& tenant_id,
     // ordered index and stops at the limit.
     const bool filtered = request.filter != nullptr;
     const std::string source = filtered ? "m" : table;
-    // User pages compute their groups set-based (kGroupsOfPage) over the page CTE p.
+    // User pages compute their groups set-based (kGroupsOfPage, or flat kDirectGroupsOfPage)
+    // over the page CTE p.
     const Related related = related_of(request.kind, request.load);
     const bool page_groups = related == Related::kGroups && request.count > 0;
-    std::vector<std::string> ctes;
-    if (filtered) {
-        ctes.push_back("m AS MATERIALIZED (SELECT t.* FROM " + table + " t WHERE " + where + ")");
-    }
     const std::string page_rows =
         "SELECT t.*, " + sk + " AS sk FROM " + source + " t WHERE " +
         (filtered ? (keyset.empty() ? std::string("true") : keyset) : page_where) + " ORDER BY " +
         (backward ? reverse : order) + " LIMIT :limit" + (request.cursor_mode ? "" : " OFFSET :offset");
-    if (page_groups) {
-        ctes.push_back("p AS (" + page_rows + ")");
-        ctes.push_back(kGroupsOfPage);
-    }
-    std::string sql;
-    if (!ctes.empty()) {
-        sql = page_groups ? "WITH RECURSIVE " : "WITH ";
-        for (std::size_t i = 0; i < ctes.size(); ++i) {
-            sql += (i > 0 ? ", " : "") + ctes[i];
-        }
-        sql += " ";
-    }
     // Unfiltered, the total is the tenant's maintained count (migration 0013), not a count of
     // every row.
     std::string total = "NULL::bigint";
@@ -848,7 +879,26 @@ scim::Result<scim::Page> PgResourceStore::list(const std::string& tenant_id,
                                        "WHERE tenant_id = CAST(:t AS uuid) AND kind = '") +
                                std::string(scim::resource_type_id(request.kind)) + "')";
     }
-    if (request.count > 0) {
+    const auto statement = [&](bool flat) {
+        std::vector<std::string> ctes;
+        if (filtered) {
+            ctes.push_back("m AS MATERIALIZED (SELECT t.* FROM " + table + " t WHERE " + where + ")");
+        }
+        if (page_groups) {
+            ctes.push_back("p AS (" + page_rows + ")");
+            ctes.push_back(flat ? kDirectGroupsOfPage : kGroupsOfPage);
+        }
+        std::string sql;
+        if (!ctes.empty()) {
+            sql = page_groups && !flat ? "WITH RECURSIVE " : "WITH ";
+            for (std::size_t i = 0; i < ctes.size(); ++i) {
+                sql += (i > 0 ? ", " : "") + ctes[i];
+            }
+            sql += " ";
+        }
+        if (request.count == 0) {
+            return sql + "SELECT " + total;
+        }
         std::string rows;
         if (page_groups) {
             rows = "SELECT t.*, coalesce(gs.groups, '[]'::json) AS related FROM p t LEFT JOIN gs ON gs.root = t.id";
@@ -859,14 +909,15 @@ scim::Result<scim::Page> PgResourceStore::list(const std::string& tenant_id,
         }
         const std::string ordered =
             sort ? std::string("t.sk") + (request.descending ? " DESC" : " ASC") + " NULLS LAST, t.id" : "t.id";
-        sql += "SELECT c.total, " + resource_columns("t.related") + ", t.sk::text FROM (SELECT " + total +
+        return sql + "SELECT c.total, " + resource_columns("t.related") + ", t.sk::text" +
+               (page_groups ? std::string(", ") + kTenantNests : std::string()) + " FROM (SELECT " + total +
                " AS total) c LEFT JOIN (" + rows + ") t ON true ORDER BY " + ordered;
+    };
+    if (request.count > 0) {
         values.emplace("limit", std::to_string(fetch));
         if (!request.cursor_mode) {
             values.emplace("offset", std::to_string(request.start_index - 1));
         }
-    } else {
-        sql += "SELECT " + total;
     }
     for (std::size_t i = 0; i < params.size(); ++i) {
         values.emplace("p" + std::to_string(i + 1), params[i]);
@@ -875,7 +926,25 @@ scim::Result<scim::Page> PgResourceStore::list(const std::string& tenant_id,
         // Planned for these values (a generic plan cannot see how selective a filter is), except
         // equality lookups on an indexed column, whose plan is that index, and unfiltered pages,
         // whose plan is the order's index: those stay prepared.
-        const Rows rows = indexed || !filtered ? query_rows(conn, sql, values) : query_rows_planned(conn, sql, values);
+        const auto run = [&](bool flat) {
+            const std::string sql = statement(flat);
+            return indexed || !filtered ? query_rows(conn, sql, values) : query_rows_planned(conn, sql, values);
+        };
+        // A flat read of a page that finds the tenant nesting groups after all is read again.
+        const auto read = [&]() -> Rows {
+            const bool flat = page_groups && !nesting_.nests(tenant_id);
+            Rows first = run(flat);
+            if (!page_groups || first.size() == 0) {
+                return first;
+            }
+            const bool nests = first.text(0, 10) == "t";
+            nesting_.saw(tenant_id, nests);
+            if (flat && nests) {
+                return run(false);
+            }
+            return first;
+        };
+        const Rows rows = read();
         scim::Page page;
         if (rows.size() > 0 && !rows.is_null(0, 0)) {
             page.total_results = std::stoll(std::string(rows.text(0, 0)));

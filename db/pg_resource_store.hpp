@@ -5,7 +5,35 @@
 #include "scim/resource_store.hpp"
 #include "scim/schema.hpp"
 
+#include <mutex>
+#include <string>
+#include <unordered_set>
+
 namespace scimbridge::db {
+
+// Which tenants were last seen with a group that is a member of another. A user's groups are
+// read flat (direct memberships, with a check in the same statement that no group nests) unless
+// the tenant is remembered here; a flat read whose check fails is read again recursively. So the
+// memory only picks the form tried first, and is never the reason for a wrong answer.
+class NestingMemory {
+public:
+    bool nests(const std::string& tenant_id) const {
+        const std::lock_guard lock(mutex_);
+        return tenants_.contains(tenant_id);
+    }
+    void saw(const std::string& tenant_id, bool nests) {
+        const std::lock_guard lock(mutex_);
+        if (nests) {
+            tenants_.insert(tenant_id);
+        } else {
+            tenants_.erase(tenant_id);
+        }
+    }
+
+private:
+    mutable std::mutex mutex_;
+    std::unordered_set<std::string> tenants_;
+};
 
 class PgResourceStore final : public scim::ResourceStore {
 public:
@@ -31,6 +59,7 @@ public:
 private:
     Database& db_;
     const scim::SchemaRegistry& registry_;
+    NestingMemory nesting_;
 };
 
 // A PostgreSQL array literal ('{"a","b"}') for binding a list as one text parameter.

@@ -41,4 +41,7 @@ private:
 // [A-Za-z0-9._:-], else a new random one.
 std::string request_id_for(const Request& request);
 
+// A new request id: 16 hex digits, unique in practice (not secret, not for tokens).
+std::string fresh_request_id();
+
 }  // namespace scimbridge::server

@@ -270,7 +270,7 @@ net::awaitable<void> HttpServer::serve_requests(Stream& stream, SessionState& st
             const unsigned version = parser.is_header_done() ? parser.get().version() : 11;
             Response res = render_error(*reject, version, false);
             const std::string request_id =
-                parser.is_header_done() ? request_id_for(parser.get()) : hex(random_bytes(8));
+                parser.is_header_done() ? request_id_for(parser.get()) : fresh_request_id();
             res.set("X-Request-Id", request_id);
             metrics_.record_request("(edge)", "-", res.result_int(), std::chrono::nanoseconds(0));
             log::info("request rejected", {{"request_id", request_id},

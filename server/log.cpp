@@ -24,18 +24,27 @@ std::string_view name(Level level) {
     return "info";
 }
 
-std::string timestamp() {
+// Appends the current UTC time with milliseconds (2026-01-02T03:04:05.678Z). The text up to
+// the second is formatted once a second per thread, not for every line.
+void append_timestamp(std::string& out) {
+    thread_local std::time_t cached_second = -1;
+    thread_local char cached[24] = {};
     const auto now = std::chrono::system_clock::now();
     const std::time_t t = std::chrono::system_clock::to_time_t(now);
-    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                        now.time_since_epoch()) % 1000;
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-    char out[40];
-    std::snprintf(out, sizeof out, "%s.%03dZ", buf, static_cast<int>(ms.count()));
-    return out;
+    if (t != cached_second) {
+        std::tm tm{};
+        gmtime_r(&t, &tm);
+        std::strftime(cached, sizeof cached, "%Y-%m-%dT%H:%M:%S", &tm);
+        cached_second = t;
+    }
+    const auto ms = static_cast<int>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000);
+    out += cached;
+    out.push_back('.');
+    out.push_back(static_cast<char>('0' + ms / 100));
+    out.push_back(static_cast<char>('0' + ms / 10 % 10));
+    out.push_back(static_cast<char>('0' + ms % 10));
+    out.push_back('Z');
 }
 }  // namespace
 
@@ -53,15 +62,23 @@ void write(Level level, std::string_view message, boost::json::object fields) {
     if (!enabled(level)) {
         return;
     }
-    boost::json::object line;
-    line["ts"] = timestamp();
-    line["level"] = name(level);
-    line["msg"] = message;
-    for (auto& [key, value] : fields) {
-        line[key] = std::move(value);
+    // One JSON object per line: ts, level, msg, then the fields in their order. Serialised
+    // straight into the line (no object built for it: this runs for every request).
+    std::string text;
+    text.reserve(160);
+    text += R"({"ts":")";
+    append_timestamp(text);
+    text += R"(","level":")";
+    text += name(level);
+    text += R"(","msg":)";
+    text += boost::json::serialize(boost::json::string_view(message.data(), message.size()));
+    for (const auto& [key, value] : fields) {
+        text.push_back(',');
+        text += boost::json::serialize(key);
+        text.push_back(':');
+        text += boost::json::serialize(value);
     }
-    std::string text = boost::json::serialize(line);
-    text.push_back('\n');
+    text += "}\n";
     const std::lock_guard lock(g_write_mutex);
     std::fwrite(text.data(), 1, text.size(), stderr);
     std::fflush(stderr);

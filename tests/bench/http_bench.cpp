@@ -2,7 +2,8 @@
 // or TLS), each sending the next request when the previous answer arrives, for a fixed time or a
 // fixed number of requests. Prints one JSON line: requests, errors, req/s, p50/p90/p99/max ms.
 //   http_bench --port P [--tls CA_FILE] [--method GET] [--path /x] [--body TEMPLATE]
-//              [--token T] [--connections 8] [--seconds 10] [--requests N] [--ids FILE]
+//              [--token T] [--connections 8] [--threads 1] [--seconds 10] [--requests N]
+//              [--ids FILE]
 // In --path and --body, {seq} is a number unique across the run, and {id} / {name} / {col3} /
 // {col4} are the first / second / third / fourth tab-separated column of a random line of --ids
 // (percent-encoded in --path, as they are in a query string; verbatim in --body); {parity} is
@@ -12,7 +13,11 @@
 // PATH&cursor=<nextCursor> until a page has no nextCursor. Prints users (Resources seen), pages,
 // seconds, users_per_s, cursor_supported (false when the first page has no nextCursor) and
 // complete (false when --walk-max-seconds S stopped it first).
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -24,7 +29,7 @@
 #include <random>
 #include <chrono>
 #include <cstdio>
-#include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -45,6 +50,7 @@ struct Options {
     std::string body;
     std::string token;
     int connections = 8;
+    int threads = 1;  // event loops the connections are spread over
     int seconds = 10;
     long requests = 0;  // 0: run for `seconds`
     std::vector<std::vector<std::string>> ids;  // tab-separated columns of --ids
@@ -107,17 +113,20 @@ std::string expand(const std::string& text, long seq, const std::vector<std::str
     return out;
 }
 
-struct Totals {
-    std::mutex mutex;
+// What one event loop's connections measured (each loop has its own: no locking per request).
+struct Tally {
     std::vector<double> latencies_ms;
     long errors = 0;
 };
 
+constexpr auto kUseTuple = net::as_tuple(net::use_awaitable);
+
+// One connection's closed loop: the next request goes out when the previous answer is in.
+// Connections are coroutines multiplexed on --threads event loops (default 1), like wrk: a
+// thread per connection would spend the cores the server is measured on in wake-ups.
 template <class Stream>
-void loop(Stream& stream, const Options& o, Clock::time_point until, Totals& totals) {
+net::awaitable<void> loop(Stream& stream, const Options& o, Clock::time_point until, Tally& tally) {
     std::mt19937_64 rng(std::random_device{}());
-    std::vector<double> mine;
-    long errors = 0;
     beast::flat_buffer buffer;
     while (Clock::now() < until) {
         if (o.requests > 0 && g_budget.fetch_sub(1) <= 0) {
@@ -140,30 +149,51 @@ void loop(Stream& stream, const Options& o, Clock::time_point until, Totals& tot
         req.keep_alive(true);
         req.prepare_payload();
         const auto t0 = Clock::now();
-        beast::error_code ec;
-        http::write(stream, req, ec);
+        auto [wec, wn] = co_await http::async_write(stream, req, kUseTuple);
         http::response<http::string_body> res;
+        beast::error_code ec = wec;
         if (!ec) {
-            http::read(stream, buffer, res, ec);
+            auto [rec, rn] = co_await http::async_read(stream, buffer, res, kUseTuple);
+            ec = rec;
         }
         if (ec) {
-            ++errors;
+            ++tally.errors;
             break;
         }
         if (res.result_int() >= 400) {
-            if (errors == 0) {
+            if (tally.errors == 0) {
                 std::fprintf(stderr, "HTTP %u: %s\n", res.result_int(), res.body().c_str());
             }
-            ++errors;
+            ++tally.errors;
         }
-        mine.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+        tally.latencies_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
     }
-    const std::lock_guard lock(totals.mutex);
-    totals.latencies_ms.insert(totals.latencies_ms.end(), mine.begin(), mine.end());
-    totals.errors += errors;
 }
 
-// Opens one connection to the server (plain, or TLS verified against --tls) and runs fn on it.
+// Connects (plain, or TLS verified against --tls) and runs the loop on that connection.
+net::awaitable<void> connection(const Options& o, ssl::context* tls, Clock::time_point until,
+                                Tally& tally) {
+    const net::ip::tcp::endpoint ep(net::ip::make_address("127.0.0.1"), o.port);
+    auto ex = co_await net::this_coro::executor;
+    try {
+        if (tls == nullptr) {
+            beast::tcp_stream stream(ex);
+            co_await stream.async_connect(ep, net::use_awaitable);
+            co_await loop(stream, o, until, tally);
+        } else {
+            ssl::stream<beast::tcp_stream> stream(ex, *tls);
+            co_await beast::get_lowest_layer(stream).async_connect(ep, net::use_awaitable);
+            co_await stream.async_handshake(ssl::stream_base::client, net::use_awaitable);
+            co_await loop(stream, o, until, tally);
+        }
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "connection failed: %s\n", e.what());
+        ++tally.errors;
+    }
+}
+
+// Opens one connection to the server (plain, or TLS verified against --tls) and runs fn on it
+// (the blocking cursor walk).
 template <class Fn>
 auto on_connection(const Options& o, Fn&& fn) {
     net::io_context ioc;
@@ -180,10 +210,6 @@ auto on_connection(const Options& o, Fn&& fn) {
     beast::get_lowest_layer(stream).connect(ep);
     stream.handshake(ssl::stream_base::client);
     return fn(stream);
-}
-
-void worker(const Options& o, Clock::time_point until, Totals& totals) {
-    on_connection(o, [&](auto& stream) { loop(stream, o, until, totals); });
 }
 
 double percentile(const std::vector<double>& sorted, double p) {
@@ -305,6 +331,8 @@ int main(int argc, char** argv) {
             o.ids_in_order = v == "true";
         } else if (k == "--token") {
             o.token = v;
+        } else if (k == "--threads") {
+            o.threads = std::stoi(v);
         } else if (k == "--connections") {
             o.connections = std::stoi(v);
         } else if (k == "--seconds") {
@@ -323,24 +351,35 @@ int main(int argc, char** argv) {
             return 1;
         }
     }
-    Totals totals;
     g_budget = o.requests;
+    std::optional<ssl::context> tls;
+    if (!o.ca.empty()) {
+        tls.emplace(ssl::context::tls_client);
+        tls->load_verify_file(o.ca);
+        tls->set_verify_mode(ssl::verify_peer);
+    }
+    const int loops = std::clamp(o.threads, 1, std::max(1, o.connections));
+    std::vector<Tally> tallies(static_cast<std::size_t>(loops));
     const auto start = Clock::now();
     const auto until = start + std::chrono::seconds(o.requests > 0 ? 3600 : o.seconds);
     std::vector<std::thread> threads;
-    for (int c = 0; c < o.connections; ++c) {
-        threads.emplace_back([&] {
-            try {
-                worker(o, until, totals);
-            } catch (const std::exception& e) {
-                std::fprintf(stderr, "connection failed: %s\n", e.what());
-                const std::lock_guard lock(totals.mutex);
-                ++totals.errors;
+    for (int t = 0; t < loops; ++t) {
+        threads.emplace_back([&, t] {
+            net::io_context ioc(1);
+            Tally& tally = tallies[static_cast<std::size_t>(t)];
+            for (int c = t; c < o.connections; c += loops) {
+                net::co_spawn(ioc, connection(o, tls ? &*tls : nullptr, until, tally), net::detached);
             }
+            ioc.run();
         });
     }
     for (auto& t : threads) {
         t.join();
+    }
+    Tally totals;
+    for (Tally& t : tallies) {
+        totals.latencies_ms.insert(totals.latencies_ms.end(), t.latencies_ms.begin(), t.latencies_ms.end());
+        totals.errors += t.errors;
     }
     const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
     auto& l = totals.latencies_ms;

@@ -199,6 +199,69 @@ TEST_CASE("groups: membership rows, member display, direct and indirect User.gro
     CHECK_FALSE(bare->members.has_value());
 }
 
+TEST_CASE("User.groups stay right while a tenant starts and stops nesting groups") {
+    // Reads take direct memberships only while the tenant nests no group, and remember which
+    // tenants nest; that memory must never make an answer wrong. Nesting here is written by the
+    // service, which the store's memory does not watch: as another bridge process would.
+    World w;
+    const auto alice = w.user(w.a, "alice");
+    auto team = w.group(w.a, "Team", {alice.id});
+    REQUIRE(team.has_value());
+    // Tenant b nests groups all along; tenant a must not take its reads for it.
+    const auto bob = w.user(w.b, "bob");
+    auto b_inner = w.group(w.b, "B Inner", {bob.id});
+    REQUIRE(b_inner.has_value());
+    REQUIRE(w.group(w.b, "B Outer", {b_inner->id}).has_value());
+
+    // Alice's groups by id, and through pages by index and by cursor: (display, direct) each.
+    const auto groups_of = [&](const scim::CallContext& ctx, const std::string& id) {
+        std::vector<std::vector<std::pair<std::string, bool>>> seen;
+        const auto take = [&](const scim::StoredResource& r) {
+            REQUIRE(r.groups.has_value());
+            std::vector<std::pair<std::string, bool>> g;
+            for (const auto& ref : *r.groups) {
+                g.emplace_back(ref.display, ref.direct);
+            }
+            seen.push_back(std::move(g));
+        };
+        const auto one = w.service.get(ctx, ResourceKind::kUser, id, {false, true});
+        REQUIRE(one.has_value());
+        take(*one);
+        for (const bool cursor : {false, true}) {
+            scim::ListParams lp;
+            lp.load = {false, true};
+            lp.filter = "id eq \"" + id + "\"";
+            if (cursor) {
+                lp.cursor = "";
+            }
+            auto page = w.service.list(ctx, ResourceKind::kUser, lp);
+            REQUIRE(page.has_value());
+            REQUIRE(page->resources.size() == 1);
+            take(page->resources[0]);
+        }
+        for (std::size_t i = 1; i < seen.size(); ++i) {
+            CHECK(seen[i] == seen[0]);  // every read path agrees
+        }
+        return seen[0];
+    };
+    using Groups = std::vector<std::pair<std::string, bool>>;
+
+    CHECK(groups_of(w.a, alice.id) == Groups{{"Team", true}});
+    CHECK(groups_of(w.b, bob.id) == Groups{{"B Inner", true}, {"B Outer", false}});
+    CHECK(groups_of(w.a, alice.id) == Groups{{"Team", true}});
+
+    // Tenant a starts nesting: the next reads see the indirect group.
+    auto org = w.group(w.a, "Org", {team->id});
+    REQUIRE(org.has_value());
+    CHECK(groups_of(w.a, alice.id) == Groups{{"Team", true}, {"Org", false}});
+    CHECK(groups_of(w.a, alice.id) == Groups{{"Team", true}, {"Org", false}});
+
+    // And stops: the indirect group is gone from the reads.
+    REQUIRE(w.service.remove(w.a, ResourceKind::kGroup, org->id, "").has_value());
+    CHECK(groups_of(w.a, alice.id) == Groups{{"Team", true}});
+    CHECK(groups_of(w.b, bob.id) == Groups{{"B Inner", true}, {"B Outer", false}});
+}
+
 TEST_CASE("deleting a user or a group removes its memberships") {
     World w;
     const auto alice = w.user(w.a, "alice");
