@@ -15,6 +15,7 @@ packages=(
     libsoci-dev libpq-dev libssl-dev doctest-dev
     postgresql-15 postgresql-contrib
     libcurl4-openssl-dev  # SMTP for invitation mail (server/smtp_mailer)
+    libjemalloc-dev       # the server's allocator (server/CMakeLists.txt)
 )
 
 missing=()

@@ -36,7 +36,6 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/json/parse.hpp>
 
-#include <malloc.h>
 
 #include <algorithm>
 #include <csignal>
@@ -606,12 +605,6 @@ int run_serve(const server::Config& config) {
 int run(int argc, char** argv, char** envp);
 
 int main(int argc, char** argv, char** envp) {
-    // A page of 1,000 users is a few MiB of buffers (libpq's result, the request's JSON arena,
-    // the serialised body). Above glibc's mmap threshold each would be fresh pages from the
-    // kernel and a page fault per 4 KiB (a sixth of the server's time in a cursor walk); served
-    // from the heap and kept there after free (up to the trim threshold), they are reused.
-    mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
-    mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
     try {
         return run(argc, argv, envp);
     } catch (const Failure& f) {
