@@ -463,8 +463,26 @@ scim::Result<long long> run_member_steps(Connection& conn, const std::string& te
     return changed;
 }
 
-// One resource by id. A user's groups are read flat first unless `nesting` remembers the tenant
-// nesting groups; a flat read that finds nesting after all is read again recursively.
+// A read of users with their groups: `run(flat)` (flat: direct groups only, see
+// kDirectGroupsOfUser) unless `nesting` remembers the tenant nesting groups. Its first row's
+// column `nests_column` (kTenantNests) says whether the tenant nests groups; a flat read that
+// finds nesting after all is run again recursively.
+template <class Run>
+Rows read_with_groups(NestingMemory& nesting, const std::string& tenant_id, int nests_column, Run run) {
+    const bool flat = !nesting.nests(tenant_id);
+    Rows first = run(flat);
+    if (first.size() == 0) {
+        return first;
+    }
+    const bool nests = first.text(0, nests_column) == "t";
+    nesting.saw(tenant_id, nests);
+    if (flat && nests) {
+        return run(false);
+    }
+    return first;
+}
+
+// One resource by id (a user's groups through read_with_groups).
 std::optional<scim::StoredResource> select_one(Connection& c, const std::string& tenant_id,
                                                ResourceKind kind, const std::string& id,
                                                const scim::LoadOptions& load, NestingMemory& nesting) {
@@ -480,20 +498,14 @@ std::optional<scim::StoredResource> select_one(Connection& c, const std::string&
                                  params),
                       related);
     }
-    for (bool flat = !nesting.nests(tenant_id);; flat = false) {
-        const Rows rows = query_rows(c,
-                                     "SELECT " + resource_columns(related_column(related, flat)) + ", " +
-                                         kTenantNests + " FROM scim_user" + where,
-                                     params);
-        if (rows.size() == 0) {
-            return std::nullopt;
-        }
-        const bool nests = rows.text(0, 8) == "t";
-        nesting.saw(tenant_id, nests);
-        if (!flat || !nests) {
-            return single(rows, related);
-        }
-    }
+    return single(read_with_groups(nesting, tenant_id, 8,
+                                   [&](bool flat) {
+                                       return query_rows(c,
+                                                         "SELECT " + resource_columns(related_column(related, flat)) +
+                                                             ", " + kTenantNests + " FROM scim_user" + where,
+                                                         params);
+                                   }),
+                  related);
 }
 
 }  // namespace
@@ -930,21 +942,7 @@ scim::Result<scim::Page> PgResourceStore::list(const std::string& tenant_id,
             const std::string sql = statement(flat);
             return indexed || !filtered ? query_rows(conn, sql, values) : query_rows_planned(conn, sql, values);
         };
-        // A flat read of a page that finds the tenant nesting groups after all is read again.
-        const auto read = [&]() -> Rows {
-            const bool flat = page_groups && !nesting_.nests(tenant_id);
-            Rows first = run(flat);
-            if (!page_groups || first.size() == 0) {
-                return first;
-            }
-            const bool nests = first.text(0, 10) == "t";
-            nesting_.saw(tenant_id, nests);
-            if (flat && nests) {
-                return run(false);
-            }
-            return first;
-        };
-        const Rows rows = read();
+        const Rows rows = page_groups ? read_with_groups(nesting_, tenant_id, 10, run) : run(false);
         scim::Page page;
         if (rows.size() > 0 && !rows.is_null(0, 0)) {
             page.total_results = std::stoll(std::string(rows.text(0, 0)));

@@ -94,13 +94,9 @@ std::string fresh_request_id() {
     z = (z ^ (z >> 30U)) * 0xbf58476d1ce4e5b9ULL;
     z = (z ^ (z >> 27U)) * 0x94d049bb133111ebULL;
     z ^= z >> 31U;
-    static constexpr char kDigits[] = "0123456789abcdef";
-    std::string id(16, '0');
-    for (std::size_t i = 0; i < 16; ++i) {
-        id[15 - i] = kDigits[z & 15U];
-        z >>= 4U;
-    }
-    return id;
+    char bytes[sizeof z];
+    std::memcpy(bytes, &z, sizeof z);
+    return hex(std::string_view(bytes, sizeof bytes));
 }
 
 Response Dispatcher::handle(Request request, bool secure) noexcept {

@@ -36,7 +36,6 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/json/parse.hpp>
 
-
 #include <algorithm>
 #include <csignal>
 #include <cstdlib>
