@@ -137,7 +137,8 @@ const std::vector<std::pair<std::string, Setter>>& setters() {
              c.patch_no_content = std::move(entries);
              return std::nullopt;
          }},
-        {"db_pool_size", size_setter(&Config::db_pool_size, 1, 1024, "db_pool_size")},
+        {"read_workers", size_setter(&Config::read_workers, 1, 1024, "read_workers")},
+        {"write_workers", size_setter(&Config::write_workers, 1, 1024, "write_workers")},
         {"delivery_workers", size_setter(&Config::delivery_workers, 0, 512, "delivery_workers")},
         {"delivery_app_concurrency", size_setter(&Config::delivery_app_concurrency, 1, 512,
                                                  "delivery_app_concurrency")},

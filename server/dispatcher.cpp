@@ -81,6 +81,16 @@ std::string request_id_for(const Request& request) {
     return fresh_request_id();
 }
 
+bool reads_only(http::verb method, std::string_view target) {
+    if (method == http::verb::get || method == http::verb::head) {
+        return true;
+    }
+    const std::string_view path = target.substr(0, target.find('?'));
+    constexpr std::string_view kSearch = "/.search";
+    return method == http::verb::post && path.size() >= kSearch.size() &&
+           path.substr(path.size() - kSearch.size()) == kSearch;
+}
+
 std::string fresh_request_id() {
     // A correlation id, not a secret: 16 hex digits from a per-thread splitmix64 sequence seeded
     // by OpenSSL (a RAND_bytes call per request cost 3 % of a lookup's CPU in the bridge).

@@ -20,6 +20,7 @@
 #include "server/router.hpp"
 
 #include <string>
+#include <string_view>
 
 namespace scimbridge::server {
 
@@ -43,5 +44,10 @@ std::string request_id_for(const Request& request);
 
 // A new request id: 16 hex digits, unique in practice (not secret, not for tokens).
 std::string fresh_request_id();
+
+// Whether a request only reads (GET, HEAD, POST to a /.search endpoint), so it runs on the read
+// workers, whose number is held near PostgreSQL's cores; the others (writes, which spend part of
+// their time waiting for the commit to reach the disk) run on the write workers.
+bool reads_only(http::verb method, std::string_view target);
 
 }  // namespace scimbridge::server

@@ -1,7 +1,8 @@
 #pragma once
 // The HTTP/1.1 edge: acceptors (TLS and, when asked for, plain HTTP), one coroutine per
 // connection on its own strand, limits and deadlines on every read and write, and a graceful
-// drain. Requests are handed to the worker pool, which runs the Dispatcher.
+// drain. Requests are handed to a worker pool, which runs the Dispatcher: the read workers for
+// requests that only read (reads_only), the write workers for the others.
 
 #include "server/config.hpp"
 #include "server/dispatcher.hpp"
@@ -38,10 +39,16 @@ struct Limits {
 
 Limits limits_from(const Config& config);
 
+// The worker pools requests run on, each sized to its share of the connection pool.
+struct Workers {
+    net::thread_pool& reads;
+    net::thread_pool& writes;
+};
+
 class HttpServer {
 public:
-    HttpServer(net::io_context& ioc, net::thread_pool& workers, Dispatcher& dispatcher,
-               Metrics& metrics, const Limits& limits);
+    HttpServer(net::io_context& ioc, Workers workers, Dispatcher& dispatcher, Metrics& metrics,
+               const Limits& limits);
     ~HttpServer();
 
     // Binds and starts accepting; returns the bound address (port 0 → the port chosen).
@@ -62,7 +69,7 @@ private:
     void session_ended(std::uint64_t id);
 
     net::io_context& ioc_;
-    net::thread_pool& workers_;
+    Workers workers_;
     Dispatcher& dispatcher_;
     Metrics& metrics_;
     Limits limits_;

@@ -43,6 +43,7 @@
 #include <fstream>
 #include <iostream>
 #include <latch>
+#include <tuple>
 #include <sstream>
 #include <thread>
 
@@ -392,7 +393,7 @@ int run_serve(const server::Config& config) {
             fail(e.what());
         }
     }
-    DatabaseHandle h = open_database(config, config.db_pool_size, true);
+    DatabaseHandle h = open_database(config, config.read_workers + config.write_workers, true);
     db::Database& database = *h.database;
 
     db::PgTenancyStore tenancy(database);
@@ -539,20 +540,23 @@ int run_serve(const server::Config& config) {
     server::Dispatcher dispatcher(router, credentials, metrics);
 
     boost::asio::io_context ioc(static_cast<int>(config.io_threads));
-    // Sized to the connection pool: a worker never waits for a connection another worker holds.
-    boost::asio::thread_pool workers(config.db_pool_size);
-    {
+    // A connection per worker: a worker never waits for a connection another worker holds.
+    boost::asio::thread_pool read_workers(config.read_workers);
+    boost::asio::thread_pool write_workers(config.write_workers);
+    for (auto [pool, size, name] : {std::tuple{&read_workers, config.read_workers, "sb-read"},
+                                    std::tuple{&write_workers, config.write_workers, "sb-write"}}) {
         // One naming task per worker thread: each waits for the others, so every thread takes one.
-        std::latch named(static_cast<std::ptrdiff_t>(config.db_pool_size));
-        for (std::size_t i = 0; i < config.db_pool_size; ++i) {
-            boost::asio::post(workers, [&named] {
-                server::name_this_thread("sb-request");
+        std::latch named(static_cast<std::ptrdiff_t>(size));
+        for (std::size_t i = 0; i < size; ++i) {
+            boost::asio::post(*pool, [&named, thread_name = name] {
+                server::name_this_thread(thread_name);
                 named.arrive_and_wait();
             });
         }
         named.wait();
     }
-    server::HttpServer http_server(ioc, workers, dispatcher, metrics, server::limits_from(config));
+    server::HttpServer http_server(ioc, {read_workers, write_workers}, dispatcher, metrics,
+                                  server::limits_from(config));
     try {
         if (config.listen) {
             http_server.listen(*config.listen, &*tls);
@@ -589,7 +593,8 @@ int run_serve(const server::Config& config) {
     for (auto& t : io_threads) {
         t.join();
     }
-    workers.join();
+    read_workers.join();
+    write_workers.join();
     scheduler.stop();
     if (mail_worker) {
         mail_worker->stop();

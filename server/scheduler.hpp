@@ -57,7 +57,7 @@ public:
         // While requests are being served, a run works at most this share of its time (it waits
         // between pages; JobContext::pace). Nicing alone leaves the run's database statements
         // and the requests it sends at full priority. 1 never waits; an idle bridge never waits.
-        double job_duty = 0.7;
+        double job_duty = 0.5;
     };
 
     Scheduler(mappers::ScheduleStore& store, Options options, Metrics* metrics = nullptr);

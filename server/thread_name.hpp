@@ -1,7 +1,8 @@
 #pragma once
 // Names the calling thread, so `top -H`, `ps -L -o comm` and perf show which part of the bridge
-// uses the CPU: sb-io (HTTP I/O), sb-request (request workers), sb-claim and sb-deliver (outbox),
-// sb-schedule and sb-job (scheduler and its runs), sb-mail, sb-listen (LISTEN/NOTIFY).
+// uses the CPU: sb-io (HTTP I/O), sb-read and sb-write (request workers), sb-claim and
+// sb-deliver (outbox), sb-schedule and sb-job (scheduler and its runs), sb-mail, sb-listen
+// (LISTEN/NOTIFY).
 // Linux keeps at most 15 characters.
 
 #include <pthread.h>

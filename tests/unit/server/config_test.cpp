@@ -17,13 +17,13 @@ TEST_CASE("defaults: TLS on 127.0.0.1:8443, no plain HTTP, embedded database, 1 
 }
 
 TEST_CASE("precedence: flags over environment over file") {
-    const Settings file = {{"data_dir", "/from/file"}, {"db_pool_size", "4"}, {"log_level", "warn"}};
-    const Settings env = {{"data_dir", "/from/env"}, {"db_pool_size", "6"}};
+    const Settings file = {{"data_dir", "/from/file"}, {"write_workers", "4"}, {"log_level", "warn"}};
+    const Settings env = {{"data_dir", "/from/env"}, {"write_workers", "6"}};
     const Settings flags = {{"data_dir", "/from/flag"}};
     const auto c = build_config(file, env, flags);
     REQUIRE(c.has_value());
     CHECK(c->data_dir == "/from/flag");
-    CHECK(c->db_pool_size == 6);
+    CHECK(c->write_workers == 6);
     CHECK(c->log_level == "warn");
 }
 
@@ -57,7 +57,8 @@ TEST_CASE("bad values are one clear line naming the source and the key") {
         {"http_listen", "[::1]8080", "expected [IPv6]:PORT"},
         {"max_body_bytes", "lots", "max_body_bytes must be an integer"},
         {"max_body_bytes", "10", "max_body_bytes must be an integer from 1024"},
-        {"db_pool_size", "0", "db_pool_size must be an integer from 1"},
+        {"read_workers", "0", "read_workers must be an integer from 1"},
+        {"write_workers", "0", "write_workers must be an integer from 1"},
         {"log_level", "loud", "log_level must be one of"},
         {"job_duty", "0", "job_duty must be a number in (0.05, 1]"},
         {"job_duty", "1.5", "job_duty must be a number in (0.05, 1]"},

@@ -171,4 +171,18 @@ TEST_CASE("only authenticated API requests count as served (what scheduled runs 
     f.get("/admin/v1/apps", f.admin_token);
     CHECK(f.metrics.requests_served() == 2);
 }
+
+TEST_CASE("requests that only read go to the read workers, everything else to the write workers") {
+    CHECK(reads_only(http::verb::get, "/scim/v2/Users?filter=userName%20eq%20%22a%22"));
+    CHECK(reads_only(http::verb::head, "/healthz"));
+    CHECK(reads_only(http::verb::post, "/scim/v2/Users/.search"));
+    CHECK(reads_only(http::verb::post, "/scim/v2/.search?x=1"));
+    CHECK_FALSE(reads_only(http::verb::post, "/scim/v2/Users"));
+    CHECK_FALSE(reads_only(http::verb::post, "/scim/v2/Bulk"));
+    CHECK_FALSE(reads_only(http::verb::post, "/scim/v2/Users?q=/.search"));
+    CHECK_FALSE(reads_only(http::verb::post, "/.searc"));
+    CHECK_FALSE(reads_only(http::verb::put, "/scim/v2/Users/.search"));
+    CHECK_FALSE(reads_only(http::verb::patch, "/scim/v2/Users/x"));
+    CHECK_FALSE(reads_only(http::verb::delete_, "/scim/v2/Users/x"));
+}
 }
