@@ -166,9 +166,9 @@ scale)
     psql "$DATABASE_URL" -q -v ON_ERROR_STOP=1 -c "LOAD 'auto_explain'" \
         -c "ALTER DATABASE sbbench SET session_preload_libraries = 'auto_explain'" \
         -c "ALTER DATABASE sbbench SET auto_explain.log_min_duration = 0"
-    # One pooled connection: the six requests of a kind run the same prepared statement.
+    # One read worker: the six requests of a kind run the same prepared statement on its connection.
     "$bin" serve --listen 127.0.0.1:0 --http-listen 127.0.0.1:0 --tls-cert "$work/certs/server.crt" \
-        --tls-key "$work/certs/server.key" --db-pool-size 1 2>"$work/explain-log" &
+        --tls-key "$work/certs/server.key" --read-workers 1 --write-workers 1 2>"$work/explain-log" &
     explain_pid=$!
     trap 'kill "$explain_pid" 2>/dev/null; cleanup' EXIT
     explain_port=
