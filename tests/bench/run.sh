@@ -373,6 +373,11 @@ fanout)
     # outbox is drained, and commit→delivery latency per app from the delivery rows.
     n=${FANOUT_USERS:-10000}
     kill "$server_pid"; wait "$server_pid" 2>/dev/null || true
+    # A tenant of its own: apps created in a populated tenant (after the scale suite) would first
+    # enqueue a delivery of each of its users.
+    "$bin" tenant create fanout >/dev/null
+    fan_admin=$("$bin" token create --tenant fanout --kind admin | tail -n 1)
+    fan_idp=$("$bin" token create --tenant fanout --kind idp --source okta | tail -n 1)
     "$bin" tenant create downstream >/dev/null
     target=$("$bin" token create --tenant downstream --kind idp | tail -n 1)
     "$bin" serve --http-listen 127.0.0.1:0 --outbound-allow-cidrs 127.0.0.0/8 \
@@ -392,7 +397,7 @@ fanout)
     for _ in $(seq 100); do [[ -s "$work/sink-url" ]] && break; sleep 0.05; done
     sink_url=$(cat "$work/sink-url")
     admin_call() {
-        python3 - "$fan_port" "$admin" "$1" <<'PY'
+        python3 - "$fan_port" "$fan_admin" "$1" <<'PY'
 import json, sys, urllib.request
 port, token, body = sys.argv[1], sys.argv[2], sys.argv[3]
 req = urllib.request.Request(f"http://127.0.0.1:{port}/admin/v1/apps", data=body.encode(),
@@ -405,7 +410,7 @@ PY
     section "Fan-out: $n user creates with two apps (webhook + outbound SCIM into a second tenant), 16 connections"
     user='{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"fan{seq}@example.com","externalId":"fan-{seq}","name":{"givenName":"Fan","familyName":"User {seq}"},"emails":[{"value":"fan{seq}@example.com","type":"work","primary":true}],"displayName":"Fan User {seq}","active":true}'
     t_start=$(date +%s.%N)
-    run_case "POST /Users with fan-out to 2 apps (durable)" 16 --port "$fan_port" --token "$idp" --method POST \
+    run_case "POST /Users with fan-out to 2 apps (durable)" 16 --port "$fan_port" --token "$fan_idp" --method POST \
         --path /scim/v2/Users --body "$user" --requests "$n"
     # Poll gently (Debian's psql is a Perl wrapper: the binary itself, twice a second); the end
     # of the drain is the last delivery's finished_at, not the poll that saw it.
@@ -447,10 +452,14 @@ resync)
     server_pid=
     t_setup=$(now)
     load_before=$(cut -d ' ' -f 1-3 /proc/loadavg)
+    # A tenant of its own, like the fan-out suite's: the walk is of its RESYNC_USERS users only.
+    "$bin" tenant create resync >/dev/null
+    rs_admin=$("$bin" token create --tenant resync --kind admin | tail -n 1)
+    rs_idp=$("$bin" token create --tenant resync --kind idp --source okta | tail -n 1)
     downstream=resync-downstream
     "$bin" tenant create "$downstream" >/dev/null
     target=$("$bin" token create --tenant "$downstream" --kind idp | tail -n 1)
-    tenant_id=$(q "SELECT id FROM tenant WHERE name = 'bench'")
+    tenant_id=$(q "SELECT id FROM tenant WHERE name = 'resync'")
     downstream_id=$(q "SELECT id FROM tenant WHERE name = '$downstream'")
     port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
     secret=$(python3 -c 'import base64, os; print("whsec_" + base64.b64encode(os.urandom(32)).decode())')
@@ -460,11 +469,11 @@ resync)
 [{"name": "resync-webhook", "connector": "webhook", "webhook": {"url": "http://127.0.0.1:9/resync", "secrets": ["$secret"]}},
  {"name": "resync-scim", "connector": "scim", "scim": {"base_url": "http://127.0.0.1:$port/scim/v2", "token": "$target"}}]
 JSON
-    "$bin" app import --tenant bench "$rs/apps.json" >/dev/null
+    "$bin" app import --tenant resync "$rs/apps.json" >/dev/null
     webhook_app=$(q "SELECT id FROM app WHERE tenant_id = '$tenant_id' AND name = 'resync-webhook'")
     scim_app=$(q "SELECT id FROM app WHERE tenant_id = '$tenant_id' AND name = 'resync-scim'")
     apps="'$webhook_app', '$scim_app'"
-    # Only these two apps receive the tenant's changes (another suite's apps are disabled), and
+    # Only these two apps receive the tenant's changes, and
     # nothing is queued for them: the seed below is what they were delivered.
     q "UPDATE app SET enabled = false WHERE tenant_id = '$tenant_id' AND id NOT IN ($apps)" >/dev/null
     q "DELETE FROM delivery WHERE tenant_id = '$tenant_id'" >/dev/null
@@ -497,7 +506,7 @@ JSON
     ask_runs() {  # DRY_RUN: asks for a run of both apps' reconcile jobs
         local app_id
         for app_id in "$scim_app" "$webhook_app"; do
-            curl -sf -o /dev/null -X POST -H "Authorization: Bearer $admin" -H 'Content-Type: application/json' \
+            curl -sf -o /dev/null -X POST -H "Authorization: Bearer $rs_admin" -H 'Content-Type: application/json' \
                 -d "{\"dry_run\": $1}" "http://127.0.0.1:$port/admin/v1/schedules/reconcile:$app_id/run"
         done
     }
@@ -538,7 +547,7 @@ PY
     ingest_window() {  # NAME TAG FILE: one window of POST /Users at 16 connections
         local body out
         body='{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"TAG-{seq}@example.com","externalId":"TAG-{seq}","name":{"givenName":"Ingest","familyName":"User {seq}"},"emails":[{"value":"TAG-{seq}@example.com","type":"work","primary":true}],"displayName":"Ingest User {seq}","active":true}'
-        out=$("$bench" --connections 16 --seconds "$window" --port "$port" --token "$idp" --method POST \
+        out=$("$bench" --connections 16 --seconds "$window" --port "$port" --token "$rs_idp" --method POST \
             --path /scim/v2/Users --body "${body//TAG/$2}") || true
         [[ -n "$out" ]] || return 0
         echo "$out" >>"$3"
