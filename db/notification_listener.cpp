@@ -6,6 +6,8 @@
 #include <pthread.h>
 #include <unistd.h>
 
+#include <chrono>
+
 namespace scimbridge::db {
 
 NotificationListener::NotificationListener(std::string dsn, std::vector<std::string> channels,
@@ -34,6 +36,19 @@ NotificationListener::~NotificationListener() {
     }
 }
 
+void NotificationListener::notify_soon(const std::string& channel) {
+    {
+        std::lock_guard lock(mutex_);
+        if (!to_notify_.insert(channel).second) {
+            return;  // already asked for: the next NOTIFY covers this request too
+        }
+    }
+    if (wake_[1] >= 0) {
+        const char byte = 0;
+        [[maybe_unused]] const auto n = write(wake_[1], &byte, 1);
+    }
+}
+
 bool NotificationListener::wait_connected(std::chrono::milliseconds timeout) const {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     while (!connected_ && std::chrono::steady_clock::now() < deadline) {
@@ -57,15 +72,63 @@ void NotificationListener::run() {
             PQclear(res);
         }
         if (ok) {
+            // Our NOTIFYs are wake-up calls: their commits need not wait for the disk.
+            PGresult* res = PQexec(conn, "SET synchronous_commit = off");
+            ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+            PQclear(res);
+        }
+        if (ok) {
             // Listening from now on; anything cached before this point may have missed a
             // notification (first start, or the gap while reconnecting).
             callback_("", "");
         }
         connected_ = ok;
+        auto next_send = std::chrono::steady_clock::now();
         while (ok && !stop_) {
+            bool asked = false;
+            {
+                std::lock_guard lock(mutex_);
+                asked = !to_notify_.empty();
+            }
+            const auto now = std::chrono::steady_clock::now();
+            if (asked && now >= next_send) {
+                std::set<std::string> channels;
+                {
+                    std::lock_guard lock(mutex_);
+                    channels.swap(to_notify_);
+                }
+                std::string sql;
+                for (const std::string& channel : channels) {
+                    char* quoted = PQescapeIdentifier(conn, channel.c_str(), channel.size());
+                    sql += "NOTIFY " + std::string(quoted) + ";";
+                    PQfreemem(quoted);
+                }
+                PGresult* res = PQexec(conn, sql.c_str());
+                ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+                PQclear(res);
+                if (!ok) {
+                    std::lock_guard lock(mutex_);
+                    to_notify_.insert(channels.begin(), channels.end());  // sent after reconnecting
+                    break;
+                }
+                next_send = std::chrono::steady_clock::now() + std::chrono::milliseconds(5);
+                asked = false;
+                // Notifications that arrived meanwhile were read by PQexec: hand them on now.
+                while (PGnotify* n = PQnotifies(conn)) {
+                    callback_(n->relname != nullptr ? n->relname : "", n->extra != nullptr ? n->extra : "");
+                    PQfreemem(n);
+                }
+            }
+            const int timeout_ms =
+                asked ? static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(next_send - now).count()) : 1000;
             pollfd fds[2] = {{PQsocket(conn), POLLIN, 0}, {wake_[0], POLLIN, 0}};
-            if (poll(fds, wake_[0] >= 0 ? 2 : 1, 1000) < 0) {
+            if (poll(fds, wake_[0] >= 0 ? 2 : 1, timeout_ms) < 0) {
                 continue;
+            }
+            if (wake_[0] >= 0 && (fds[1].revents & POLLIN) != 0) {
+                char drain[64];
+                while (read(wake_[0], drain, sizeof drain) > 0) {
+                }
             }
             if (PQconsumeInput(conn) != 1) {
                 ok = false;

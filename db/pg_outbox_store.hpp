@@ -18,6 +18,7 @@ public:
     std::vector<mappers::DeliveryJob> claim(std::size_t max, std::chrono::milliseconds lease,
                                             std::size_t app_cap,
                                             const std::vector<std::string>& exclude) override;
+    std::size_t release_expired_leases() override;
     std::optional<mappers::StoredApp> load_app(const std::string& tenant_id,
                                                const std::string& app_id) override;
     std::optional<mappers::AppObject> app_object(const std::string& tenant_id, const std::string& app_id,

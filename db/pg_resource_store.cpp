@@ -625,7 +625,7 @@ scim::StoredResource written(const scim::WriteRequest& w, std::int64_t version,
 
 scim::Result<scim::StoredResource> PgResourceStore::insert(const std::string& tenant_id,
                                                            const scim::WriteRequest& w) {
-    return db_.impl().with_connection([&](Connection& conn) -> scim::Result<scim::StoredResource> {
+    return written_then_tell(db_.impl().with_connection([&](Connection& conn) -> scim::Result<scim::StoredResource> {
         soci::session& s = conn.session;
         WriteValues v(w);
         try {
@@ -658,12 +658,12 @@ scim::Result<scim::StoredResource> PgResourceStore::insert(const std::string& te
             throw;
         }
         return reread(conn, tenant_id, w, nesting_);
-    });
+    }));
 }
 
 scim::Result<scim::StoredResource> PgResourceStore::update(const std::string& tenant_id,
                                                            const scim::WriteRequest& w) {
-    return db_.impl().with_connection([&](Connection& conn) -> scim::Result<scim::StoredResource> {
+    return written_then_tell(db_.impl().with_connection([&](Connection& conn) -> scim::Result<scim::StoredResource> {
         soci::session& s = conn.session;
         WriteValues v(w);
         const long long expected = w.expected_version.value_or(-1);
@@ -744,14 +744,14 @@ scim::Result<scim::StoredResource> PgResourceStore::update(const std::string& te
             return reread(conn, tenant_id, w, nesting_);
         }
         return written(w, version, created);
-    });
+    }));
 }
 
 scim::Result<void> PgResourceStore::remove(const std::string& tenant_id, ResourceKind kind,
                                            const std::string& id,
                                            std::optional<std::int64_t> expected_version,
                                            const std::string& timestamp) {
-    return db_.impl().with_connection([&](Connection& conn) -> scim::Result<void> {
+    return written_then_tell(db_.impl().with_connection([&](Connection& conn) -> scim::Result<void> {
         soci::session& s = conn.session;
         const std::string not_found =
             std::string(scim::resource_type_id(kind)) + " " + id + " not found";
@@ -794,7 +794,7 @@ scim::Result<void> PgResourceStore::remove(const std::string& tenant_id, Resourc
             soci::use(delete_version, "v"), soci::use(timestamp, "ts");
         tr.commit();
         return {};
-    });
+    }));
 }
 
 std::optional<scim::StoredResource> PgResourceStore::find(const std::string& tenant_id,
@@ -1002,10 +1002,10 @@ scim::Result<std::optional<scim::StoredResource>> PgResourceStore::patch_user_sc
                    {"removed", pg_array_literal(patch.removed)},
                    {"set", json::serialize(patch.set)},
                    {"ts", timestamp}};
-    return db_.impl().with_connection(
+    return written_then_tell(db_.impl().with_connection(
         [&](Connection& conn) -> scim::Result<std::optional<scim::StoredResource>> {
             return single(query_rows(conn, sql, p), related_of(ResourceKind::kUser, load));
-        });
+        }));
 }
 
 }  // namespace scimbridge::db

@@ -5,6 +5,7 @@
 #include "scim/resource_store.hpp"
 #include "scim/schema.hpp"
 
+#include <functional>
 #include <mutex>
 #include <string>
 #include <unordered_set>
@@ -40,6 +41,10 @@ public:
     PgResourceStore(Database& db, const scim::SchemaRegistry& registry)
         : db_(db), registry_(registry) {}
 
+    // Called after every committed write (which may have enqueued deliveries): the server wakes
+    // its delivery workers and has the NOTIFY sent for other processes. Set before use.
+    void set_on_write(std::function<void()> on_write) { on_write_ = std::move(on_write); }
+
     scim::Result<scim::StoredResource> insert(const std::string& tenant_id,
                                               const scim::WriteRequest& w) override;
     scim::Result<scim::StoredResource> update(const std::string& tenant_id,
@@ -60,6 +65,15 @@ private:
     Database& db_;
     const scim::SchemaRegistry& registry_;
     NestingMemory nesting_;
+    std::function<void()> on_write_;
+
+    template <class R>
+    R written_then_tell(R result) {
+        if (result && on_write_) {
+            on_write_();
+        }
+        return result;
+    }
 };
 
 // A PostgreSQL array literal ('{"a","b"}') for binding a list as one text parameter.

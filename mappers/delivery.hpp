@@ -83,6 +83,9 @@ public:
     // Leases up to `max` due deliveries (see scim_bridge_claim_deliveries), skipping `exclude`.
     virtual std::vector<DeliveryJob> claim(std::size_t max, std::chrono::milliseconds lease,
                                            std::size_t app_cap, const std::vector<std::string>& exclude) = 0;
+    // Returns deliveries whose lease expired (their worker crashed or stalled) to the queue;
+    // how many. Claims do not: a claimer calls this every few seconds.
+    virtual std::size_t release_expired_leases() = 0;
     virtual std::optional<StoredApp> load_app(const std::string& tenant_id, const std::string& app_id) = 0;
     virtual std::optional<AppObject> app_object(const std::string& tenant_id, const std::string& app_id,
                                                 const std::string& resource_id) = 0;

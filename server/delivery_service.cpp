@@ -56,7 +56,22 @@ void DeliveryService::wake() {
 
 void DeliveryService::claim_loop() {
     bool more = true;  // the last claim filled the capacity it was offered: there may be more
+    // Expired leases (a worker of some process crashed or stalled) are looked for every tenth of
+    // a lease, at most every 5 s: not in every claim, which runs hundreds of times a second.
+    const auto sweep_every = std::clamp<std::chrono::milliseconds>(options_.lease / 10, std::chrono::milliseconds(100),
+                                                                  std::chrono::milliseconds(5'000));
+    auto next_sweep = std::chrono::steady_clock::now();
     while (true) {
+        if (std::chrono::steady_clock::now() >= next_sweep) {
+            next_sweep = std::chrono::steady_clock::now() + sweep_every;
+            try {
+                if (outbox_.release_expired_leases() > 0) {
+                    more = true;
+                }
+            } catch (const std::exception& e) {
+                log::warn("releasing expired delivery leases failed", {{"error", e.what()}});
+            }
+        }
         std::size_t free = 0;
         std::vector<std::string> saturated;
         {

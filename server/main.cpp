@@ -469,6 +469,12 @@ int run_serve(const server::Config& config) {
                 deliveries.wake();
             }
         });
+    // A committed write may have enqueued deliveries: this process's workers look at once, and
+    // the other processes hear of it through one NOTIFY for many writes (see 0019).
+    resources.set_on_write([&deliveries, &notifications] {
+        deliveries.wake();
+        notifications.notify_soon(db::kOutboxChannel);
+    });
     if (!notifications.wait_connected(std::chrono::seconds(5))) {
         server::log::warn("not listening for revocations yet; caches rely on their TTL meanwhile");
     }

@@ -1,7 +1,7 @@
 // Fan-out end to end: the real server, an IdP client over TLS, a fake webhook app (a real HTTP
 // server verifying Standard Webhooks signatures and applying each webhook-id once) and a second
 // tenant of the bridge as the outbound SCIM target. Downstream faults, SIGKILL of the bridge in
-// the middle of a burst, and the SSRF guard.
+// the middle of a burst, a second process woken by the first one's writes, and the SSRF guard.
 #include "mappers/webhook_signature.hpp"
 #include "tests/e2e/bridge.hpp"
 #include "tests/e2e/harness.hpp"
@@ -12,6 +12,7 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <csignal>
 #include <set>
 #include <thread>
@@ -264,6 +265,28 @@ TEST_CASE("SIGKILL of the bridge during a burst loses no delivery and duplicates
     }
     CHECK(app.check_order().ok);
     CHECK(bridge.db.query("SELECT count(*) FROM delivery WHERE state IN ('leased', 'dead')") == "0");
+}
+
+TEST_CASE("a write served by one bridge process wakes another process's delivery workers at once") {
+    // A serves the IdP and delivers nothing; B delivers, and on its own would look for work only
+    // once a minute. The NOTIFY A sends after its commit is what must bring B to the delivery.
+    std::vector<std::string> a_args = fanout_args();
+    a_args.insert(a_args.end(), {"--delivery-workers", "0"});
+    Bridge bridge(a_args);
+    std::vector<std::string> b_args = fanout_args();
+    const auto poll = std::find(b_args.begin(), b_args.end(), "--delivery-poll-ms");
+    REQUIRE(poll != b_args.end());
+    *(poll + 1) = "60000";
+    ServerProcess b(b_args, bridge.env);
+    const std::string secret = scimbridge::mappers::generate_webhook_secret();
+    FakeApp app(FakeAppOptions{.secrets = {secret}});
+    bridge.create_app(webhook_app("crm", app.url(), secret));
+    std::this_thread::sleep_for(1500ms);  // B has made its first claims and is waiting
+    for (int i = 0; i < 3; ++i) {
+        const std::string id = bridge.create_user("woken" + std::to_string(i));
+        CHECK_MESSAGE(wait_until([&] { return !applied_for(app, id).empty(); }, 10s), b.log());
+    }
+    CHECK(bridge.drained(5s));
 }
 
 TEST_CASE("outbound calls to loopback are refused unless allowed, and the IdP never sees it") {

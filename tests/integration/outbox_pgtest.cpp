@@ -170,6 +170,9 @@ TEST_CASE("a completion from an expired lease is rejected and changes nothing") 
     const auto first = w.claim(1, 100, milliseconds(1000));
     REQUIRE(first.size() == 1);
     std::this_thread::sleep_for(milliseconds(1300));
+    CHECK(w.claim(1).empty());  // a claim does not look for expired leases; the sweep does
+    CHECK(w.outbox.release_expired_leases() == 1);
+    CHECK(w.outbox.release_expired_leases() == 0);
     const auto second = w.claim(1);  // the lease expired: another worker takes it
     REQUIRE(second.size() == 1);
     CHECK(second[0].id == first[0].id);
