@@ -1,8 +1,8 @@
 # Sourced by scripts/test.sh and tests/bench/run.sh: a throwaway PostgreSQL 15. It listens only
 # on a Unix socket inside its temp directory. Tests run it with fsync off (the data is
-# disposable); TEST_PG_DURABLE=1 keeps PostgreSQL's durable defaults (benchmarks). initdb refuses
-# to run as root, so as root the cluster belongs to the postgres user. TEST_PG_CONF: extra
-# postgresql.conf lines (profiling, e.g. "shared_preload_libraries = 'pg_stat_statements'").
+# disposable); TEST_PG_DURABLE=1 keeps PostgreSQL's durable defaults with 2 GB of shared buffers
+# (benchmarks). initdb refuses to run as root, so as root the cluster belongs to the postgres
+# user. TEST_PG_CONF: extra postgresql.conf lines (profiling, e.g. "shared_preload_libraries = 'pg_stat_statements'").
 
 start_test_postgres() {
     local bindir=/usr/lib/postgresql/15/bin
@@ -23,6 +23,11 @@ CONF
     if [[ "${TEST_PG_DURABLE:-0}" != 1 ]]; then
         printf 'fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n' \
             >>"$TEST_PG_DIR/data/postgresql.conf"
+    else
+        # The benchmark setting of ../shared/reference/reliability-plan.md: durable, 2 GB of
+        # shared buffers (the default 128 MB made backends write dirty pages out themselves
+        # while the resync read app objects under a saturating ingest).
+        printf 'shared_buffers = 2GB\n' >>"$TEST_PG_DIR/data/postgresql.conf"
     fi
     if [[ -n "${TEST_PG_CONF:-}" ]]; then
         printf '%s\n' "$TEST_PG_CONF" >>"$TEST_PG_DIR/data/postgresql.conf"
