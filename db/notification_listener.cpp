@@ -115,12 +115,13 @@ void NotificationListener::run() {
                 asked = false;
                 // Notifications that arrived meanwhile were read by PQexec: hand them on now.
                 while (PGnotify* n = PQnotifies(conn)) {
-                    callback_(n->relname != nullptr ? n->relname : "", n->extra != nullptr ? n->extra : "");
+                    callback_(n->relname != nullptr ? n->relname : "",
+                              n->extra != nullptr ? n->extra : "");
                     PQfreemem(n);
                 }
             }
-            const int timeout_ms =
-                asked ? static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(next_send - now).count()) : 1000;
+            const auto wait = std::chrono::ceil<std::chrono::milliseconds>(next_send - now);
+            const int timeout_ms = asked ? static_cast<int>(wait.count()) : 1000;
             pollfd fds[2] = {{PQsocket(conn), POLLIN, 0}, {wake_[0], POLLIN, 0}};
             if (poll(fds, wake_[0] >= 0 ? 2 : 1, timeout_ms) < 0) {
                 continue;

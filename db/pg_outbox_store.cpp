@@ -108,7 +108,9 @@ std::vector<mappers::DeliveryJob> PgOutboxStore::claim(std::size_t max, std::chr
 std::size_t PgOutboxStore::release_expired_leases() {
     return db_.impl().with_connection([](Connection& c) {
         const auto row = query_row(c, "SELECT scim_bridge_release_expired_leases()", Params{});
-        return row && !row->empty() && row->at(0) ? static_cast<std::size_t>(std::stoull(*row->at(0))) : 0;
+        return row && !row->empty() && row->at(0)
+                   ? static_cast<std::size_t>(std::stoull(*row->at(0)))
+                   : std::size_t{0};
     });
 }
 

@@ -625,7 +625,8 @@ scim::StoredResource written(const scim::WriteRequest& w, std::int64_t version,
 
 scim::Result<scim::StoredResource> PgResourceStore::insert(const std::string& tenant_id,
                                                            const scim::WriteRequest& w) {
-    return written_then_tell(db_.impl().with_connection([&](Connection& conn) -> scim::Result<scim::StoredResource> {
+    return written_then_tell(db_.impl().with_connection(
+        [&](Connection& conn) -> scim::Result<scim::StoredResource> {
         soci::session& s = conn.session;
         WriteValues v(w);
         try {
@@ -663,7 +664,8 @@ scim::Result<scim::StoredResource> PgResourceStore::insert(const std::string& te
 
 scim::Result<scim::StoredResource> PgResourceStore::update(const std::string& tenant_id,
                                                            const scim::WriteRequest& w) {
-    return written_then_tell(db_.impl().with_connection([&](Connection& conn) -> scim::Result<scim::StoredResource> {
+    return written_then_tell(db_.impl().with_connection(
+        [&](Connection& conn) -> scim::Result<scim::StoredResource> {
         soci::session& s = conn.session;
         WriteValues v(w);
         const long long expected = w.expected_version.value_or(-1);
@@ -751,7 +753,8 @@ scim::Result<void> PgResourceStore::remove(const std::string& tenant_id, Resourc
                                            const std::string& id,
                                            std::optional<std::int64_t> expected_version,
                                            const std::string& timestamp) {
-    return written_then_tell(db_.impl().with_connection([&](Connection& conn) -> scim::Result<void> {
+    return written_then_tell(db_.impl().with_connection(
+        [&](Connection& conn) -> scim::Result<void> {
         soci::session& s = conn.session;
         const std::string not_found =
             std::string(scim::resource_type_id(kind)) + " " + id + " not found";

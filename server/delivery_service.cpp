@@ -58,8 +58,8 @@ void DeliveryService::claim_loop() {
     bool more = true;  // the last claim filled the capacity it was offered: there may be more
     // Expired leases (a worker of some process crashed or stalled) are looked for every tenth of
     // a lease, at most every 5 s: not in every claim, which runs hundreds of times a second.
-    const auto sweep_every = std::clamp<std::chrono::milliseconds>(options_.lease / 10, std::chrono::milliseconds(100),
-                                                                  std::chrono::milliseconds(5'000));
+    const auto sweep_every = std::clamp<std::chrono::milliseconds>(
+        options_.lease / 10, std::chrono::milliseconds(100), std::chrono::milliseconds(5'000));
     auto next_sweep = std::chrono::steady_clock::now();
     while (true) {
         if (std::chrono::steady_clock::now() >= next_sweep) {

@@ -94,8 +94,8 @@ Limits limits_from(const Config& c) {
                   c.write_timeout,  c.idle_timeout,     c.shutdown_grace};
 }
 
-HttpServer::HttpServer(net::io_context& ioc, Workers workers, Dispatcher& dispatcher, Metrics& metrics,
-                       const Limits& limits)
+HttpServer::HttpServer(net::io_context& ioc, Workers workers, Dispatcher& dispatcher,
+                       Metrics& metrics, const Limits& limits)
     : ioc_(ioc),
       workers_(workers),
       dispatcher_(dispatcher),
@@ -285,7 +285,8 @@ net::awaitable<void> HttpServer::serve_requests(Stream& stream, SessionState& st
         }
 
         Request request = parser.release();
-        net::thread_pool& workers = reads_only(request.method(), request.target()) ? workers_.reads : workers_.writes;
+        net::thread_pool& workers =
+            reads_only(request.method(), request.target()) ? workers_.reads : workers_.writes;
         // A named local, not a temporary in the co_await expression (GCC 12 mishandles those).
         auto job = [this, secure, request = std::move(request)]() mutable noexcept {
             return dispatcher_.handle(std::move(request), secure);

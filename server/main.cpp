@@ -43,9 +43,9 @@
 #include <fstream>
 #include <iostream>
 #include <latch>
-#include <tuple>
 #include <sstream>
 #include <thread>
+#include <tuple>
 
 namespace sb = scimbridge;
 namespace server = scimbridge::server;

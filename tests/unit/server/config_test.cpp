@@ -17,7 +17,8 @@ TEST_CASE("defaults: TLS on 127.0.0.1:8443, no plain HTTP, embedded database, 1 
 }
 
 TEST_CASE("precedence: flags over environment over file") {
-    const Settings file = {{"data_dir", "/from/file"}, {"write_workers", "4"}, {"log_level", "warn"}};
+    const Settings file = {
+        {"data_dir", "/from/file"}, {"write_workers", "4"}, {"log_level", "warn"}};
     const Settings env = {{"data_dir", "/from/env"}, {"write_workers", "6"}};
     const Settings flags = {{"data_dir", "/from/flag"}};
     const auto c = build_config(file, env, flags);
