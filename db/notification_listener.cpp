@@ -83,6 +83,18 @@ void NotificationListener::run() {
             callback_("", "");
         }
         connected_ = ok;
+        // Hands received notifications to the callback, except those this connection sent
+        // itself (notify_soon): whoever asked for them has already acted in this process.
+        const int own_pid = ok ? PQbackendPID(conn) : 0;
+        const auto hand_on = [&] {
+            while (PGnotify* n = PQnotifies(conn)) {
+                if (n->be_pid != own_pid) {
+                    callback_(n->relname != nullptr ? n->relname : "",
+                              n->extra != nullptr ? n->extra : "");
+                }
+                PQfreemem(n);
+            }
+        };
         auto next_send = std::chrono::steady_clock::now();
         while (ok && !stop_) {
             bool asked = false;
@@ -113,12 +125,7 @@ void NotificationListener::run() {
                 }
                 next_send = std::chrono::steady_clock::now() + std::chrono::milliseconds(5);
                 asked = false;
-                // Notifications that arrived meanwhile were read by PQexec: hand them on now.
-                while (PGnotify* n = PQnotifies(conn)) {
-                    callback_(n->relname != nullptr ? n->relname : "",
-                              n->extra != nullptr ? n->extra : "");
-                    PQfreemem(n);
-                }
+                hand_on();  // what arrived meanwhile was read by PQexec
             }
             const auto wait = std::chrono::ceil<std::chrono::milliseconds>(next_send - now);
             const int timeout_ms = asked ? static_cast<int>(wait.count()) : 1000;
@@ -135,10 +142,7 @@ void NotificationListener::run() {
                 ok = false;
                 break;
             }
-            while (PGnotify* n = PQnotifies(conn)) {
-                callback_(n->relname != nullptr ? n->relname : "", n->extra != nullptr ? n->extra : "");
-                PQfreemem(n);
-            }
+            hand_on();
         }
         PQfinish(conn);
         connected_ = false;

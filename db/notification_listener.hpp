@@ -32,8 +32,9 @@ public:
     NotificationListener& operator=(const NotificationListener&) = delete;
 
     bool connected() const { return connected_.load(); }
-    // Sends NOTIFY on `channel` (empty payload) soon, from the listening connection; requests
-    // for the same channel are coalesced. Thread-safe; never blocks on the database.
+    // Sends NOTIFY on `channel` (empty payload) soon, from the listening connection, for the
+    // other processes: this one's callback does not get it back. Requests for the same channel
+    // are coalesced. Thread-safe; never blocks on the database.
     void notify_soon(const std::string& channel);
     // Waits up to `timeout` for the first LISTEN; false when it did not happen in time.
     bool wait_connected(std::chrono::milliseconds timeout) const;
