@@ -168,7 +168,12 @@ std::unique_ptr<EmbeddedPostgres> EmbeddedPostgres::start(const EmbeddedOptions&
         conf << "\n# scim-bridge embedded cluster\n"
              << "listen_addresses = ''\n"
              << "unix_socket_directories = '" << cluster << "'\n"
-             << "unix_socket_permissions = 0700\n";
+             << "unix_socket_permissions = 0700\n"
+             // An IdP's initial sync with fan-out writes ~9 MB of WAL a second on 2 cores: with
+             // the default 1 GB a checkpoint began every 1-2 minutes, each followed by full-page
+             // images that doubled the WAL every commit waits for. 4 GB leaves them to
+             // checkpoint_timeout (5 min); between bursts PostgreSQL recycles the segments.
+             << "max_wal_size = 4GB\n";
         if (!conf) {
             throw std::runtime_error("cannot write " + cluster + "/postgresql.conf");
         }

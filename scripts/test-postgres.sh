@@ -26,8 +26,9 @@ CONF
     else
         # The benchmark setting of ../shared/reference/reliability-plan.md: durable, 2 GB of
         # shared buffers (the default 128 MB made backends write dirty pages out themselves
-        # while the resync read app objects under a saturating ingest).
-        printf 'shared_buffers = 2GB\n' >>"$TEST_PG_DIR/data/postgresql.conf"
+        # while the resync read app objects under a saturating ingest), and checkpoints spaced
+        # by time, as the embedded cluster's are (see db/embedded_postgres.cpp).
+        printf 'shared_buffers = 2GB\nmax_wal_size = 4GB\n' >>"$TEST_PG_DIR/data/postgresql.conf"
     fi
     if [[ -n "${TEST_PG_CONF:-}" ]]; then
         printf '%s\n' "$TEST_PG_CONF" >>"$TEST_PG_DIR/data/postgresql.conf"

@@ -3,7 +3,11 @@
 // fixed number of requests. Prints one JSON line: requests, errors, req/s, p50/p90/p99/max ms.
 //   http_bench --port P [--tls CA_FILE] [--method GET] [--path /x] [--body TEMPLATE]
 //              [--token T] [--connections 8] [--threads 1] [--seconds 10] [--requests N]
-//              [--ids FILE]
+//              [--ids FILE] [--rate R]
+// --rate R makes it open-loop, like wrk2: request n is due at start + n/R (R per second over all
+// connections), goes out on a free connection at or after that time, and its latency counts from
+// when it was due, so a stall is charged to every request it delayed (no coordinated omission).
+// Give it enough connections for R × the expected latency; a late request never makes up a slot.
 // In --path and --body, {seq} is a number unique across the run, and {id} / {name} / {col3} /
 // {col4} are the first / second / third / fourth tab-separated column of a random line of --ids
 // (percent-encoded in --path, as they are in a query string; verbatim in --body); {parity} is
@@ -17,6 +21,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
@@ -57,6 +62,8 @@ struct Options {
     bool ids_in_order = false;                   // --ids-in-order: line seq % n, not a random one
     std::string walk;                            // --walk PATH: cursor walk mode
     int walk_max_seconds = 0;                    // --walk-max-seconds: stop a walk early (0: never)
+    double rate = 0;                             // --rate: requests/s, open loop (0: closed loop)
+    Clock::time_point start;                     // when request 0 is due (open loop)
 };
 
 std::atomic<long> g_seq{0};
@@ -133,6 +140,18 @@ net::awaitable<void> loop(Stream& stream, const Options& o, Clock::time_point un
             break;
         }
         const long seq = g_seq.fetch_add(1);
+        Clock::time_point due{};
+        if (o.rate > 0) {
+            due = o.start + std::chrono::duration_cast<Clock::duration>(
+                                std::chrono::duration<double>(static_cast<double>(seq) / o.rate));
+            if (due >= until) {
+                break;
+            }
+            if (Clock::now() < due) {
+                net::steady_timer timer(co_await net::this_coro::executor, due);
+                co_await timer.async_wait(kUseTuple);
+            }
+        }
         const std::vector<std::string>* row =
             o.ids.empty() ? nullptr
                           : &o.ids[o.ids_in_order ? static_cast<std::size_t>(seq) % o.ids.size()
@@ -148,7 +167,7 @@ net::awaitable<void> loop(Stream& stream, const Options& o, Clock::time_point un
         }
         req.keep_alive(true);
         req.prepare_payload();
-        const auto t0 = Clock::now();
+        const auto t0 = o.rate > 0 ? due : Clock::now();
         auto [wec, wn] = co_await http::async_write(stream, req, kUseTuple);
         http::response<http::string_body> res;
         beast::error_code ec = wec;
@@ -339,6 +358,8 @@ int main(int argc, char** argv) {
             o.seconds = std::stoi(v);
         } else if (k == "--walk") {
             o.walk = v;
+        } else if (k == "--rate") {
+            o.rate = std::stod(v);
         } else if (k == "--walk-max-seconds") {
             o.walk_max_seconds = std::stoi(v);
         }
@@ -361,6 +382,7 @@ int main(int argc, char** argv) {
     const int loops = std::clamp(o.threads, 1, std::max(1, o.connections));
     std::vector<Tally> tallies(static_cast<std::size_t>(loops));
     const auto start = Clock::now();
+    o.start = start + std::chrono::milliseconds(50);  // the connections are open by then
     const auto until = start + std::chrono::seconds(o.requests > 0 ? 3600 : o.seconds);
     std::vector<std::thread> threads;
     for (int t = 0; t < loops; ++t) {

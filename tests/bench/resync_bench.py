@@ -176,7 +176,10 @@ def summary(a):
     drain = load(d, "drain.json", {})
     sampled_real = load(d, "sampled-real.json", {})
     sampled_check = load(d, "sampled-check.json", {})
+    cap = merged(windows(d, "capacity.jsonl"))
     base = merged(windows(d, "baseline.jsonl"))
+    rate = load(d, "rate", None)
+    ck = load(d, "checkpoints.json", {})
     during = merged(windows(d, "during.jsonl"))
     n = counts.get("users", 0)
     expect = {
@@ -206,10 +209,18 @@ def summary(a):
           f"(report {rep['duration_ms']} ms), {rep['requests']} requests; {users_line(rep)} — "
           f"{'exactly the injected drift' if seeded else 'NOT the injected drift (expected missing %s, stale %s, orphans %s, undelivered 0)' % (m, s, x)}.")
         p(f"  - Time: {phases(run, a.log, a.downstream)}.")
+    if cap:
+        p(f"- Ingest capacity C (POST /Users, closed loop at 16 connections, apps fanned out to, no resync): "
+          f"{cap['requests']} creates in {cap['windows']} × {a.window} s, {cap['rps']:.0f}/s, p50 {cap['p50']:.1f} ms, "
+          f"p99 {cap['p99']:.1f} ms, {cap['errors']} errors. At C the deliveries fall behind and drain afterwards, "
+          f"so C is not a rate to hold; the latency comparison below offers R = {rate}/s"
+          f"{' (C/2)' if cap and rate and abs(rate - cap['rps'] / 2) < 2 else ''} open-loop.")
     if base:
-        p(f"- Ingest baseline (POST /Users, 16 connections, apps fanned out to, no resync): {base['requests']} creates "
+        p(f"- Ingest baseline (POST /Users offered at {rate}/s open-loop over 64 connections, latency from when each "
+          f"request was due, apps fanned out to, no resync): {base['requests']} creates "
           f"in {base['windows']} × {a.window} s, {base['rps']:.0f}/s, p50 {base['p50']:.1f} ms, p99 {base['p99']:.1f} ms "
-          f"(worst window {base['p99_worst']:.1f} ms), {base['errors']} errors.")
+          f"(worst window {base['p99_worst']:.1f} ms), {base['errors']} errors"
+          + (f"; PostgreSQL checkpoints begun meanwhile: {ck['baseline']}" if 'baseline' in ck else "") + ".")
     starts = [r["started"] for r in real["runs"]]
     ends = [r["finished"] for r in real["runs"] if r["finished"]]
     for run in real["runs"]:
@@ -248,11 +259,12 @@ def summary(a):
         ratio = during["p99"] / base["p99"] if base and base["p99"] else float("nan")
         worst = during["p99_worst"] / base["p99_worst"] if base and base["p99_worst"] else float("nan")
         created = drain.get("ingest_created")
-        p(f"- Ingest during the resync (same load, from the run request until both runs finished, at least {a.seconds} s): "
+        p(f"- Ingest during the resync (the same {rate}/s offered, from the run request until both runs finished, at least {a.seconds} s): "
           f"{during['requests']} creates in {during['windows']} × {a.window} s, {during['rps']:.0f}/s, p50 {during['p50']:.1f} ms, "
           f"p99 {during['p99']:.1f} ms (worst window {during['p99_worst']:.1f} ms), {during['errors']} errors; "
           f"p99 {ratio:.2f}× the baseline (worst window {worst:.2f}×; goal ≤ 1.5×)"
-          + (f"; {created} users created meanwhile, each fanned out to both apps" if created is not None else "") + ".")
+          + (f"; {created} users created meanwhile, each fanned out to both apps" if created is not None else "")
+          + (f"; PostgreSQL checkpoints begun meanwhile: {ck['during']}" if 'during' in ck else "") + ".")
     for run in verify["runs"]:
         rep = run["report"] or {}
         if not rep.get("users"):

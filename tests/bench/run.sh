@@ -15,11 +15,13 @@
 # app; creates/s, deliveries/s, commit→delivery latency.
 # resync: RESYNC_USERS (default 100,000) users COPYed in and both apps' copies (a webhook app served
 # by fanout_sink, an outbound SCIM app into a second tenant) written directly with 1% drift
-# (tests/bench/resync_seed.sql); a dry run of both reconcile jobs; POST /Users ingest at 16
-# connections as a baseline, then again while both jobs run (RESYNC_INGEST_WINDOW, default 5 s,
-# windows until both runs finished and at least SECONDS); the time until the repairs are
-# delivered (drift 0), requests sent, and a check run per app. RESYNC_MAX_SECONDS (default 600)
-# bounds each wait.
+# (tests/bench/resync_seed.sql); a dry run of both reconcile jobs; the ingest's capacity C
+# (POST /Users, closed loop at 16 connections, fan-out on); then POST /Users offered open-loop at
+# a fixed rate R (RESYNC_INGEST_RATE, default C/2: the reliability plan's background load for
+# tests that judge ingest latency) as a baseline, and the same offered load while both jobs run
+# (RESYNC_INGEST_WINDOW, default 5 s, windows until both runs finished and at least SECONDS);
+# the time until the repairs are delivered (drift 0), requests sent, and a check run per app.
+# RESYNC_MAX_SECONDS (default 600) bounds each wait.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 seconds="${1:-10}"
@@ -544,18 +546,21 @@ PY
         done
         return 1
     }
-    ingest_window() {  # NAME TAG FILE: one window of POST /Users at 16 connections
-        local body out
+    ingest_window() {  # NAME TAG FILE [RATE]: one window of POST /Users, closed loop at 16
+        # connections, or offered open-loop at RATE/s over 64 (latency counted from when each
+        # request was due)
+        local body out conns=16 open=()
         body='{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"TAG-{seq}@example.com","externalId":"TAG-{seq}","name":{"givenName":"Ingest","familyName":"User {seq}"},"emails":[{"value":"TAG-{seq}@example.com","type":"work","primary":true}],"displayName":"Ingest User {seq}","active":true}'
-        out=$("$bench" --connections 16 --seconds "$window" --port "$port" --token "$rs_idp" --method POST \
-            --path /scim/v2/Users --body "${body//TAG/$2}") || true
+        if [[ -n "${4:-}" ]]; then conns=64; open=(--rate "$4"); fi
+        out=$("$bench" --connections "$conns" "${open[@]}" --seconds "$window" --port "$port" --token "$rs_idp" \
+            --method POST --path /scim/v2/Users --body "${body//TAG/$2}") || true
         [[ -n "$out" ]] || return 0
         echo "$out" >>"$3"
-        printf '%-60s %s\n' "$1 (c=16)" "$out"
-        python3 - "$1" "$out" >>"$results" <<'PY'
+        printf '%-60s %s\n' "$1 (c=$conns)" "$out"
+        python3 - "$1" "$out" "$conns" >>"$results" <<'PY'
 import json, sys
-name, out = sys.argv[1], json.loads(sys.argv[2])
-print(f"| {name} | 16 | {out['requests']} | {out['rps']:.0f} | {out['p50_ms']:.3f} | {out['p99_ms']:.3f} | {out['errors']} |")
+name, out, conns = sys.argv[1], json.loads(sys.argv[2]), sys.argv[3]
+print(f"| {name} | {conns} | {out['requests']} | {out['rps']:.0f} | {out['p50_ms']:.3f} | {out['p99_ms']:.3f} | {out['errors']} |")
 PY
     }
 
@@ -566,33 +571,52 @@ PY
     watch_runs "$before" "$rs/dry.json"
     echo "resync dry run:"; show_runs "$rs/dry.json"
 
-    section "Resync: $n users × 2 apps (webhook + outbound SCIM into a second tenant), 1% drift; ingest POST /Users, 16 connections, ${window}s windows"
-    # 2. Ingest baseline: the same load without a resync (creates fanned out to both apps).
+    section "Resync: $n users × 2 apps (webhook + outbound SCIM into a second tenant), 1% drift; ingest POST /Users, ${window}s windows"
+    # 2. The ingest's capacity C: POST /Users closed loop (creates fanned out to both apps; at
+    #    saturation their deliveries lag and drain afterwards).
     for ((w = 1; w == 1 || (w - 1) * window < seconds; w++)); do
-        ingest_window "POST /Users, baseline, window $w" "rsb$w" "$rs/baseline.jsonl"
+        ingest_window "POST /Users, capacity (closed loop), window $w" "rsc$w" "$rs/capacity.jsonl"
     done
+    t_wait=$(now)
+    drained "" || echo "the capacity run's deliveries were not drained within ${max_wait}s"
+    capacity_drain=$(python3 -c 'import sys; print(f"{float(sys.argv[2]) - float(sys.argv[1]):.1f}")' "$t_wait" "$(now)")
+    rate=${RESYNC_INGEST_RATE:-$(python3 -c 'import json, sys
+ws = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+print(round(sum(w["rps"] for w in ws) / len(ws) / 2))' "$rs/capacity.jsonl")}
+    echo "$rate" >"$rs/rate"
+    # 3. Ingest baseline: POST /Users offered at R/s without a resync. PostgreSQL checkpoints are
+    #    counted in both phases: the full-page images after one double the WAL a commit waits for.
+    checkpoints() { q "SELECT checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter"; }
+    ck_base=$(checkpoints)
+    for ((w = 1; w == 1 || (w - 1) * window < seconds; w++)); do
+        ingest_window "POST /Users at ${rate}/s, baseline, window $w" "rsb$w" "$rs/baseline.jsonl" "$rate"
+    done
+    ck_base=$(($(checkpoints) - ck_base))
     t_wait=$(now)
     drained "" || echo "the baseline's deliveries were not drained within ${max_wait}s"
     baseline_drain=$(python3 -c 'import sys; print(f"{float(sys.argv[2]) - float(sys.argv[1]):.1f}")' "$t_wait" "$(now)")
 
-    # 3. The resync: both runs at once, the same ingest load until both finished (at least SECONDS).
+    # 4. The resync: both runs at once, the same offered load until both finished (at least SECONDS).
     before=$(last_run)
+    ck_during=$(checkpoints)
     ask_runs false
     watch_runs "$before" "$rs/real.json" &
     watch_pid=$!
     for ((w = 1; ; w++)); do
-        ingest_window "POST /Users during the resync, window $w" "rsd$w" "$rs/during.jsonl"
+        ingest_window "POST /Users at ${rate}/s during the resync, window $w" "rsd$w" "$rs/during.jsonl" "$rate"
         if [[ -s "$rs/real.json" ]] && ((w * window >= seconds)); then break; fi
         ((w * window < max_wait)) || break
     done
     wait "$watch_pid" || true
+    ck_during=$(($(checkpoints) - ck_during))
+    echo "{\"baseline\": $ck_base, \"during\": $ck_during}" >"$rs/checkpoints.json"
     echo "resync runs:"; show_runs "$rs/real.json"
     real_before=$before
     repaired=true
     drained "AND operation = 'resync'" || repaired=false
     outboxed=true
     drained "" || outboxed=false
-    python3 - "$rs/drain.json" "$repaired" "$outboxed" "$setup_s" "$load_before" "$baseline_drain" \
+    python3 - "$rs/drain.json" "$repaired" "$outboxed" "$setup_s" "$load_before" "$capacity_drain" "$baseline_drain" \
         "$(q "SELECT json_build_object(
                 'drift0', extract(epoch FROM greatest(max(r.finished_at), (SELECT max(d.finished_at) FROM delivery d
                           WHERE d.operation = 'resync' AND d.app_id IN ($apps))) - min(r.started_at)),
@@ -600,13 +624,14 @@ PY
                 'created', (SELECT count(*) FROM scim_user u WHERE u.tenant_id = '$tenant_id' AND u.user_name LIKE 'rsd%'))
               FROM schedule_run r WHERE r.id > $before AND r.key IN ('reconcile:$scim_app', 'reconcile:$webhook_app')")" <<'PY'
 import json, sys
-path, repaired, outboxed, setup, load, base_drain, db = sys.argv[1:]
+path, repaired, outboxed, setup, load, cap_drain, base_drain, db = sys.argv[1:]
 db = json.loads(db)
 json.dump({"drift0_s": db["drift0"] if repaired == "true" else None,
            "outbox_s": db["outbox"] if outboxed == "true" else float("nan"),
            "ingest_created": db["created"],
            "setup": f"Setup {setup} s (generate, COPY, seed, VACUUM); load average before {load}; "
-                    f"the baseline's fan-out drained {base_drain} s after it."}, open(path, "w"))
+                    f"the capacity run's fan-out drained {cap_drain} s after it, the baseline's {base_drain} s."},
+          open(path, "w"))
 PY
     q "SELECT coalesce(json_object_agg(x.name, x.o), '{}') FROM (
          SELECT a.name, coalesce((SELECT jsonb_object_agg(s.state, s.c) FROM (SELECT d.state, count(*) AS c FROM delivery d
@@ -618,7 +643,7 @@ PY
                                FROM delivery d WHERE d.app_id = a.id AND d.operation = 'resync' AND d.state = 'delivered')) AS o
            FROM app a WHERE a.id IN ($apps)) x" >"$rs/deliveries.json"
 
-    # 4. A check run per app once the outbox is empty: drift 0 (and a no-drift resync's duration).
+    # 5. A check run per app once the outbox is empty: drift 0 (and a no-drift resync's duration).
     before=$(last_run)
     ask_runs false
     watch_runs "$before" "$rs/verify.json"
