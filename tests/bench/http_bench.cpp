@@ -1,6 +1,6 @@
-// A closed-loop HTTP load generator for scim-bridge benchmarks: N keep-alive connections (plain
-// or TLS), each sending the next request when the previous answer arrives, for a fixed time or a
-// fixed number of requests. Prints one JSON line: requests, errors, req/s, p50/p90/p99/max ms.
+// An HTTP load generator for scim-bridge benchmarks: N keep-alive connections (plain or TLS),
+// closed loop by default (each sends the next request when the previous answer arrives), for a
+// fixed time or a fixed number of requests. Prints one JSON line: requests, errors, req/s, p50/p90/p99/max ms.
 //   http_bench --port P [--tls CA_FILE] [--method GET] [--path /x] [--body TEMPLATE]
 //              [--token T] [--connections 8] [--threads 1] [--seconds 10] [--requests N]
 //              [--ids FILE] [--rate R]

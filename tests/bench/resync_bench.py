@@ -178,7 +178,8 @@ def summary(a):
     sampled_check = load(d, "sampled-check.json", {})
     cap = merged(windows(d, "capacity.jsonl"))
     base = merged(windows(d, "baseline.jsonl"))
-    rate = load(d, "rate", None)
+    chosen = load(d, "rate.json", {})
+    rate = chosen.get("rate")
     ck = load(d, "checkpoints.json", {})
     during = merged(windows(d, "during.jsonl"))
     n = counts.get("users", 0)
@@ -214,7 +215,7 @@ def summary(a):
           f"{cap['requests']} creates in {cap['windows']} × {a.window} s, {cap['rps']:.0f}/s, p50 {cap['p50']:.1f} ms, "
           f"p99 {cap['p99']:.1f} ms, {cap['errors']} errors. At C the deliveries fall behind and drain afterwards, "
           f"so C is not a rate to hold; the latency comparison below offers R = {rate}/s"
-          f"{' (C/2)' if cap and rate and abs(rate - cap['rps'] / 2) < 2 else ''} open-loop.")
+          f" ({chosen.get('chosen') or 'C/2'}) open-loop.")
     if base:
         p(f"- Ingest baseline (POST /Users offered at {rate}/s open-loop over 64 connections, latency from when each "
           f"request was due, apps fanned out to, no resync): {base['requests']} creates "

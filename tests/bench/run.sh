@@ -583,7 +583,7 @@ PY
     rate=${RESYNC_INGEST_RATE:-$(python3 -c 'import json, sys
 ws = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 print(round(sum(w["rps"] for w in ws) / len(ws) / 2))' "$rs/capacity.jsonl")}
-    echo "$rate" >"$rs/rate"
+    echo "{\"rate\": $rate, \"chosen\": \"${RESYNC_INGEST_RATE:+RESYNC_INGEST_RATE}\"}" >"$rs/rate.json"
     # 3. Ingest baseline: POST /Users offered at R/s without a resync. PostgreSQL checkpoints are
     #    counted in both phases: the full-page images after one double the WAL a commit waits for.
     checkpoints() { q "SELECT checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter"; }
