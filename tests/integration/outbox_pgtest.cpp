@@ -142,7 +142,7 @@ TEST_CASE("of several changes to one resource the newest is leased and the older
     CHECK(next[0].version == 4);
 }
 
-TEST_CASE("a resource whose delivery is backing off waits for it, and newer changes inherit its attempts") {
+TEST_CASE("a resource whose delivery is backing off waits for it, then that delivery is sent again before newer ones") {
     OutboxWorld w;
     w.app(w.a, "crm");
     const auto u = w.user(w.a, "cy");
@@ -156,11 +156,39 @@ TEST_CASE("a resource whose delivery is backing off waits for it, and newer chan
     w.patch_active(w.a, u.id, false);
     CHECK(w.claim(10).empty());  // the newer change may not overtake the one backing off
     w.t.query("UPDATE delivery SET next_at = now() WHERE state = 'pending'");
-    jobs = w.claim(10);
-    REQUIRE(jobs.size() == 1);
-    CHECK(jobs[0].version == 2);
-    CHECK(jobs[0].attempts == 2);
+    const auto retry = w.claim(10);
+    REQUIRE(retry.size() == 1);
+    // The attempted delivery is retried under its own id (the app may have applied it despite the
+    // 503; a newer row in its place would be a second event), and is not superseded.
+    CHECK(retry[0].id == jobs[0].id);
+    CHECK(retry[0].attempts == 2);
+    CHECK(w.count("state = 'superseded'") == 0);
     CHECK(w.t.query("SELECT count(*) FROM audit_log WHERE action = 'delivery.retry'") == "1");
+    REQUIRE(w.outbox.complete(retry[0], delivered()));
+    const auto next = w.claim(10);
+    REQUIRE(next.size() == 1);
+    CHECK(next[0].version == 2);
+}
+
+TEST_CASE("a delivery whose lease expired (its worker died) is sent again before a newer change, never superseded") {
+    OutboxWorld w;
+    w.app(w.a, "crm");
+    const auto u = w.user(w.a, "eve");
+    const auto first = w.claim(1, 100, milliseconds(500));
+    REQUIRE(first.size() == 1);
+    w.patch_active(w.a, u.id, false);  // a newer change while the first is out
+    w.patch_active(w.a, u.id, true);
+    std::this_thread::sleep_for(milliseconds(700));
+    REQUIRE(w.outbox.release_expired_leases() == 1);
+    const auto again = w.claim(10);
+    REQUIRE(again.size() == 1);
+    CHECK(again[0].id == first[0].id);  // same event id: a receiver that got it dedupes
+    CHECK(w.count("state = 'superseded'") == 0);
+    REQUIRE(w.outbox.complete(again[0], delivered()));
+    const auto newest = w.claim(10);  // then the newest, the one in between superseded
+    REQUIRE(newest.size() == 1);
+    CHECK(newest[0].version == 3);
+    CHECK(w.count("state = 'superseded'") == 1);
 }
 
 TEST_CASE("a completion from an expired lease is rejected and changes nothing") {
