@@ -5,20 +5,14 @@
 -- the e2e test that SIGKILLs the bridge during a burst). The event a row sends always holds the
 -- resource's current state, so sending the older row first loses nothing; the rows between it
 -- and the newest are superseded by the next claim, as before.
+--
+-- Three edits of the claim: a `target` step picks the row to send (the key's oldest attempted
+-- pending one, else its newest), and both the supersession and the lease use it.
 SELECT scim_bridge_edit_function('scim_bridge_claim_deliveries(integer, interval, integer, uuid[])',
 '    superseded AS (
         UPDATE delivery s SET state = ''superseded'', finished_at = now(), lease_token = NULL
-          FROM chosen ch
-         WHERE s.app_id = ch.app_id AND s.resource_id = ch.resource_id
-           AND s.state = ''pending'' AND s.id < ch.newest
-        RETURNING s.id
-    )
-    UPDATE delivery d SET state = ''leased'', lease_token = gen_random_uuid(),
-           lease_until = now() + p_lease, attempts = greatest(d.attempts, ch.attempts) + 1
-      FROM chosen ch
-     WHERE d.id = ch.newest
-    RETURNING d.*;',
-'    target AS (  -- the row to send: the key''s oldest attempted pending one, else its newest
+          FROM chosen ch',
+'    target AS (
         SELECT ch.*, coalesce((SELECT min(o.id) FROM delivery o
                                 WHERE o.app_id = ch.app_id AND o.resource_id = ch.resource_id
                                   AND o.state = ''pending'' AND o.attempts > 0 AND o.id < ch.newest),
@@ -27,13 +21,11 @@ SELECT scim_bridge_edit_function('scim_bridge_claim_deliveries(integer, interval
     ),
     superseded AS (
         UPDATE delivery s SET state = ''superseded'', finished_at = now(), lease_token = NULL
-          FROM target ch
-         WHERE s.app_id = ch.app_id AND s.resource_id = ch.resource_id
-           AND s.state = ''pending'' AND s.id < ch.send
-        RETURNING s.id
-    )
-    UPDATE delivery d SET state = ''leased'', lease_token = gen_random_uuid(),
-           lease_until = now() + p_lease, attempts = greatest(d.attempts, ch.attempts) + 1
-      FROM target ch
-     WHERE d.id = ch.send
-    RETURNING d.*;');
+          FROM target ch');
+SELECT scim_bridge_edit_function('scim_bridge_claim_deliveries(integer, interval, integer, uuid[])',
+'AND s.id < ch.newest', 'AND s.id < ch.send');
+SELECT scim_bridge_edit_function('scim_bridge_claim_deliveries(integer, interval, integer, uuid[])',
+'      FROM chosen ch
+     WHERE d.id = ch.newest',
+'      FROM target ch
+     WHERE d.id = ch.send');

@@ -383,7 +383,9 @@ int main(int argc, char** argv) {
     std::vector<Tally> tallies(static_cast<std::size_t>(loops));
     const auto start = Clock::now();
     o.start = start + std::chrono::milliseconds(50);  // the connections are open by then
-    const auto until = start + std::chrono::seconds(o.requests > 0 ? 3600 : o.seconds);
+    // Open loop: R × seconds requests are due, from o.start on.
+    const auto until =
+        (o.rate > 0 ? o.start : start) + std::chrono::seconds(o.requests > 0 ? 3600 : o.seconds);
     std::vector<std::thread> threads;
     for (int t = 0; t < loops; ++t) {
         threads.emplace_back([&, t] {

@@ -572,29 +572,32 @@ PY
     echo "resync dry run:"; show_runs "$rs/dry.json"
 
     section "Resync: $n users × 2 apps (webhook + outbound SCIM into a second tenant), 1% drift; ingest POST /Users, ${window}s windows"
+    phase() {  # LABEL TAG FILE [RATE]: ingest windows for SECONDS, then the wait for their fan-out;
+        # sets phase_checkpoints (PostgreSQL checkpoints begun during the windows: the full-page
+        # images after one double the WAL a commit waits for) and phase_drain (seconds)
+        local w t ck
+        ck=$(checkpoints)
+        for ((w = 1; w == 1 || (w - 1) * window < seconds; w++)); do
+            ingest_window "$1, window $w" "$2$w" "$3" "${4:-}"
+        done
+        phase_checkpoints=$(($(checkpoints) - ck))
+        t=$(now)
+        drained "" || echo "$1: the deliveries were not drained within ${max_wait}s"
+        phase_drain=$(python3 -c 'import sys; print(f"{float(sys.argv[2]) - float(sys.argv[1]):.1f}")' "$t" "$(now)")
+    }
+    checkpoints() { q "SELECT checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter"; }
     # 2. The ingest's capacity C: POST /Users closed loop (creates fanned out to both apps; at
     #    saturation their deliveries lag and drain afterwards).
-    for ((w = 1; w == 1 || (w - 1) * window < seconds; w++)); do
-        ingest_window "POST /Users, capacity (closed loop), window $w" "rsc$w" "$rs/capacity.jsonl"
-    done
-    t_wait=$(now)
-    drained "" || echo "the capacity run's deliveries were not drained within ${max_wait}s"
-    capacity_drain=$(python3 -c 'import sys; print(f"{float(sys.argv[2]) - float(sys.argv[1]):.1f}")' "$t_wait" "$(now)")
+    phase "POST /Users, capacity (closed loop)" rsc "$rs/capacity.jsonl"
+    capacity_drain=$phase_drain
     rate=${RESYNC_INGEST_RATE:-$(python3 -c 'import json, sys
 ws = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 print(round(sum(w["rps"] for w in ws) / len(ws) / 2))' "$rs/capacity.jsonl")}
     echo "{\"rate\": $rate, \"chosen\": \"${RESYNC_INGEST_RATE:+RESYNC_INGEST_RATE}\"}" >"$rs/rate.json"
-    # 3. Ingest baseline: POST /Users offered at R/s without a resync. PostgreSQL checkpoints are
-    #    counted in both phases: the full-page images after one double the WAL a commit waits for.
-    checkpoints() { q "SELECT checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter"; }
-    ck_base=$(checkpoints)
-    for ((w = 1; w == 1 || (w - 1) * window < seconds; w++)); do
-        ingest_window "POST /Users at ${rate}/s, baseline, window $w" "rsb$w" "$rs/baseline.jsonl" "$rate"
-    done
-    ck_base=$(($(checkpoints) - ck_base))
-    t_wait=$(now)
-    drained "" || echo "the baseline's deliveries were not drained within ${max_wait}s"
-    baseline_drain=$(python3 -c 'import sys; print(f"{float(sys.argv[2]) - float(sys.argv[1]):.1f}")' "$t_wait" "$(now)")
+    # 3. Ingest baseline: POST /Users offered at R/s without a resync.
+    phase "POST /Users at ${rate}/s, baseline" rsb "$rs/baseline.jsonl" "$rate"
+    ck_base=$phase_checkpoints
+    baseline_drain=$phase_drain
 
     # 4. The resync: both runs at once, the same offered load until both finished (at least SECONDS).
     before=$(last_run)
