@@ -166,6 +166,18 @@ def sampled_line(s):
     return (" Users created by the ingest during the resync: " + ", ".join(parts) + ".") if parts else ""
 
 
+def wal_line(pair):
+    """'WAL … MB/s, … flushes/s, …': PostgreSQL's WAL between two run.sh walstat snapshots."""
+    a, b = pair
+    dt = max(b["t"] - a["t"], 1e-9)
+    syncs = b["wal_syncs"] - a["wal_syncs"]
+    sync_ms = b.get("wal_sync_ms", 0) - a.get("wal_sync_ms", 0)  # 0 unless track_wal_io_timing
+    return (f"PostgreSQL meanwhile: WAL {(b['wal_bytes'] - a['wal_bytes']) / dt / 1e6:.1f} MB/s "
+            f"({(b['wal_fpi'] - a['wal_fpi']) / dt:.0f} full-page images/s), {syncs / dt:.0f} WAL flushes/s"
+            + (f" of {sync_ms / syncs:.2f} ms each" if sync_ms > 0 and syncs else "")
+            + f", {b['checkpoints'] - a['checkpoints']} checkpoints begun")
+
+
 def summary(a):
     d = a.dir
     counts = load(d, "counts.json", {})
@@ -180,7 +192,7 @@ def summary(a):
     base = merged(windows(d, "baseline.jsonl"))
     chosen = load(d, "rate.json", {})
     rate = chosen.get("rate")
-    ck = load(d, "checkpoints.json", {})
+    wal = {k: wal_line(v) for k, v in load(d, "wal.json", {}).items()}
     during = merged(windows(d, "during.jsonl"))
     n = counts.get("users", 0)
     expect = {
@@ -221,7 +233,7 @@ def summary(a):
           f"request was due, apps fanned out to, no resync): {base['requests']} creates "
           f"in {base['windows']} × {a.window} s, {base['rps']:.0f}/s, p50 {base['p50']:.1f} ms, p99 {base['p99']:.1f} ms "
           f"(worst window {base['p99_worst']:.1f} ms), {base['errors']} errors"
-          + (f"; PostgreSQL checkpoints begun meanwhile: {ck['baseline']}" if 'baseline' in ck else "") + ".")
+          + (f"; {wal['baseline']}" if 'baseline' in wal else "") + ".")
     starts = [r["started"] for r in real["runs"]]
     ends = [r["finished"] for r in real["runs"] if r["finished"]]
     for run in real["runs"]:
@@ -265,7 +277,7 @@ def summary(a):
           f"p99 {during['p99']:.1f} ms (worst window {during['p99_worst']:.1f} ms), {during['errors']} errors; "
           f"p99 {ratio:.2f}× the baseline (worst window {worst:.2f}×; goal ≤ 1.5×)"
           + (f"; {created} users created meanwhile, each fanned out to both apps" if created is not None else "")
-          + (f"; PostgreSQL checkpoints begun meanwhile: {ck['during']}" if 'during' in ck else "") + ".")
+          + (f"; {wal['during']}" if 'during' in wal else "") + ".")
     for run in verify["runs"]:
         rep = run["report"] or {}
         if not rep.get("users"):
@@ -280,6 +292,12 @@ def summary(a):
         p(f"- Check run after the repairs (a no-drift resync), {run['app']}: {(run['finished'] - run['started']):.1f} s, "
           f"{rep['requests']} requests, repairs {rep['repairs_enqueued']}; {users_line(rep)}{note} → "
           f"{'drift 0' if zero else 'DRIFT REMAINS'}." + ("" if zero else sampled_line(sampled_check.get(run["app"]))))
+    sink = load(d, "scim-sink.json", None)
+    if sink:
+        p(f"- SCIM app (scim_sink, in memory): holds {sink['users']} users at the end; {sink['created']} created, "
+          f"{sink['replaced']} replaced, {sink['patched']} patched, {sink['deleted']} deleted, "
+          f"{sink['conflicts']} conflicts, {sink['pages']} pages listed, {sink['lookups']} filter lookups, "
+          f"{sink['bad_requests']} bad requests, {sink['unauthorized']} unauthorized.")
     print("\n".join(out))
 
 

@@ -4,7 +4,8 @@
 --   psql -v bench=UUID -v downstream=UUID -v scim_app=UUID -v webhook_app=UUID
 --        -v seed_file=PATH -v counts_file=PATH -f tests/bench/resync_seed.sql
 -- bench: the tenant of the users and of both apps; downstream: the second tenant the outbound
--- SCIM app writes into (its token's tenant); webhook_app: an app whose webhook receiver is
+-- SCIM app writes into (its token's tenant) unless -v scim_seed_file=PATH hands the copies to
+-- tests/bench/scim_sink (see below); webhook_app: an app whose webhook receiver is
 -- tests/bench/fanout_sink started with --seed seed_file afterwards.
 --
 -- What the bridge itself would have recorded after delivering each user (compare a real
@@ -79,6 +80,20 @@ INSERT INTO schedule (key, kind, tenant_id, subject_id, period_ms, next_run_at)
 SELECT 'reconcile:' || a.id, 'reconcile', a.tenant_id, a.id, 300 * 60 * 1000, now() + interval '1 day'
   FROM app a WHERE a.id IN (CAST(:'scim_app' AS uuid), CAST(:'webhook_app' AS uuid))
 ON CONFLICT (key) DO UPDATE SET next_run_at = EXCLUDED.next_run_at, options = '{}';
+
+-- With tests/bench/scim_sink as the SCIM app (the suite's default), the copies move from the
+-- second tenant to the file it loads (scim_seed_file: "User", a tab, the resource as the second
+-- tenant renders it); without scim_seed_file they stay in the second tenant.
+\if :{?scim_seed_file}
+\o :scim_seed_file
+SELECT 'User' || chr(9) || (jsonb_build_object('schemas', to_jsonb(d.schemas), 'id', d.id::text)
+         || CASE WHEN d.external_id IS NULL THEN '{}'::jsonb
+                 ELSE jsonb_build_object('externalId', d.external_id) END
+         || d.doc)::text
+  FROM scim_user d WHERE d.tenant_id = :'downstream';
+\o
+DELETE FROM scim_user WHERE tenant_id = :'downstream';
+\endif
 
 -- The webhook app's holdings: id, type, version, account state (fanout_sink --seed).
 \o :seed_file

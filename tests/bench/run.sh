@@ -369,11 +369,14 @@ PY
     tail -n 6 "$results"
     ;;
 fanout)
-    # Fan-out end to end: two apps (a signed webhook to fanout_sink, and outbound SCIM into a
-    # second tenant of this same bridge), FANOUT_USERS (default 10,000) creates at 16
-    # connections; the figures: creates/s accepted while fanning out, deliveries/s until the
+    # Fan-out end to end: two apps (a signed webhook to fanout_sink, and outbound SCIM to
+    # scim_sink, the reliability plan's healthy stubs), FANOUT_USERS (default 10,000) creates at
+    # 16 connections; the figures: creates/s accepted while fanning out, deliveries/s until the
     # outbox is drained, and commit→delivery latency per app from the delivery rows.
+    # FANOUT_SCIM_TARGET=bridge sends the SCIM app's deliveries to a second tenant of this same
+    # bridge instead (each delivery then is a second create in the same process and database).
     n=${FANOUT_USERS:-10000}
+    scim_target=${FANOUT_SCIM_TARGET:-stub}
     kill "$server_pid"; wait "$server_pid" 2>/dev/null || true
     # A tenant of its own: apps created in a populated tenant (after the scale suite) would first
     # enqueue a delivery of each of its users.
@@ -398,6 +401,18 @@ fanout)
     sink_pid=$!
     for _ in $(seq 100); do [[ -s "$work/sink-url" ]] && break; sleep 0.05; done
     sink_url=$(cat "$work/sink-url")
+    if [[ "$scim_target" == stub ]]; then
+        target=$(python3 -c 'import secrets; print(secrets.token_urlsafe(24))')
+        build/release/tests/scim_sink --url-file "$work/scim-url" --token "$target" >"$work/scim-sink.json" &
+        scim_pid=$!
+        trap 'kill "$sink_pid" "$scim_pid" 2>/dev/null; cleanup' EXIT
+        for _ in $(seq 100); do [[ -s "$work/scim-url" ]] && break; sleep 0.05; done
+        scim_url=$(cat "$work/scim-url")
+        target_label="scim_sink"
+    else
+        scim_url="http://127.0.0.1:$fan_port/scim/v2"
+        target_label="a second tenant of this bridge"
+    fi
     admin_call() {
         python3 - "$fan_port" "$fan_admin" "$1" <<'PY'
 import json, sys, urllib.request
@@ -408,8 +423,8 @@ print(json.load(urllib.request.urlopen(req))["id"])
 PY
     }
     admin_call '{"name":"webhook-app","connector":"webhook","webhook":{"url":"'"$sink_url"'","secrets":["'"$secret"'"]},"mapping":{"email":"[emails[primary eq true].value]","name":"Join(\" \", [name.givenName], [name.familyName])","login":"ToLower([userName])"}}' >/dev/null
-    admin_call '{"name":"scim-app","connector":"scim","scim":{"base_url":"http://127.0.0.1:'"$fan_port"'/scim/v2","token":"'"$target"'"},"mapping":{"userName":"[userName]","displayName":"[displayName]","emails":"[emails]","active":"[active]"}}' >/dev/null
-    section "Fan-out: $n user creates with two apps (webhook + outbound SCIM into a second tenant), 16 connections"
+    admin_call '{"name":"scim-app","connector":"scim","scim":{"base_url":"'"$scim_url"'","token":"'"$target"'"},"mapping":{"userName":"[userName]","displayName":"[displayName]","emails":"[emails]","active":"[active]"}}' >/dev/null
+    section "Fan-out: $n user creates with two apps (webhook to fanout_sink + outbound SCIM to $target_label), 16 connections"
     user='{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"fan{seq}@example.com","externalId":"fan-{seq}","name":{"givenName":"Fan","familyName":"User {seq}"},"emails":[{"value":"fan{seq}@example.com","type":"work","primary":true}],"displayName":"Fan User {seq}","active":true}'
     t_start=$(date +%s.%N)
     run_case "POST /Users with fan-out to 2 apps (durable)" 16 --port "$fan_port" --token "$fan_idp" --method POST \
@@ -424,10 +439,17 @@ PY
     done
     t_end=$("$pg_psql" "$DATABASE_URL" -qAtc "SELECT extract(epoch FROM max(finished_at)) FROM delivery")
     wait "$sink_pid" || true
+    scim_stats='{}'
+    if [[ "$scim_target" == stub ]]; then
+        kill "$scim_pid"; wait "$scim_pid" || true
+        trap cleanup EXIT
+        scim_stats=$(cat "$work/scim-sink.json")
+    fi
     stats=$(psql "$DATABASE_URL" -qAt -F ' ' -c "SELECT a.name, count(*) FILTER (WHERE d.state = 'delivered'), count(*) FILTER (WHERE d.state <> 'delivered'), round(1000 * extract(epoch FROM percentile_cont(0.5) WITHIN GROUP (ORDER BY d.finished_at - d.created_at))::numeric, 1), round(1000 * extract(epoch FROM percentile_cont(0.99) WITHIN GROUP (ORDER BY d.finished_at - d.created_at))::numeric, 1) FROM delivery d JOIN app a ON a.id = d.app_id WHERE d.operation = 'create' GROUP BY a.name ORDER BY a.name")
-    python3 - "$t_start" "$t_end" "$(cat "$work/sink.json")" "$last_out" "$stats" >>"$results" <<'PY'
+    python3 - "$t_start" "$t_end" "$(cat "$work/sink.json")" "$last_out" "$stats" "$scim_stats" >>"$results" <<'PY'
 import json, sys
 t0, t1, sink, bench, stats = float(sys.argv[1]), float(sys.argv[2]), json.loads(sys.argv[3]), json.loads(sys.argv[4]), sys.argv[5]
+scim = json.loads(sys.argv[6])
 rows = [l.split() for l in stats.strip().splitlines()]
 delivered = sum(int(r[1]) for r in rows)
 print()
@@ -436,14 +458,18 @@ print(f"- Deliveries: {delivered} in {t1 - t0:.1f} s from the first create to an
 for name, ok, other, p50, p99 in rows:
     print(f"- {name}: {ok} delivered, {other} not delivered; commit→delivery p50 {p50} ms, p99 {p99} ms (goal p99 ≤ 1 s).")
 print(f"- Webhook sink: {sink['applied']} applied of {sink['requests']} requests, {sink['invalid_signatures']} bad signatures, {sink['order_violations']} order violations, {sink['connections']} connections.")
+if scim:
+    print(f"- SCIM sink: holds {scim['users']} users; {scim['created']} created, {scim['conflicts']} conflicts, "
+          f"{scim['bad_requests']} bad requests, {scim['unauthorized']} unauthorized; requests {scim['requests']}.")
 PY
-    tail -n 6 "$results"
+    tail -n 7 "$results"
     ;;
 resync)
     # Reconciliation at scale (issue 7): both apps hold every user (written directly: fanning
     # out RESYNC_USERS × 2 deliveries through the workers would outlast the suite) with 1% drift,
     # and both reconcile jobs run while the IdP keeps creating users.
     n=${RESYNC_USERS:-100000}
+    scim_target=${RESYNC_SCIM_TARGET:-stub}
     window=${RESYNC_INGEST_WINDOW:-5}
     max_wait=${RESYNC_MAX_SECONDS:-600}
     rs=$work/resync
@@ -461,15 +487,22 @@ resync)
     downstream=resync-downstream
     "$bin" tenant create "$downstream" >/dev/null
     target=$("$bin" token create --tenant "$downstream" --kind idp | tail -n 1)
+    port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    scim_url="http://127.0.0.1:$port/scim/v2"
+    scim_seed=()
+    if [[ "$scim_target" == stub ]]; then
+        target=$(python3 -c 'import secrets; print(secrets.token_urlsafe(24))')
+        scim_url="http://127.0.0.1:9/scim/v2"  # scim_sink's, set once it runs
+        scim_seed=(-v scim_seed_file="$rs/scim-seed.tsv")
+    fi
     tenant_id=$(q "SELECT id FROM tenant WHERE name = 'resync'")
     downstream_id=$(q "SELECT id FROM tenant WHERE name = '$downstream'")
-    port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
     secret=$(python3 -c 'import base64, os; print("whsec_" + base64.b64encode(os.urandom(32)).decode())')
     # The apps before the users (an app created in a populated tenant enqueues a delivery of every
     # user); the webhook URL is the sink's, set once the sink runs.
     cat >"$rs/apps.json" <<JSON
 [{"name": "resync-webhook", "connector": "webhook", "webhook": {"url": "http://127.0.0.1:9/resync", "secrets": ["$secret"]}},
- {"name": "resync-scim", "connector": "scim", "scim": {"base_url": "http://127.0.0.1:$port/scim/v2", "token": "$target"}}]
+ {"name": "resync-scim", "connector": "scim", "scim": {"base_url": "$scim_url", "token": "$target"}}]
 JSON
     "$bin" app import --tenant resync "$rs/apps.json" >/dev/null
     webhook_app=$(q "SELECT id FROM app WHERE tenant_id = '$tenant_id' AND name = 'resync-webhook'")
@@ -485,7 +518,7 @@ JSON
     rm -f "$rs"/*.copy
     psql "$DATABASE_URL" -qAtX -v ON_ERROR_STOP=1 -v bench="$tenant_id" -v downstream="$downstream_id" \
         -v scim_app="$scim_app" -v webhook_app="$webhook_app" -v seed_file="$rs/webhook-seed.tsv" \
-        -v counts_file="$rs/counts.json" -f tests/bench/resync_seed.sql
+        -v counts_file="$rs/counts.json" "${scim_seed[@]}" -f tests/bench/resync_seed.sql
     psql "$DATABASE_URL" -q -v ON_ERROR_STOP=1 -c "VACUUM (ANALYZE) scim_user, app_object, delivery, schedule"
     build/release/tests/fanout_sink --url-file "$rs/sink-url" --secret "$secret" --seed "$rs/webhook-seed.tsv" \
         --expect 1000000000 --timeout 7200 >"$rs/sink.json" &
@@ -495,6 +528,16 @@ JSON
     [[ -s "$rs/sink-url" ]] || { echo "fanout_sink did not start"; exit 1; }
     sink_url=$(cat "$rs/sink-url")
     q "UPDATE app SET definition = jsonb_set(definition, '{webhook,url}', to_jsonb(CAST('$sink_url' AS text))) WHERE id = '$webhook_app'" >/dev/null
+    scim_pid=
+    if [[ "$scim_target" == stub ]]; then
+        build/release/tests/scim_sink --url-file "$rs/scim-url" --token "$target" --seed "$rs/scim-seed.tsv" \
+            >"$rs/scim-sink.json" &
+        scim_pid=$!
+        trap 'kill "$sink_pid" "$scim_pid" 2>/dev/null; cleanup' EXIT
+        for _ in $(seq 600); do [[ -s "$rs/scim-url" ]] && break; sleep 0.05; done
+        [[ -s "$rs/scim-url" ]] || { echo "scim_sink did not start"; exit 1; }
+        q "UPDATE app SET definition = jsonb_set(definition, '{scim,base_url}', to_jsonb(CAST('$(cat "$rs/scim-url")' AS text))) WHERE id = '$scim_app'" >/dev/null
+    fi
     setup_s=$(python3 -c 'import sys; print(f"{float(sys.argv[2]) - float(sys.argv[1]):.1f}")' "$t_setup" "$(now)")
     "$bin" serve --http-listen "127.0.0.1:$port" --outbound-allow-cidrs 127.0.0.0/8 --outbound-allow-http true \
         2>"$rs/log" &
@@ -571,21 +614,26 @@ PY
     watch_runs "$before" "$rs/dry.json"
     echo "resync dry run:"; show_runs "$rs/dry.json"
 
-    section "Resync: $n users × 2 apps (webhook + outbound SCIM into a second tenant), 1% drift; ingest POST /Users, ${window}s windows"
+    section "Resync: $n users × 2 apps (webhook to fanout_sink + outbound SCIM to $([[ "$scim_target" == stub ]] && echo scim_sink || echo 'a second tenant of this bridge')), 1% drift; ingest POST /Users, ${window}s windows"
     phase() {  # LABEL TAG FILE [RATE]: ingest windows for SECONDS, then the wait for their fan-out;
-        # sets phase_checkpoints (PostgreSQL checkpoints begun during the windows: the full-page
-        # images after one double the WAL a commit waits for) and phase_drain (seconds)
-        local w t ck
-        ck=$(checkpoints)
+        # sets phase_wal (walstat before and after the windows) and phase_drain (seconds)
+        local w t ws
+        ws=$(walstat)
         for ((w = 1; w == 1 || (w - 1) * window < seconds; w++)); do
             ingest_window "$1, window $w" "$2$w" "$3" "${4:-}"
         done
-        phase_checkpoints=$(($(checkpoints) - ck))
+        phase_wal="[$ws, $(walstat)]"
         t=$(now)
         drained "" || echo "$1: the deliveries were not drained within ${max_wait}s"
         phase_drain=$(python3 -c 'import sys; print(f"{float(sys.argv[2]) - float(sys.argv[1]):.1f}")' "$t" "$(now)")
     }
-    checkpoints() { q "SELECT checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter"; }
+    # What a commit waits for: the WAL written and flushed, and the checkpoints begun (the
+    # full-page images after one double the WAL for a while).
+    walstat() {
+        q "SELECT json_build_object('t', extract(epoch FROM clock_timestamp()), 'wal_bytes', wal_bytes,
+                  'wal_syncs', wal_sync, 'wal_fpi', wal_fpi, 'wal_sync_ms', wal_sync_time,
+                  'checkpoints', (SELECT checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter)) FROM pg_stat_wal"
+    }
     # 2. The ingest's capacity C: POST /Users closed loop (creates fanned out to both apps; at
     #    saturation their deliveries lag and drain afterwards).
     phase "POST /Users, capacity (closed loop)" rsc "$rs/capacity.jsonl"
@@ -596,12 +644,12 @@ print(round(sum(w["rps"] for w in ws) / len(ws) / 2))' "$rs/capacity.jsonl")}
     echo "{\"rate\": $rate, \"chosen\": \"${RESYNC_INGEST_RATE:+RESYNC_INGEST_RATE}\"}" >"$rs/rate.json"
     # 3. Ingest baseline: POST /Users offered at R/s without a resync.
     phase "POST /Users at ${rate}/s, baseline" rsb "$rs/baseline.jsonl" "$rate"
-    ck_base=$phase_checkpoints
+    wal_base=$phase_wal
     baseline_drain=$phase_drain
 
     # 4. The resync: both runs at once, the same offered load until both finished (at least SECONDS).
     before=$(last_run)
-    ck_during=$(checkpoints)
+    wal_during=$(walstat)
     ask_runs false
     watch_runs "$before" "$rs/real.json" &
     watch_pid=$!
@@ -611,8 +659,7 @@ print(round(sum(w["rps"] for w in ws) / len(ws) / 2))' "$rs/capacity.jsonl")}
         ((w * window < max_wait)) || break
     done
     wait "$watch_pid" || true
-    ck_during=$(($(checkpoints) - ck_during))
-    echo "{\"baseline\": $ck_base, \"during\": $ck_during}" >"$rs/checkpoints.json"
+    echo "{\"baseline\": $wal_base, \"during\": [$wal_during, $(walstat)]}" >"$rs/wal.json"
     echo "resync runs:"; show_runs "$rs/real.json"
     real_before=$before
     repaired=true
@@ -653,8 +700,8 @@ PY
     echo "resync check runs:"; show_runs "$rs/verify.json"
     sampled "$real_before" "$before" >"$rs/sampled-real.json"
     sampled "$before" "$(last_run)" >"$rs/sampled-check.json"
-    kill "$sink_pid" 2>/dev/null || true
-    wait "$sink_pid" 2>/dev/null || true
+    kill "$sink_pid" $scim_pid 2>/dev/null || true
+    wait "$sink_pid" $scim_pid 2>/dev/null || true
     trap cleanup EXIT
     python3 tests/bench/resync_bench.py summary --dir "$rs" --log "$rs/log" --downstream "$downstream" \
         --seconds "$seconds" --window "$window" >"$rs/summary.md"
