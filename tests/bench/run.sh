@@ -104,6 +104,19 @@ section() {
         echo "|---|---|---|---|---|---|---|"
     } >>"$results"
 }
+# The fan-out and resync suites' SCIM app: starts tests/bench/scim_sink accepting bearer TOKEN,
+# holding what the seed file SEED lists (optional), its counters going to OUT when it stops; sets
+# scim_pid and scim_url (from URL_FILE).
+random_token() { python3 -c 'import secrets; print(secrets.token_urlsafe(24))'; }
+start_scim_sink() {  # TOKEN URL_FILE OUT [SEED]
+    local seed=()
+    [[ -n "${4:-}" ]] && seed=(--seed "$4")
+    build/release/tests/scim_sink --url-file "$2" --token "$1" "${seed[@]}" >"$3" &
+    scim_pid=$!
+    for _ in $(seq 600); do [[ -s "$2" ]] && break; sleep 0.05; done
+    [[ -s "$2" ]] || { echo "scim_sink did not start"; exit 1; }
+    scim_url=$(cat "$2")
+}
 
 for suite in "${suites[@]}"; do
 case $suite in
@@ -383,8 +396,10 @@ fanout)
     "$bin" tenant create fanout >/dev/null
     fan_admin=$("$bin" token create --tenant fanout --kind admin | tail -n 1)
     fan_idp=$("$bin" token create --tenant fanout --kind idp --source okta | tail -n 1)
-    "$bin" tenant create downstream >/dev/null
-    target=$("$bin" token create --tenant downstream --kind idp | tail -n 1)
+    if [[ "$scim_target" != stub ]]; then
+        "$bin" tenant create downstream >/dev/null
+        target=$("$bin" token create --tenant downstream --kind idp | tail -n 1)
+    fi
     "$bin" serve --http-listen 127.0.0.1:0 --outbound-allow-cidrs 127.0.0.0/8 \
         --outbound-allow-http true 2>"$work/fan-log" &
     server_pid=$!
@@ -402,12 +417,9 @@ fanout)
     for _ in $(seq 100); do [[ -s "$work/sink-url" ]] && break; sleep 0.05; done
     sink_url=$(cat "$work/sink-url")
     if [[ "$scim_target" == stub ]]; then
-        target=$(python3 -c 'import secrets; print(secrets.token_urlsafe(24))')
-        build/release/tests/scim_sink --url-file "$work/scim-url" --token "$target" >"$work/scim-sink.json" &
-        scim_pid=$!
+        target=$(random_token)
+        start_scim_sink "$target" "$work/scim-url" "$work/scim-sink.json"
         trap 'kill "$sink_pid" "$scim_pid" 2>/dev/null; cleanup' EXIT
-        for _ in $(seq 100); do [[ -s "$work/scim-url" ]] && break; sleep 0.05; done
-        scim_url=$(cat "$work/scim-url")
         target_label="scim_sink"
     else
         scim_url="http://127.0.0.1:$fan_port/scim/v2"
@@ -486,14 +498,17 @@ resync)
     rs_idp=$("$bin" token create --tenant resync --kind idp --source okta | tail -n 1)
     downstream=resync-downstream
     "$bin" tenant create "$downstream" >/dev/null
-    target=$("$bin" token create --tenant "$downstream" --kind idp | tail -n 1)
     port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-    scim_url="http://127.0.0.1:$port/scim/v2"
     scim_seed=()
     if [[ "$scim_target" == stub ]]; then
-        target=$(python3 -c 'import secrets; print(secrets.token_urlsafe(24))')
-        scim_url="http://127.0.0.1:9/scim/v2"  # scim_sink's, set once it runs
+        # The sink starts once the seed wrote its copies; the app's token is set now (it is stored
+        # encrypted), its URL then.
+        target=$(random_token)
+        scim_url="http://127.0.0.1:9/scim/v2"
         scim_seed=(-v scim_seed_file="$rs/scim-seed.tsv")
+    else
+        target=$("$bin" token create --tenant "$downstream" --kind idp | tail -n 1)
+        scim_url="http://127.0.0.1:$port/scim/v2"
     fi
     tenant_id=$(q "SELECT id FROM tenant WHERE name = 'resync'")
     downstream_id=$(q "SELECT id FROM tenant WHERE name = '$downstream'")
@@ -530,13 +545,9 @@ JSON
     q "UPDATE app SET definition = jsonb_set(definition, '{webhook,url}', to_jsonb(CAST('$sink_url' AS text))) WHERE id = '$webhook_app'" >/dev/null
     scim_pid=
     if [[ "$scim_target" == stub ]]; then
-        build/release/tests/scim_sink --url-file "$rs/scim-url" --token "$target" --seed "$rs/scim-seed.tsv" \
-            >"$rs/scim-sink.json" &
-        scim_pid=$!
+        start_scim_sink "$target" "$rs/scim-url" "$rs/scim-sink.json" "$rs/scim-seed.tsv"
         trap 'kill "$sink_pid" "$scim_pid" 2>/dev/null; cleanup' EXIT
-        for _ in $(seq 600); do [[ -s "$rs/scim-url" ]] && break; sleep 0.05; done
-        [[ -s "$rs/scim-url" ]] || { echo "scim_sink did not start"; exit 1; }
-        q "UPDATE app SET definition = jsonb_set(definition, '{scim,base_url}', to_jsonb(CAST('$(cat "$rs/scim-url")' AS text))) WHERE id = '$scim_app'" >/dev/null
+        q "UPDATE app SET definition = jsonb_set(definition, '{scim,base_url}', to_jsonb(CAST('$scim_url' AS text))) WHERE id = '$scim_app'" >/dev/null
     fi
     setup_s=$(python3 -c 'import sys; print(f"{float(sys.argv[2]) - float(sys.argv[1]):.1f}")' "$t_setup" "$(now)")
     "$bin" serve --http-listen "127.0.0.1:$port" --outbound-allow-cidrs 127.0.0.0/8 --outbound-allow-http true \

@@ -18,6 +18,10 @@
 //   GET /Users?count=N&startIndex=I index paging
 // Every request needs "Authorization: Bearer T" (401 otherwise). --seed FILE holds resources to
 // start with, one per line: "User" or "Group", a tab, the resource as JSON with its "id".
+#include "scim/schema.hpp"
+#include "scim/text.hpp"
+#include "server/query.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -40,6 +44,7 @@
 #include <string_view>
 #include <unordered_map>
 #include <utility>
+#include <variant>
 
 namespace net = boost::asio;
 namespace beast = boost::beast;
@@ -54,25 +59,11 @@ constexpr std::string_view kList = "urn:ietf:params:scim:api:messages:2.0:ListRe
 constexpr std::size_t kMaxCount = 1000;
 constexpr std::size_t kMaxBody = 4U << 20U;
 
-std::string lower(std::string_view s) {
-    std::string out(s);
-    std::transform(out.begin(), out.end(), out.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return out;
-}
-
-// A member by name, case-insensitively (RFC 7643 §2.1).
-const json::value* member(const json::object& o, std::string_view name) {
-    for (const auto& kv : o) {
-        if (kv.key().size() == name.size() && lower(kv.key()) == lower(name)) {
-            return &kv.value();
-        }
-    }
-    return nullptr;
-}
+using scimbridge::scim::ascii_lower;
+using scimbridge::scim::find_ci;
 
 std::optional<std::string> string_member(const json::object& o, std::string_view name) {
-    const json::value* v = member(o, name);
+    const json::value* v = find_ci(o, name);
     if (v != nullptr && v->is_string()) {
         return std::string(v->get_string());
     }
@@ -81,38 +72,11 @@ std::optional<std::string> string_member(const json::object& o, std::string_view
 
 void erase_ci(json::object& o, std::string_view name) {
     for (auto it = o.begin(); it != o.end(); ++it) {
-        if (lower(it->key()) == lower(name)) {
+        if (ascii_lower(it->key()) == ascii_lower(name)) {
             o.erase(it);
             return;
         }
     }
-}
-
-std::string percent_decode(std::string_view s) {
-    std::string out;
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) != 0 &&
-            std::isxdigit(static_cast<unsigned char>(s[i + 2])) != 0) {
-            out.push_back(static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16)));
-            i += 2;
-        } else {
-            out.push_back(s[i] == '+' ? ' ' : s[i]);
-        }
-    }
-    return out;
-}
-
-std::map<std::string, std::string> query_params(std::string_view query) {
-    std::map<std::string, std::string> out;
-    while (!query.empty()) {
-        const auto amp = query.find('&');
-        const std::string_view pair = query.substr(0, amp);
-        const auto eq = pair.find('=');
-        out[lower(percent_decode(pair.substr(0, eq)))] =
-            eq == std::string_view::npos ? std::string() : percent_decode(pair.substr(eq + 1));
-        query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
-    }
-    return out;
 }
 
 struct Reply {
@@ -139,7 +103,7 @@ struct Collection {
 
     std::optional<std::string> key_name(const json::object& r) const {
         auto name = string_member(r, name_attribute);
-        return name ? std::optional<std::string>(lower(*name)) : std::nullopt;
+        return name ? std::optional<std::string>(ascii_lower(*name)) : std::nullopt;
     }
     // The id already holding r's name or externalId, other than `self`.
     std::optional<std::string> conflict(const json::object& r, const std::string& self) const {
@@ -220,7 +184,13 @@ public:
         const std::string_view target = req.target();
         const auto qmark = target.find('?');
         std::string_view path = target.substr(0, qmark);
-        const auto params = query_params(qmark == std::string_view::npos ? "" : target.substr(qmark + 1));
+        const auto parsed = scimbridge::server::parse_query(qmark == std::string_view::npos ? "" : target.substr(qmark + 1));
+        if (!parsed) {
+            ++counters_.bad_requests;
+            return error(http::status::bad_request, "invalidValue", "malformed query string");
+        }
+        std::map<std::string, std::string> params;  // parameter names are case-insensitive
+        for (const auto& [key, value] : *parsed) params.emplace(ascii_lower(key), value);
         if (path.substr(0, kBase.size()) != kBase) {
             return error(http::status::not_found, "", "unknown path");
         }
@@ -267,6 +237,34 @@ private:
         return std::move(v.get_object());
     }
 
+    // The resource a POST or PUT sends, without the id and meta it may carry; an error reply when
+    // it is not an object or lacks the name attribute.
+    static std::variant<json::object, Reply> sent_resource(const http::request<http::string_body>& req,
+                                                           const Collection& c) {
+        auto body = body_object(req);
+        if (!body) return error(http::status::bad_request, "invalidSyntax", "the body is not a JSON object");
+        if (!string_member(*body, c.name_attribute)) {
+            return error(http::status::bad_request, "invalidValue", std::string(c.name_attribute) + " is required");
+        }
+        erase_ci(*body, "id");
+        erase_ci(*body, "meta");
+        return std::move(*body);
+    }
+
+    // Holds `r` under `id` unless another resource has its name or externalId (409).
+    Reply save(Collection& c, const std::string& type, const std::string& id, json::object r,
+               http::status status, long& counter) {
+        r["id"] = id;
+        if (c.conflict(r, id)) {
+            ++counters_.conflicts;
+            return error(http::status::conflict, "uniqueness", "already held by another resource");
+        }
+        Reply reply{status, json::serialize(rendered(r, type))};
+        c.put(id, std::move(r));
+        ++counter;
+        return reply;
+    }
+
     std::string new_id() {
         static constexpr char kHex[] = "0123456789abcdef";
         std::string id(32, '0');
@@ -285,22 +283,10 @@ private:
         const http::verb method = req.method();
         if (id.empty() && method == http::verb::get) return list(c, type, params);
         if (id.empty() && method == http::verb::post) {
-            auto body = body_object(req);
-            if (!body) return error(http::status::bad_request, "invalidSyntax", "the body is not a JSON object");
-            if (!string_member(*body, c.name_attribute)) {
-                return error(http::status::bad_request, "invalidValue", std::string(c.name_attribute) + " is required");
-            }
-            if (c.conflict(*body, "")) {
-                ++counters_.conflicts;
-                return error(http::status::conflict, "uniqueness", "already held");
-            }
-            const std::string fresh = new_id();
-            erase_ci(*body, "id");
-            erase_ci(*body, "meta");
-            (*body)["id"] = fresh;
-            c.put(fresh, *body);
-            ++counters_.created;
-            return {http::status::created, json::serialize(rendered(*body, type))};
+            auto sent = sent_resource(req, c);
+            if (auto* failed = std::get_if<Reply>(&sent)) return std::move(*failed);
+            return save(c, type, new_id(), std::move(std::get<json::object>(sent)), http::status::created,
+                        counters_.created);
         }
         if (id.empty()) return error(http::status::method_not_allowed, "", "method not allowed here");
         auto it = c.by_id.find(id);
@@ -313,25 +299,14 @@ private:
                 ++counters_.deleted;
                 return {http::status::no_content, ""};
             case http::verb::put: {
-                auto body = body_object(req);
-                if (!body) return error(http::status::bad_request, "invalidSyntax", "the body is not a JSON object");
-                if (!string_member(*body, c.name_attribute)) {
-                    return error(http::status::bad_request, "invalidValue", std::string(c.name_attribute) + " is required");
-                }
-                erase_ci(*body, "id");
-                erase_ci(*body, "meta");
-                (*body)["id"] = id;
-                if (c.conflict(*body, id)) {
-                    ++counters_.conflicts;
-                    return error(http::status::conflict, "uniqueness", "already held by another resource");
-                }
-                c.put(id, *body);
-                ++counters_.replaced;
-                return {http::status::ok, json::serialize(rendered(*body, type))};
+                auto sent = sent_resource(req, c);
+                if (auto* failed = std::get_if<Reply>(&sent)) return std::move(*failed);
+                return save(c, type, id, std::move(std::get<json::object>(sent)), http::status::ok,
+                            counters_.replaced);
             }
             case http::verb::patch: {
                 auto body = body_object(req);
-                const json::value* ops = body ? member(*body, "Operations") : nullptr;
+                const json::value* ops = body ? find_ci(*body, "Operations") : nullptr;
                 if (ops == nullptr || !ops->is_array()) {
                     return error(http::status::bad_request, "invalidSyntax", "a PatchOp with Operations is required");
                 }
@@ -339,13 +314,7 @@ private:
                 for (const json::value& op : ops->get_array()) {
                     if (auto failed = apply(next, op)) return *failed;
                 }
-                if (c.conflict(next, id)) {
-                    ++counters_.conflicts;
-                    return error(http::status::conflict, "uniqueness", "already held by another resource");
-                }
-                c.put(id, next);
-                ++counters_.patched;
-                return {http::status::ok, json::serialize(rendered(next, type))};
+                return save(c, type, id, std::move(next), http::status::ok, counters_.patched);
             }
             default:
                 return error(http::status::method_not_allowed, "", "method not allowed here");
@@ -356,9 +325,9 @@ private:
     static std::optional<Reply> apply(json::object& r, const json::value& op_value) {
         if (!op_value.is_object()) return error(http::status::bad_request, "invalidSyntax", "an operation is not an object");
         const json::object& op = op_value.get_object();
-        const std::string kind = lower(string_member(op, "op").value_or(""));
+        const std::string kind = ascii_lower(string_member(op, "op").value_or(""));
         const auto path = string_member(op, "path");
-        const json::value* value = member(op, "value");
+        const json::value* value = find_ci(op, "value");
         if (kind != "add" && kind != "replace" && kind != "remove") {
             return error(http::status::bad_request, "invalidSyntax", "op must be add, replace or remove");
         }
@@ -377,7 +346,7 @@ private:
         if (const auto bracket = p.find('['); bracket != std::string_view::npos) {
             const std::string_view prefix = "value eq ";
             std::string_view inner = p.substr(bracket + 1);
-            if (lower(p.substr(0, bracket)) != "members" || kind != "remove" || inner.empty() ||
+            if (ascii_lower(p.substr(0, bracket)) != "members" || kind != "remove" || inner.empty() ||
                 inner.back() != ']' || inner.substr(0, prefix.size()) != prefix) {
                 return error(http::status::bad_request, "invalidPath", "unsupported path");
             }
@@ -402,7 +371,7 @@ private:
             return std::nullopt;
         }
         if (value == nullptr) return error(http::status::bad_request, "invalidValue", "a value is required");
-        const json::value* current = member(r, p);
+        const json::value* current = find_ci(r, p);
         if (kind == "add" && current != nullptr && current->is_array() && value->is_array()) {
             json::array merged = current->get_array();
             for (const json::value& v : value->get_array()) {
@@ -434,18 +403,18 @@ private:
             // attribute eq "value"
             const std::string& text = f->second;
             const auto sp = text.find(' ');
-            const std::string attribute = lower(text.substr(0, sp));
+            const std::string attribute = ascii_lower(text.substr(0, sp));
             boost::system::error_code ec;
-            const json::value literal = sp == std::string::npos || lower(text.substr(sp + 1, 3)) != "eq "
+            const json::value literal = sp == std::string::npos || ascii_lower(text.substr(sp + 1, 3)) != "eq "
                                             ? json::value()
                                             : json::parse(text.substr(sp + 4), ec);
             if (ec || !literal.is_string() ||
-                (attribute != "externalid" && attribute != lower(c.name_attribute))) {
+                (attribute != "externalid" && attribute != ascii_lower(c.name_attribute))) {
                 return error(http::status::bad_request, "invalidFilter", "only userName, displayName or externalId eq \"v\"");
             }
             const auto& index = attribute == "externalid" ? c.by_external : c.by_name;
             const std::string key = attribute == "externalid" ? std::string(literal.get_string())
-                                                              : lower(literal.get_string());
+                                                              : ascii_lower(literal.get_string());
             if (auto hit = index.find(key); hit != index.end()) {
                 resources.push_back(rendered(c.by_id.at(hit->second), type));
             }
