@@ -3,15 +3,9 @@
 #include "db/database_impl.hpp"
 #include "db/migrations.hpp"
 
-#include <sys/resource.h>
-#include <sys/socket.h>
-
 #include <algorithm>
 #include <cctype>
-#include <cerrno>
-#include <fstream>
 #include <regex>
-#include <sstream>
 
 namespace scimbridge::db {
 
@@ -21,44 +15,7 @@ std::string first_line(const std::string& text) {
     const auto end = text.find('\n');
     return end == std::string::npos ? text : text.substr(0, end);
 }
-
-// The parent process id in /proc/PID/stat (0 when unreadable).
-pid_t parent_of(pid_t pid) {
-    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-    std::string stat;
-    std::getline(in, stat);
-    // "pid (comm) state ppid ...": comm may hold spaces and parentheses; the last ')' ends it.
-    const auto close = stat.rfind(')');
-    if (close == std::string::npos) {
-        return 0;
-    }
-    std::istringstream fields(stat.substr(close + 1));
-    char state = 0;
-    pid_t parent = 0;
-    fields >> state >> parent;
-    return fields ? parent : 0;
-}
 }  // namespace
-
-// pg_backend_pid() is a pid in the server's pid namespace, which need not be ours (a server in a
-// container, a remote host): only a backend proven local is reniced. Over a Unix socket,
-// SO_PEERCRED names the process that listens on it, the postmaster, in our namespace; the
-// backend must be its child.
-bool renice_local_backend(int socket, int backend, int nice) {
-    ucred peer{};
-    socklen_t size = sizeof peer;
-    if (socket < 0 || backend <= 0 ||
-        ::getsockopt(socket, SOL_SOCKET, SO_PEERCRED, &peer, &size) != 0 || peer.pid <= 0 ||
-        parent_of(backend) != peer.pid) {
-        return false;
-    }
-    errno = 0;
-    const int current = ::getpriority(PRIO_PROCESS, static_cast<id_t>(backend));
-    if (errno != 0) {
-        return false;
-    }
-    return ::setpriority(PRIO_PROCESS, static_cast<id_t>(backend), std::min(19, current + nice)) == 0;
-}
 
 void Database::Impl::connect(soci::session& session) {
     try {
@@ -72,14 +29,6 @@ void Database::Impl::connect(soci::session& session) {
     session << "SET application_name = 'scim-bridge'";
     session << "SET client_min_messages = warning";
     session << "SET DateStyle = 'ISO, MDY'";  // the timestamptz text scim_time_from_pg reads
-    if (options_.backend_nice > 0) {
-        session << "SET max_parallel_workers_per_gather = 0";
-        int backend = 0;
-        session << "SELECT pg_backend_pid()", soci::into(backend);
-        if (renice_local_backend(PQsocket(native_connection(session)), backend, options_.backend_nice)) {
-            reniced_.fetch_add(1);
-        }
-    }
 }
 
 bool Database::Impl::connected(soci::session& session) {
@@ -119,7 +68,6 @@ std::unique_ptr<Database> Database::open(const std::string& dsn, const PoolOptio
 }
 
 std::size_t Database::pool_size() const { return impl_->size(); }
-std::size_t Database::backends_reniced() const { return impl_->reniced(); }
 std::size_t Database::in_use() const { return impl_->in_use(); }
 
 bool Database::ready() {

@@ -21,12 +21,6 @@ struct PoolOptions {
     std::size_t size = 8;
     std::chrono::milliseconds lease_timeout{5000};
     std::chrono::milliseconds statement_timeout{30000};
-    // A background pool (scheduled jobs): > 0 raises the niceness of each connection's backend
-    // process by this much, so that the work it does for a resync yields the CPU to the backends
-    // serving IdP requests, and turns off parallel query (its workers would run at normal
-    // priority). Renicing needs the server on this machine, reached over its Unix socket, and
-    // the right to renice it (the same user, or CAP_SYS_NICE); otherwise it is skipped.
-    int backend_nice = 0;
 };
 
 class Database {
@@ -39,8 +33,6 @@ public:
 
     std::size_t pool_size() const;
     std::size_t in_use() const;
-    // Of the connections opened so far, how many backends were reniced (PoolOptions::backend_nice).
-    std::size_t backends_reniced() const;
 
     // Reachable and fully migrated: what /readyz reports.
     bool ready();

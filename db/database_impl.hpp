@@ -88,7 +88,6 @@ public:
 
     std::size_t size() const { return options_.size; }
     std::size_t in_use() const { return in_use_.load(); }
-    std::size_t reniced() const { return reniced_.load(); }
 
 private:
     static bool connected(soci::session& session);
@@ -100,13 +99,8 @@ private:
     soci::connection_pool pool_;
     std::vector<PreparedSlot> slots_;  // by pool position
     std::atomic<std::size_t> in_use_{0};
-    std::atomic<std::size_t> reniced_{0};
 };
 
-// Raises the niceness of `backend` (pg_backend_pid() of the connection on `socket`) by `nice`,
-// up to 19, when it is provably a child of the server listening on that Unix socket; false when
-// not proven local or not permitted.
-bool renice_local_backend(int socket, int backend, int nice);
 
 using Row = std::vector<std::optional<std::string>>;  // text columns; nullopt = SQL NULL
 using Params = std::map<std::string, std::optional<std::string>, std::less<>>;

@@ -7,6 +7,8 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
+
 namespace scimbridge::db {
 
 namespace json = boost::json;
@@ -36,14 +38,21 @@ constexpr const char* kRecorded =
     " 'in_flight', (SELECT coalesce(json_agg(ids.id), '[]') FROM ids CROSS JOIN LATERAL (SELECT 1 FROM delivery d "
     "   WHERE d.app_id = CAST(:a AS uuid) AND d.resource_id = ids.id AND d.state IN ('pending', 'leased') LIMIT 1) d))::text";
 
+// One page of the app's objects (primary key order) and which of them lost their canonical
+// resource. A page, not the whole app: the anti-join over 130,000 objects took 0.4–1.6 s in one
+// statement, a burst of a full core the ingest queued behind.
 constexpr const char* kGone =
-    "SELECT coalesce(json_agg(json_build_object('type', o.resource_type, 'id', o.resource_id, "
+    "WITH o AS (SELECT * FROM app_object o WHERE o.tenant_id = CAST(:t AS uuid) AND o.app_id = CAST(:a AS uuid) "
+    "  AND o.resource_id > coalesce(CAST(NULLIF(:after, '') AS uuid), '00000000-0000-0000-0000-000000000000') "
+    "  ORDER BY o.resource_id LIMIT CAST(:n AS integer)) "
+    "SELECT json_build_object('seen', (SELECT count(*) FROM o), "
+    " 'last', (SELECT resource_id FROM o ORDER BY resource_id DESC LIMIT 1), "
+    " 'gone', (SELECT coalesce(json_agg(json_build_object('type', o.resource_type, 'id', o.resource_id, "
     "  'object', " APP_OBJECT_JSON ", 'in_flight', EXISTS (SELECT 1 FROM delivery d WHERE d.app_id = o.app_id "
-    "   AND d.resource_id = o.resource_id AND d.state IN ('pending', 'leased')))), '[]')::text "
-    "FROM app_object o WHERE o.tenant_id = CAST(:t AS uuid) AND o.app_id = CAST(:a AS uuid) "
-    "AND CASE WHEN o.resource_type = 'User' "
+    "   AND d.resource_id = o.resource_id AND d.state IN ('pending', 'leased')))), '[]') "
+    " FROM o WHERE CASE WHEN o.resource_type = 'User' "
     "  THEN NOT EXISTS (SELECT 1 FROM scim_user u WHERE u.tenant_id = o.tenant_id AND u.id = o.resource_id) "
-    "  ELSE NOT EXISTS (SELECT 1 FROM scim_group g WHERE g.tenant_id = o.tenant_id AND g.id = o.resource_id) END";
+    "  ELSE NOT EXISTS (SELECT 1 FROM scim_group g WHERE g.tenant_id = o.tenant_id AND g.id = o.resource_id) END))::text";
 
 // The steps of a repair batch; :p is a JSON array of {type, id, version, kind, payload?,
 // delivered_state?, told?}.
@@ -136,21 +145,29 @@ std::unordered_map<std::string, mappers::Recorded> PgReconcileStore::recorded(co
     return out;
 }
 
-std::vector<mappers::GoneObject> PgReconcileStore::gone(const std::string& tenant_id, const std::string& app_id) {
-    std::vector<mappers::GoneObject> out;
-    const auto row = db_.impl().with_connection(
-        [&](Connection& c) { return json_row_planned(c, kGone, Params{{"t", tenant_id}, {"a", app_id}}); });
+mappers::GonePage PgReconcileStore::gone(const std::string& tenant_id, const std::string& app_id,
+                                        const std::string& after, std::size_t limit) {
+    mappers::GonePage out;
+    const std::size_t n = std::max<std::size_t>(limit, 1);
+    const auto row = db_.impl().with_connection([&](Connection& c) {
+        return json_row_planned(c, kGone, Params{{"t", tenant_id}, {"a", app_id}, {"after", after},
+                                                 {"n", std::to_string(n)}});
+    });
     if (!row) {
         return out;
     }
-    for (const json::value& v : row->as_array()) {
+    const json::object& page = row->as_object();
+    if (page.at("seen").to_number<std::int64_t>() >= static_cast<std::int64_t>(n)) {  // a full page: maybe more
+        out.next = std::string(page.at("last").as_string());
+    }
+    for (const json::value& v : page.at("gone").as_array()) {
         const json::object& o = v.as_object();
         mappers::GoneObject g;
         g.kind = o.at("type").as_string() == "Group" ? ResourceKind::kGroup : ResourceKind::kUser;
         g.id = std::string(o.at("id").as_string());
         g.object = app_object_from(o.at("object").as_object());
         g.in_flight = o.at("in_flight").as_bool();
-        out.push_back(std::move(g));
+        out.objects.push_back(std::move(g));
     }
     return out;
 }

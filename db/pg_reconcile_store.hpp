@@ -17,7 +17,8 @@ public:
                                                                 scim::ResourceKind kind,
                                                                 const std::vector<std::string>& ids,
                                                                 const std::string& since) override;
-    std::vector<mappers::GoneObject> gone(const std::string& tenant_id, const std::string& app_id) override;
+    mappers::GonePage gone(const std::string& tenant_id, const std::string& app_id, const std::string& after,
+                           std::size_t limit) override;
     void repair(const std::string& tenant_id, const std::string& app_id,
                 const std::vector<mappers::Repair>& repairs) override;
 

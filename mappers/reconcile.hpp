@@ -164,6 +164,11 @@ struct GoneObject {  // recorded in the app, gone from the canonical store
     bool in_flight = false;
 };
 
+struct GonePage {
+    std::vector<GoneObject> objects;
+    std::optional<std::string> next;  // the last object looked at; nullopt: the app has no more
+};
+
 // db/pg_reconcile_store implements it.
 class ReconcileStore {
 public:
@@ -174,8 +179,11 @@ public:
                                                                scim::ResourceKind kind,
                                                                const std::vector<std::string>& ids,
                                                                const std::string& since) = 0;
-    // The app's objects whose canonical resource no longer exists.
-    virtual std::vector<GoneObject> gone(const std::string& tenant_id, const std::string& app_id) = 0;
+    // Of the app's next `limit` objects after `after` (resource id order; empty: from the first),
+    // those whose canonical resource no longer exists. Paged so that no single statement of a run
+    // scans every object of the app (a burst the ingest waits behind).
+    virtual GonePage gone(const std::string& tenant_id, const std::string& app_id, const std::string& after,
+                          std::size_t limit) = 0;
     // Records what the app really holds and enqueues one delivery per repair, in one
     // transaction, and wakes the delivery workers.
     virtual void repair(const std::string& tenant_id, const std::string& app_id,

@@ -534,18 +534,15 @@ int run_serve(const server::Config& config) {
                       server::make_directory_job(directory_store, resource_service, http_client, registries));
     // Reconciliation reads through a pool of its own (one connection per run the scheduler may
     // start at once, and one spare): a resync never takes a connection an IdP's request or a
-    // delivery is waiting for, and its backends run at the jobs' niceness, so that walking a
-    // tenant yields the database's CPU to them too (where the server is local and may be reniced).
+    // delivery is waiting for. Its backends keep their priority: renicing them (tried) made the
+    // ingest wait behind them, as a niced backend holding a lock the ingest needs (the WAL, an
+    // index page) is the last to run again.
     std::unique_ptr<db::Database> job_db;
     try {
-        job_db = db::Database::open(h.dsn, {3, config.db_lease_timeout, config.db_statement_timeout,
-                                            static_cast<int>(config.job_nice)});
+        job_db = db::Database::open(h.dsn, {3, config.db_lease_timeout, config.db_statement_timeout});
     } catch (const std::exception& e) {
         fail(e.what());
     }
-    server::log::info("job database pool", {{"connections", job_db->pool_size()},
-                                            {"backends_reniced", job_db->backends_reniced()},
-                                            {"backend_nice", config.job_nice}});
     db::PgReconcileStore reconcile_store(*job_db);
     db::PgResourceStore job_resources(*job_db, sb::scim::SchemaRegistry::core());
     scheduler.add_job(sb::mappers::kReconcileJob,

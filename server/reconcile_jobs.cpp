@@ -454,7 +454,26 @@ private:
     scim::Result<void> gone() {
         std::vector<Repair> repairs;
         std::vector<mappers::ResyncItem> items;
-        for (const mappers::GoneObject& g : store_.gone(tenant_, app_.id)) {
+        mappers::GonePage page;
+        for (std::string after;; after = *page.next) {
+            if (!job_.keep_going()) return scim::Error::unavailable("stopped; the next run starts over");
+            page = store_.gone(tenant_, app_.id, after, options_.page);
+            gone_page(page.objects, repairs, items);
+            if (!page.next) break;
+            job_.pause_between_pages();
+        }
+        if (webhook_) {
+            // The final batch: the blocked accounts of deleted people, so the app does not name
+            // them extra; its answer lists the extras.
+            if (auto r = ask({}, repairs, true, std::move(items)); !r) return r.error();
+        }
+        apply(repairs);
+        return {};
+    }
+
+    void gone_page(const std::vector<mappers::GoneObject>& objects, std::vector<Repair>& repairs,
+                   std::vector<mappers::ResyncItem>& items) {
+        for (const mappers::GoneObject& g : objects) {
             const bool user = g.kind == ResourceKind::kUser;
             Tally& tally = user ? users_ : groups_;
             const mappers::HeldResource* held =
@@ -475,13 +494,6 @@ private:
                                                     mappers::AccountState::kBlocked});
             }
         }
-        if (webhook_) {
-            // The final batch: the blocked accounts of deleted people, so the app does not name
-            // them extra; its answer lists the extras.
-            if (auto r = ask({}, repairs, true, std::move(items)); !r) return r.error();
-        }
-        apply(repairs);
-        return {};
     }
 
     // ---- orphans ----------------------------------------------------------------------------

@@ -3,11 +3,13 @@
 // fixed time or a fixed number of requests. Prints one JSON line: requests, errors, req/s, p50/p90/p99/max ms.
 //   http_bench --port P [--tls CA_FILE] [--method GET] [--path /x] [--body TEMPLATE]
 //              [--token T] [--connections 8] [--threads 1] [--seconds 10] [--requests N]
-//              [--ids FILE] [--rate R]
+//              [--ids FILE] [--rate R] [--latencies FILE]
 // --rate R makes it open-loop, like wrk2: request n is due at start + n/R (R per second over all
 // connections), goes out on a free connection at or after that time, and its latency counts from
 // when it was due, so a stall is charged to every request it delayed (no coordinated omission).
 // Give it enough connections for R × the expected latency; a late request never makes up a slot.
+// --latencies FILE appends every request's latency (ms, one per line), so that windows can be
+// pooled into one distribution (the mean of windows' p99s is not a p99).
 // In --path and --body, {seq} is a number unique across the run, and {id} / {name} / {col3} /
 // {col4} are the first / second / third / fourth tab-separated column of a random line of --ids
 // (percent-encoded in --path, as they are in a query string; verbatim in --body); {parity} is
@@ -63,6 +65,7 @@ struct Options {
     std::string walk;                            // --walk PATH: cursor walk mode
     int walk_max_seconds = 0;                    // --walk-max-seconds: stop a walk early (0: never)
     double rate = 0;                             // --rate: requests/s, open loop (0: closed loop)
+    std::string latencies;                       // --latencies FILE: append each latency (ms)
     Clock::time_point start;                     // when request 0 is due (open loop)
 };
 
@@ -362,6 +365,8 @@ int main(int argc, char** argv) {
             o.rate = std::stod(v);
         } else if (k == "--walk-max-seconds") {
             o.walk_max_seconds = std::stoi(v);
+        } else if (k == "--latencies") {
+            o.latencies = v;
         }
     }
     if (!o.walk.empty()) {
@@ -408,6 +413,12 @@ int main(int argc, char** argv) {
     const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
     auto& l = totals.latencies_ms;
     std::sort(l.begin(), l.end());
+    if (!o.latencies.empty()) {
+        if (FILE* f = std::fopen(o.latencies.c_str(), "a"); f != nullptr) {
+            for (const double ms : l) std::fprintf(f, "%.3f\n", ms);
+            std::fclose(f);
+        }
+    }
     std::printf(
         "{\"requests\":%zu,\"errors\":%ld,\"rps\":%.0f,\"p50_ms\":%.3f,\"p90_ms\":%.3f,"
         "\"p99_ms\":%.3f,\"max_ms\":%.3f}\n",

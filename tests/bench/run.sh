@@ -18,8 +18,9 @@
 # (tests/bench/resync_seed.sql); a dry run of both reconcile jobs; the ingest's capacity C
 # (POST /Users, closed loop at 16 connections, fan-out on); then POST /Users offered open-loop at
 # a fixed rate R (RESYNC_INGEST_RATE, default C/2: the reliability plan's background load for
-# tests that judge ingest latency) as a baseline, and the same offered load while both jobs run
-# (RESYNC_INGEST_WINDOW, default 5 s, windows until both runs finished and at least SECONDS);
+# tests that judge ingest latency) as a baseline (RESYNC_BASELINE_SECONDS, default 30), and the
+# same offered load while both jobs run (RESYNC_INGEST_WINDOW, default 5 s, windows until both
+# runs finished and at least SECONDS); p50/p99 pool every request of a phase;
 # the time until the repairs are delivered (drift 0), requests sent, and a check run per app.
 # RESYNC_MAX_SECONDS (default 600) bounds each wait.
 set -euo pipefail
@@ -607,7 +608,7 @@ PY
         body='{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"TAG-{seq}@example.com","externalId":"TAG-{seq}","name":{"givenName":"Ingest","familyName":"User {seq}"},"emails":[{"value":"TAG-{seq}@example.com","type":"work","primary":true}],"displayName":"Ingest User {seq}","active":true}'
         if [[ -n "${4:-}" ]]; then conns=64; open=(--rate "$4"); fi
         out=$("$bench" --connections "$conns" "${open[@]}" --seconds "$window" --port "$port" --token "$rs_idp" \
-            --method POST --path /scim/v2/Users --body "${body//TAG/$2}") || true
+            --latencies "${3%.jsonl}.lat" --method POST --path /scim/v2/Users --body "${body//TAG/$2}") || true
         [[ -n "$out" ]] || return 0
         echo "$out" >>"$3"
         printf '%-60s %s\n' "$1 (c=$conns)" "$out"
@@ -626,11 +627,11 @@ PY
     echo "resync dry run:"; show_runs "$rs/dry.json"
 
     section "Resync: $n users × 2 apps (webhook to fanout_sink + outbound SCIM to $([[ "$scim_target" == stub ]] && echo scim_sink || echo 'a second tenant of this bridge')), 1% drift; ingest POST /Users, ${window}s windows"
-    phase() {  # LABEL TAG FILE [RATE]: ingest windows for SECONDS, then the wait for their fan-out;
-        # sets phase_wal (walstat before and after the windows) and phase_drain (seconds)
-        local w t ws
+    phase() {  # LABEL TAG FILE [RATE [SECS]]: ingest windows for SECS (default SECONDS), then the wait
+        # for their fan-out; sets phase_wal (walstat before and after the windows) and phase_drain (seconds)
+        local w t ws secs=${5:-$seconds}
         ws=$(walstat)
-        for ((w = 1; w == 1 || (w - 1) * window < seconds; w++)); do
+        for ((w = 1; w == 1 || (w - 1) * window < secs; w++)); do
             ingest_window "$1, window $w" "$2$w" "$3" "${4:-}"
         done
         phase_wal="[$ws, $(walstat)]"
@@ -654,7 +655,9 @@ ws = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 print(round(sum(w["rps"] for w in ws) / len(ws) / 2))' "$rs/capacity.jsonl")}
     echo "{\"rate\": $rate, \"chosen\": \"${RESYNC_INGEST_RATE:+RESYNC_INGEST_RATE}\"}" >"$rs/rate.json"
     # 3. Ingest baseline: POST /Users offered at R/s without a resync.
-    phase "POST /Users at ${rate}/s, baseline" rsb "$rs/baseline.jsonl" "$rate"
+    # As long as a resync under ingest usually lasts (RESYNC_BASELINE_SECONDS, default 30): the p99
+    # of two 5 s windows ranged over 11–59 ms from one window to the next.
+    phase "POST /Users at ${rate}/s, baseline" rsb "$rs/baseline.jsonl" "$rate" "${RESYNC_BASELINE_SECONDS:-30}"
     wal_base=$phase_wal
     baseline_drain=$phase_drain
 

@@ -1,9 +1,11 @@
 // The delivery outbox on a real PostgreSQL: enqueueing in the change's transaction, claiming with
 // per-(app, resource) order, supersession, backoff gating, per-app caps, lease fencing,
-// concurrent claimers, replay and the audit trail.
+// concurrent claimers, replay and the audit trail; a resync's paged look for objects whose
+// canonical resource is gone.
 #include "db/pg_app_store.hpp"
 #include "db/pg_lifecycle_store.hpp"
 #include "db/pg_outbox_store.hpp"
+#include "db/pg_reconcile_store.hpp"
 #include "db/database_impl.hpp"
 #include "tests/integration/resource_world.hpp"
 
@@ -432,6 +434,44 @@ TEST_CASE("a completion records the app object, the account transition and its a
     CHECK(w.apps.accounts(w.b.tenant_id, mappers::AccountQuery{}).rows.empty());
     const auto audit = w.apps.audit(w.a.tenant_id, mappers::AuditQuery{{}, u.id, std::string("account."), {}, 10});
     CHECK(audit.rows.size() == 1);
+}
+
+TEST_CASE("a resync finds the app objects of deleted users page by page, each once, of its own app only") {
+    OutboxWorld w;
+    db::PgReconcileStore store{*w.database};
+    const std::string app = w.app(w.a, "crm");
+    const std::string other = w.app(w.a, "hr");
+    const std::string foreign = w.app(w.b, "crm");
+    std::vector<std::string> ids;
+    for (int i = 0; i < 7; ++i) ids.push_back(w.user(w.a, "u" + std::to_string(i)).id);
+    const std::string b_user = w.user(w.b, "b0").id;
+    // What each app holds, as if delivered (the deliveries themselves are not the point here).
+    w.t.query("DELETE FROM delivery");
+    w.t.query("INSERT INTO app_object (tenant_id, app_id, resource_type, resource_id, state, delivered_version) "
+             "SELECT tenant_id, a.id, 'User', u.id, 'active', 1 FROM scim_user u JOIN app a USING (tenant_id)");
+    // Three users of tenant a and tenant b's one are deleted without telling the apps.
+    w.t.query("DELETE FROM scim_user WHERE id IN ('" + ids[1] + "', '" + ids[4] + "', '" + ids[6] + "', '" + b_user + "')");
+    std::multiset<std::string> found;
+    std::size_t pages = 0;
+    mappers::GonePage page;
+    for (std::string after;; after = *page.next) {
+        page = store.gone(w.a.tenant_id, app, after, 2);
+        ++pages;
+        for (const mappers::GoneObject& g : page.objects) {
+            found.insert(g.id);
+            CHECK(g.object.delivered_version == 1);
+            CHECK_FALSE(g.in_flight);
+        }
+        REQUIRE(pages < 10);
+        if (!page.next) break;
+    }
+    CHECK(pages == 4);  // 7 objects, 2 a page: the fourth holds one and ends the walk
+    CHECK(found == std::multiset<std::string>{ids[1], ids[4], ids[6]});
+    // A page size that divides the objects ends with an empty page, found nothing twice.
+    CHECK(store.gone(w.a.tenant_id, other, "", 7).objects.size() == 3);
+    CHECK(store.gone(w.a.tenant_id, other, "", 7).next.has_value());
+    CHECK(store.gone(w.b.tenant_id, foreign, "", 7).objects.size() == 1);
+    CHECK(store.gone(w.b.tenant_id, app, "", 7).objects.empty());  // another tenant's app: nothing
 }
 
 }  // TEST_SUITE
