@@ -78,6 +78,20 @@ bool Database::ready() {
     }
 }
 
+std::vector<std::string> Database::durability_hazards() {
+    return impl_->with_session([](soci::session& s) {
+        std::vector<std::string> hazards;
+        for (const std::string name : {"fsync", "synchronous_commit", "full_page_writes"}) {
+            std::string value;
+            s << "SELECT current_setting(:n)", soci::use(name), soci::into(value);
+            if (value == "off") {
+                hazards.push_back(name + " = off");
+            }
+        }
+        return hazards;
+    });
+}
+
 std::pair<std::string, std::vector<std::string>> to_positional(const std::string& sql) {
     std::string out;
     std::vector<std::string> names;

@@ -7,6 +7,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace scimbridge::db {
 
@@ -36,6 +37,11 @@ public:
 
     // Reachable and fully migrated: what /readyz reports.
     bool ready();
+
+    // The server's settings under which a commit it acknowledged can be lost or a page torn by a
+    // crash ("fsync = off", "synchronous_commit = off", "full_page_writes = off"), as a
+    // connection of this pool sees them; empty when durable. Throws DatabaseUnavailable.
+    std::vector<std::string> durability_hazards();
 
     class Impl;
     Impl& impl() { return *impl_; }

@@ -178,6 +178,14 @@ const std::vector<std::pair<std::string, Setter>>& setters() {
              c.outbound_allow_http = v == "true";
              return std::nullopt;
          }},
+        {"allow_unsafe_durability",
+         [](Config& c, const std::string& v) -> std::optional<std::string> {
+             if (v != "true" && v != "false") {
+                 return "allow_unsafe_durability must be true or false, got '" + v + "'";
+             }
+             c.allow_unsafe_durability = v == "true";
+             return std::nullopt;
+         }},
         {"outbound_ca_file", string_setter(&Config::outbound_ca_file)},
         {"time_scale",
          [](Config& c, const std::string& v) -> std::optional<std::string> {

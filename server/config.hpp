@@ -87,6 +87,9 @@ struct Config {
     std::chrono::milliseconds outbound_deadline{15'000};
     std::vector<std::string> outbound_allow_cidrs;  // private/loopback targets allowed (SSRF)
     bool outbound_allow_http = false;               // plain http:// targets allowed
+    // Serve although PostgreSQL may lose acknowledged commits (fsync, synchronous_commit or
+    // full_page_writes off): for disposable data (tests) only. Otherwise `serve` refuses to start.
+    bool allow_unsafe_durability = false;
     std::string outbound_ca_file;                   // CA bundle for outbound TLS (default: system)
     // Lifecycle and schedules (DESIGN §5, §7).
     double time_scale = 1.0;                // tests shrink lifecycle windows and schedule periods

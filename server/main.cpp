@@ -395,6 +395,23 @@ int run_serve(const server::Config& config) {
     }
     DatabaseHandle h = open_database(config, config.read_workers + config.write_workers, true);
     db::Database& database = *h.database;
+    // Every promise to an IdP and to the apps (a 201 means the change is stored and will be
+    // delivered) rests on commits surviving a crash: refuse a server that may lose them
+    // (reliability plan F6), unless told that the data is disposable.
+    try {
+        if (const auto hazards = database.durability_hazards(); !hazards.empty()) {
+            std::string list;
+            for (const std::string& hz : hazards) list += (list.empty() ? "" : ", ") + hz;
+            if (!config.allow_unsafe_durability) {
+                fail("PostgreSQL may lose acknowledged writes on a crash (" + list +
+                     "): turn these settings on, or set allow_unsafe_durability=true for disposable data");
+            }
+            server::log::warn("PostgreSQL may lose acknowledged writes on a crash; serving anyway "
+                              "(allow_unsafe_durability)", {{"settings", list}});
+        }
+    } catch (const std::exception& e) {
+        fail(e.what());
+    }
 
     db::PgTenancyStore tenancy(database);
     server::Credentials credentials(tenancy, config.auth_cache_ttl);

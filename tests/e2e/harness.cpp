@@ -205,6 +205,10 @@ ServerProcess::ServerProcess(std::vector<std::string> args, const Env& env, bool
         argv.insert(argv.end(), {"--http-listen", "127.0.0.1:0"});
     }
     argv.insert(argv.end(), args.begin(), args.end());
+    // The test PostgreSQL runs with fsync off (disposable data), which serve refuses unless told.
+    if (std::find(args.begin(), args.end(), "--allow-unsafe-durability") == args.end()) {
+        argv.insert(argv.end(), {"--allow-unsafe-durability", "true"});
+    }
     log_path_ = dir_.path() + "/server.log";
     pid_ = spawn(argv, env, dir_.path() + "/stdout", log_path_);
 

@@ -16,6 +16,7 @@
 #include <thread>
 
 using namespace scimbridge::e2e;  // NOLINT(google-build-using-namespace): test brevity
+using scimbridge::tests::admin_exec;
 using scimbridge::tests::PgTestDatabase;
 
 namespace {
@@ -277,12 +278,35 @@ TEST_CASE("start-up validation: one clear line and a non-zero exit") {
     }
     // A port already in use is reported the same way.
     ServerProcess holder({}, env, false, true);
-    const CliResult busy = run_cli(
-        {"serve", "--listen", "off", "--http-listen", "127.0.0.1:" + std::to_string(holder.http_port())},
-        env);
+    const CliResult busy = run_cli({"serve", "--listen", "off", "--http-listen",
+                                    "127.0.0.1:" + std::to_string(holder.http_port()),
+                                    "--allow-unsafe-durability", "true"},
+                                   env);
     CHECK(busy.exit_code != 0);
     CHECK(busy.err.find("cannot listen on 127.0.0.1:") != std::string::npos);
     CHECK(busy.err.find("scim-bridge: error:") != std::string::npos);
+}
+
+TEST_CASE("a PostgreSQL that may lose acknowledged commits is refused unless the data is declared disposable") {
+    PgTestDatabase db;
+    // synchronous_commit off for this database's sessions, whatever the test server's own settings.
+    admin_exec("ALTER DATABASE " + db.name() + " SET synchronous_commit = off");
+    const Env env{{"DATABASE_URL", db.dsn()}};
+    const CliResult refused = run_cli({"serve", "--listen", "off", "--http-listen", "127.0.0.1:0"}, env);
+    CHECK(refused.exit_code != 0);
+    CHECK(refused.err.find("may lose acknowledged writes") != std::string::npos);
+    CHECK(refused.err.find("synchronous_commit = off") != std::string::npos);
+    CHECK(refused.err.find("allow_unsafe_durability") != std::string::npos);
+    // One line says why (after the migrations' log line): the error is the last one.
+    const auto error_at = refused.err.find("scim-bridge: error: PostgreSQL may lose");
+    REQUIRE(error_at != std::string::npos);
+    CHECK(refused.err.find('\n', error_at) == refused.err.size() - 1);
+    // Declared disposable: it serves, and says so in its log.
+    ServerProcess server({"--allow-unsafe-durability", "true"}, env, false, true);
+    CHECK(server.http_port() != 0);
+    const std::string log = server.log();
+    CHECK(log.find("serving anyway") != std::string::npos);
+    CHECK(log.find("synchronous_commit = off") != std::string::npos);
 }
 
 TEST_CASE("embedded PostgreSQL: started on first run, data kept across restarts, stopped on exit") {
