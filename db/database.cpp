@@ -80,13 +80,13 @@ bool Database::ready() {
 
 std::vector<std::string> Database::durability_hazards() {
     return impl_->with_session([](soci::session& s) {
+        // pg_settings shows this session's values (a database or role may override the server's).
+        const soci::rowset<std::string> off =
+            (s.prepare << "SELECT name FROM pg_settings WHERE setting = 'off' "
+                          "AND name IN ('fsync', 'full_page_writes', 'synchronous_commit') ORDER BY name");
         std::vector<std::string> hazards;
-        for (const std::string name : {"fsync", "synchronous_commit", "full_page_writes"}) {
-            std::string value;
-            s << "SELECT current_setting(:n)", soci::use(name), soci::into(value);
-            if (value == "off") {
-                hazards.push_back(name + " = off");
-            }
+        for (const std::string& name : off) {
+            hazards.push_back(name + " = off");
         }
         return hazards;
     });

@@ -101,7 +101,6 @@ private:
     std::atomic<std::size_t> in_use_{0};
 };
 
-
 using Row = std::vector<std::optional<std::string>>;  // text columns; nullopt = SQL NULL
 using Params = std::map<std::string, std::optional<std::string>, std::less<>>;
 

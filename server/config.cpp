@@ -69,6 +69,16 @@ Setter string_setter(std::string Config::*field) {
     };
 }
 
+Setter bool_setter(bool Config::*field, std::string key) {
+    return [=](Config& c, const std::string& v) -> std::optional<std::string> {
+        if (v != "true" && v != "false") {
+            return key + " must be true or false, got '" + v + "'";
+        }
+        c.*field = v == "true";
+        return std::nullopt;
+    };
+}
+
 Setter listen_setter(std::optional<ListenAddress> Config::*field, std::string key) {
     return [=](Config& c, const std::string& v) -> std::optional<std::string> {
         if (v.empty() || v == "off") {
@@ -170,22 +180,8 @@ const std::vector<std::pair<std::string, Setter>>& setters() {
              }
              return std::nullopt;
          }},
-        {"outbound_allow_http",
-         [](Config& c, const std::string& v) -> std::optional<std::string> {
-             if (v != "true" && v != "false") {
-                 return "outbound_allow_http must be true or false, got '" + v + "'";
-             }
-             c.outbound_allow_http = v == "true";
-             return std::nullopt;
-         }},
-        {"allow_unsafe_durability",
-         [](Config& c, const std::string& v) -> std::optional<std::string> {
-             if (v != "true" && v != "false") {
-                 return "allow_unsafe_durability must be true or false, got '" + v + "'";
-             }
-             c.allow_unsafe_durability = v == "true";
-             return std::nullopt;
-         }},
+        {"outbound_allow_http", bool_setter(&Config::outbound_allow_http, "outbound_allow_http")},
+        {"allow_unsafe_durability", bool_setter(&Config::allow_unsafe_durability, "allow_unsafe_durability")},
         {"outbound_ca_file", string_setter(&Config::outbound_ca_file)},
         {"time_scale",
          [](Config& c, const std::string& v) -> std::optional<std::string> {
@@ -198,14 +194,7 @@ const std::vector<std::pair<std::string, Setter>>& setters() {
              return std::nullopt;
          }},
         {"secret_key_file", string_setter(&Config::secret_key_file)},
-        {"scheduler",
-         [](Config& c, const std::string& v) -> std::optional<std::string> {
-             if (v != "true" && v != "false") {
-                 return "scheduler must be true or false, got '" + v + "'";
-             }
-             c.scheduler = v == "true";
-             return std::nullopt;
-         }},
+        {"scheduler", bool_setter(&Config::scheduler, "scheduler")},
         {"scheduler_tick_ms", millis_setter(&Config::scheduler_tick, 10, 60'000, "scheduler_tick_ms")},
         {"lifecycle_interval_ms",
          millis_setter(&Config::lifecycle_interval, 10, 3'600'000, "lifecycle_interval_ms")},

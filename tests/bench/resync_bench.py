@@ -81,36 +81,30 @@ def windows(d, name):
 
 
 def pooled(path):
-    """Every latency (ms) of a phase's windows (http_bench --latencies), sorted; None without the file."""
+    """Every latency (ms) of a phase's windows (http_bench --latencies), sorted."""
     if not os.path.exists(path):
-        return None
+        return []
     with open(path) as f:
         return sorted(float(line) for line in f if line.strip())
 
 
-def percentile(xs, p):
-    return xs[min(len(xs) - 1, int(p * len(xs)))]
-
-
-def merged(ws, lat=None):
-    """Requests, errors, req/s, p50 and p99 of every request of the windows pooled (the
-    request-weighted mean of the windows' p50 and p99 without their latencies), worst window p99."""
+def merged(ws, lat):
+    """Requests, errors, req/s and worst window p99 of the windows; p50 and p99 of every
+    request of them pooled (`lat`)."""
     n = sum(w["requests"] for w in ws)
     if not n:
         return None
     secs = sum(w["requests"] / w["rps"] for w in ws if w["rps"])
-    m = {
+    pct = lambda p: lat[min(len(lat) - 1, int(p * len(lat)))] if lat else float("nan")
+    return {
         "requests": n,
         "errors": sum(w["errors"] for w in ws),
         "rps": n / secs if secs else 0.0,
-        "p50": sum(w["p50_ms"] * w["requests"] for w in ws) / n,
-        "p99": sum(w["p99_ms"] * w["requests"] for w in ws) / n,
+        "p50": pct(0.50),
+        "p99": pct(0.99),
         "p99_worst": max(w["p99_ms"] for w in ws),
         "windows": len(ws),
     }
-    if lat:
-        m["p50"], m["p99"] = percentile(lat, 0.50), percentile(lat, 0.99)
-    return m
 
 
 def log_epoch(ts):
