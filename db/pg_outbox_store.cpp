@@ -6,6 +6,8 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
+
 namespace scimbridge::db {
 
 namespace json = boost::json;
@@ -22,7 +24,8 @@ constexpr const char* kClaim =
     "'age', extract(epoch FROM now() - d.created_at))), '[]')::text "
     "FROM scim_bridge_claim_deliveries(CAST(:n AS integer), CAST(:lease AS interval), "
     "CAST(:cap AS integer), CAST(:exclude AS uuid[])) d "
-    "JOIN app a ON a.tenant_id = d.tenant_id AND a.id = d.app_id";
+    "JOIN app a ON a.tenant_id = d.tenant_id AND a.id = d.app_id "
+    "CROSS JOIN (SELECT set_config('synchronous_commit', 'off', true)) async";
 
 constexpr const char* kLoadApp =
     "SELECT json_build_object('id', id, 'tenant_id', tenant_id, 'version', version, "
@@ -33,6 +36,15 @@ constexpr const char* kAppObject =
     "SELECT json_build_object('object', " APP_OBJECT_JSON ")::text "
     "FROM app_object o WHERE o.tenant_id = CAST(:t AS uuid) AND o.app_id = CAST(:a AS uuid) "
     "AND o.resource_id = CAST(:r AS uuid)";
+
+// One primary-key lookup per id (a correlated subquery: with the table's statistics still those
+// of an empty table, as after a tenant's first burst, a join or `= ANY` was planned as a scan of
+// every object of the app).
+constexpr const char* kAppObjects =
+    "SELECT coalesce(json_object_agg(x.id, x.object) FILTER (WHERE x.object IS NOT NULL), '{}')::text "
+    "FROM (SELECT k.id, (SELECT " APP_OBJECT_JSON " FROM app_object o "
+    "  WHERE o.tenant_id = CAST(:t AS uuid) AND o.app_id = CAST(:a AS uuid) AND o.resource_id = k.id) AS object "
+    "  FROM unnest(CAST(:r AS uuid[])) AS k(id)) x";
 
 // Direct user members with a live account in the app, against the members the app was told.
 constexpr const char* kMemberDiff =
@@ -50,6 +62,16 @@ constexpr const char* kMemberDiff =
     "   FROM told x LEFT JOIN app_object o ON o.tenant_id = CAST(:t AS uuid) "
     "   AND o.app_id = CAST(:a AS uuid) AND o.resource_id = x.id "
     "   WHERE NOT EXISTS (SELECT 1 FROM desired d WHERE d.id = x.id)), '[]'))::text";
+
+// Completions: one, or a group of them in one statement (each fenced by its lease token; the
+// flags in the order given). Both commit asynchronously (see pg_outbox_store.hpp).
+constexpr const char* kCompleteOne =
+    "SELECT scim_bridge_complete_delivery(CAST(:p AS jsonb)), set_config('synchronous_commit', 'off', true)";
+constexpr const char* kCompleteMany =
+    "SELECT json_agg(scim_bridge_complete_delivery(x.e) ORDER BY x.i)::text "
+    "FROM jsonb_array_elements(CAST(:p AS jsonb)) WITH ORDINALITY AS x(e, i) "
+    "CROSS JOIN (SELECT set_config('synchronous_commit', 'off', true)) async";
+constexpr std::size_t kMaxGroup = 64;
 
 bool call_bool(Database& db, const char* sql, const json::object& p) {
     return db.impl().with_connection([&](Connection& c) {
@@ -146,6 +168,29 @@ std::optional<mappers::AppObject> PgOutboxStore::app_object(const std::string& t
     return app_object_from(row->as_object().at("object").as_object());
 }
 
+std::unordered_map<std::string, mappers::AppObject> PgOutboxStore::app_objects(
+    const std::string& tenant_id, const std::string& app_id, const std::vector<std::string>& resource_ids) {
+    std::unordered_map<std::string, mappers::AppObject> out;
+    std::vector<std::string> ids;
+    for (const std::string& id : resource_ids) {
+        if (is_uuid(id)) {
+            ids.push_back(id);
+        }
+    }
+    if (ids.empty() || !is_uuid(tenant_id) || !is_uuid(app_id)) {
+        return out;
+    }
+    const auto row = db_.impl().with_connection([&](Connection& c) {
+        return json_row(c, kAppObjects, Params{{"t", tenant_id}, {"a", app_id}, {"r", pg_array_literal(ids)}});
+    });
+    if (row) {
+        for (const auto& [id, object] : row->as_object()) {
+            out.emplace(std::string(id), app_object_from(object.as_object()));
+        }
+    }
+    return out;
+}
+
 mappers::MemberDiff PgOutboxStore::member_diff(const std::string& tenant_id, const std::string& app_id,
                                                const std::string& group_id) {
     const auto row = db_.impl().with_connection([&](Connection& c) {
@@ -203,7 +248,68 @@ bool PgOutboxStore::complete(const mappers::DeliveryJob& job, const mappers::Com
     p["members_added"] = std::move(added);
     p["members_removed"] = std::move(removed);
     p["mapping_errors"] = std::move(errors);
-    return call_bool(db_, "SELECT scim_bridge_complete_delivery(CAST(:p AS jsonb))", p);
+    Pending me{&p, std::nullopt, nullptr};
+    std::unique_lock lock(mutex_);
+    queued_.push_back(&me);
+    while (!me.done && !me.error) {
+        if (recording_) {
+            recorded_.wait(lock);
+            continue;
+        }
+        // Nobody is recording: this thread records what is queued (its own completion among
+        // it), at most kMaxGroup at a time.
+        recording_ = true;
+        std::vector<Pending*> batch;
+        const std::size_t n = std::min(queued_.size(), kMaxGroup);
+        batch.assign(queued_.begin(), queued_.begin() + static_cast<std::ptrdiff_t>(n));
+        queued_.erase(queued_.begin(), queued_.begin() + static_cast<std::ptrdiff_t>(n));
+        lock.unlock();
+        record(batch);
+        lock.lock();
+        recording_ = false;
+        recorded_.notify_all();
+    }
+    if (me.error) {
+        std::rethrow_exception(me.error);
+    }
+    return *me.done;
+}
+
+void PgOutboxStore::record(const std::vector<Pending*>& batch) {
+    const auto one = [&](Pending& item) {
+        try {
+            item.done = call_bool(db_, kCompleteOne, *item.params);
+        } catch (...) {
+            item.error = std::current_exception();
+        }
+    };
+    if (batch.size() == 1) {
+        one(*batch.front());
+        return;
+    }
+    json::array all;
+    for (const Pending* item : batch) {
+        all.emplace_back(*item->params);
+    }
+    std::optional<json::value> results;
+    try {
+        results = db_.impl().with_connection(
+            [&](Connection& c) { return json_row(c, kCompleteMany, Params{{"p", json::serialize(all)}}); });
+    } catch (const DatabaseUnavailable&) {
+        for (Pending* item : batch) {
+            item->error = std::current_exception();
+        }
+        return;
+    } catch (...) {
+        for (Pending* item : batch) {
+            one(*item);
+        }
+        return;
+    }
+    const json::array* flags = results && results->is_array() ? &results->as_array() : nullptr;
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+        batch[i]->done = flags != nullptr && i < flags->size() && flags->at(i).is_bool() && flags->at(i).as_bool();
+    }
 }
 
 bool PgOutboxStore::reschedule(const mappers::DeliveryJob& job, const mappers::Reschedule& plan) {
@@ -213,7 +319,7 @@ bool PgOutboxStore::reschedule(const mappers::DeliveryJob& job, const mappers::R
                          {"delay_ms", plan.delay.count()},
                          {"status", plan.status},
                          {"detail", plan.detail.substr(0, 500)}};
-    return call_bool(db_, "SELECT scim_bridge_reschedule_delivery(CAST(:p AS jsonb))", p);
+    return call_bool(db_, "SELECT scim_bridge_reschedule_delivery(CAST(:p AS jsonb)), set_config('synchronous_commit', 'off', true)", p);
 }
 
 }  // namespace scimbridge::db

@@ -1,10 +1,23 @@
 #pragma once
 // PostgreSQL implementation of mappers::OutboxStore: claiming, completing and rescheduling
-// deliveries through the functions of migration 0008 (one round trip each), and the reads the
-// delivery worker needs.
+// deliveries through the functions of migration 0008, and the reads the delivery worker needs.
+// Completions are committed in groups: a worker that completes while another one's statement is
+// running queues its completion, and the next statement records every queued one (each still
+// fenced by its own lease token). Delivery bookkeeping commits asynchronously: a crash of
+// PostgreSQL may forget the last fraction of a second of it, and what it forgets is delivered
+// again (at least once; the event id stays the same), never lost. WAL order keeps a later
+// completion from surviving an earlier one.
 
 #include "db/database.hpp"
 #include "mappers/delivery.hpp"
+
+#include <boost/json/object.hpp>
+
+#include <condition_variable>
+#include <exception>
+#include <mutex>
+#include <optional>
+#include <vector>
 
 namespace scimbridge::db {
 
@@ -23,13 +36,29 @@ public:
                                                const std::string& app_id) override;
     std::optional<mappers::AppObject> app_object(const std::string& tenant_id, const std::string& app_id,
                                                  const std::string& resource_id) override;
+    std::unordered_map<std::string, mappers::AppObject> app_objects(
+        const std::string& tenant_id, const std::string& app_id,
+        const std::vector<std::string>& resource_ids) override;
     mappers::MemberDiff member_diff(const std::string& tenant_id, const std::string& app_id,
                                     const std::string& group_id) override;
     bool complete(const mappers::DeliveryJob& job, const mappers::Completion& completion) override;
     bool reschedule(const mappers::DeliveryJob& job, const mappers::Reschedule& plan) override;
 
 private:
+    struct Pending {
+        const boost::json::object* params;
+        std::optional<bool> done;
+        std::exception_ptr error;
+    };
+    // Records `batch` in one statement, or, when that statement fails, each on its own so that
+    // one bad completion fails only itself.
+    void record(const std::vector<Pending*>& batch);
+
     Database& db_;
+    std::mutex mutex_;
+    std::condition_variable recorded_;
+    std::vector<Pending*> queued_;
+    bool recording_ = false;
 };
 
 }  // namespace scimbridge::db

@@ -55,6 +55,9 @@ public:
     std::optional<scim::StoredResource> find(const std::string& tenant_id, scim::ResourceKind kind,
                                              const std::string& id,
                                              const scim::LoadOptions& load) override;
+    std::vector<scim::StoredResource> find_many(const std::string& tenant_id, scim::ResourceKind kind,
+                                                const std::vector<std::string>& ids,
+                                                const scim::LoadOptions& load) override;
     scim::Result<scim::Page> list(const std::string& tenant_id,
                                   const scim::ListRequest& request) override;
     scim::Result<std::optional<scim::StoredResource>> patch_user_scalars(

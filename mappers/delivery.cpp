@@ -7,7 +7,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <random>
+#include <utility>
 
 namespace scimbridge::mappers {
 
@@ -190,6 +192,55 @@ std::optional<DeliveryProcessor::CachedApp> DeliveryProcessor::app_for(const Del
     return cached;
 }
 
+void DeliveryProcessor::prefetch(std::vector<DeliveryJob>& jobs) {
+    // Users by tenant and by whether their groups are needed (a scope group), read once for
+    // every app; app objects by tenant and app.
+    std::map<std::pair<std::string, bool>, std::vector<std::string>> users;
+    std::map<std::pair<std::string, std::string>, std::vector<std::string>> objects;
+    std::vector<std::pair<DeliveryJob*, bool>> todo;
+    for (DeliveryJob& job : jobs) {
+        if (job.kind != ResourceKind::kUser) {
+            continue;
+        }
+        const auto app = app_for(job);
+        if (!app || !app->enabled || !app->app) {
+            continue;
+        }
+        const bool groups = app->app->scope_group.has_value();
+        users[{job.tenant_id, groups}].push_back(job.resource_id);
+        objects[{job.tenant_id, job.app_id}].push_back(job.resource_id);
+        todo.emplace_back(&job, groups);
+    }
+    std::map<std::pair<std::string, bool>, std::unordered_map<std::string, scim::StoredResource>> found_users;
+    for (auto& [key, ids] : users) {
+        std::sort(ids.begin(), ids.end());
+        ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+        scim::LoadOptions load;
+        load.groups = key.second;
+        auto& by_id = found_users[key];
+        for (scim::StoredResource& r : resources_.find_many(key.first, ResourceKind::kUser, ids, load)) {
+            std::string id = r.id;
+            by_id.emplace(std::move(id), std::move(r));
+        }
+    }
+    std::map<std::pair<std::string, std::string>, std::unordered_map<std::string, AppObject>> found_objects;
+    for (const auto& [key, ids] : objects) {
+        found_objects[key] = outbox_.app_objects(key.first, key.second, ids);
+    }
+    for (const auto& [job, groups] : todo) {
+        auto p = std::make_shared<DeliveryJob::Prefetched>();
+        const auto& by_id = found_users[{job->tenant_id, groups}];
+        if (const auto it = by_id.find(job->resource_id); it != by_id.end()) {
+            p->resource = it->second;
+        }
+        const auto& held = found_objects[{job->tenant_id, job->app_id}];
+        if (const auto it = held.find(job->resource_id); it != held.end()) {
+            p->object = it->second;
+        }
+        job->prefetched = std::move(p);
+    }
+}
+
 DeliveryOutcome DeliveryProcessor::process(const DeliveryJob& job) {
     const auto app = app_for(job);
     if (!app || !app->enabled || !app->app) {
@@ -204,9 +255,16 @@ DeliveryOutcome DeliveryProcessor::process_user(const DeliveryJob& job, const Ca
     const AppDefinition& app = *cached.app;
     const auto registry = registry_for(job.tenant_id);
     const scim::SchemaRegistry& reg = *registry;
-    scim::LoadOptions load;
-    load.groups = app.scope_group.has_value();
-    const auto user = resources_.find(job.tenant_id, ResourceKind::kUser, job.resource_id, load);
+    std::optional<scim::StoredResource> read_user;
+    std::optional<AppObject> read_object;
+    if (!job.prefetched) {
+        scim::LoadOptions load;
+        load.groups = app.scope_group.has_value();
+        read_user = resources_.find(job.tenant_id, ResourceKind::kUser, job.resource_id, load);
+        read_object = outbox_.app_object(job.tenant_id, job.app_id, job.resource_id);
+    }
+    const std::optional<scim::StoredResource>& user = job.prefetched ? job.prefetched->resource : read_user;
+    const std::optional<AppObject>& object = job.prefetched ? job.prefetched->object : read_object;
     UserFacts facts;
     Desired mapped;
     if (user) {
@@ -215,7 +273,6 @@ DeliveryOutcome DeliveryProcessor::process_user(const DeliveryJob& job, const Ca
         facts.active = mapped.active;
         facts.in_scope = mapped.in_scope;
     }
-    const auto object = outbox_.app_object(job.tenant_id, job.app_id, job.resource_id);
     const bool mapped_changed = !object || object->payload != mapped.payload;
     UserDecision decision = decide_user(app.policies, object, facts, mapped_changed);
     bool recreated = false;

@@ -36,6 +36,14 @@ struct DeliveryJob {
     int attempts = 0;          // including this one
     std::string created_at;    // RFC 3339: when the change committed
     double age_seconds = 0;    // now - created_at at claim time (database clock)
+
+    // Read ahead for a claimed batch (DeliveryProcessor::prefetch): the resource as it was then
+    // (nullopt: gone) and what the app held of it. Without it the worker reads both itself.
+    struct Prefetched {
+        std::optional<scim::StoredResource> resource;
+        std::optional<AppObject> object;
+    };
+    std::shared_ptr<const Prefetched> prefetched;
 };
 
 struct MemberDiff {
@@ -89,6 +97,18 @@ public:
     virtual std::optional<StoredApp> load_app(const std::string& tenant_id, const std::string& app_id) = 0;
     virtual std::optional<AppObject> app_object(const std::string& tenant_id, const std::string& app_id,
                                                 const std::string& resource_id) = 0;
+    // What the app holds of each of `resource_ids` that it holds (a store may read them at once).
+    virtual std::unordered_map<std::string, AppObject> app_objects(const std::string& tenant_id,
+                                                                   const std::string& app_id,
+                                                                   const std::vector<std::string>& resource_ids) {
+        std::unordered_map<std::string, AppObject> out;
+        for (const std::string& id : resource_ids) {
+            if (auto o = app_object(tenant_id, app_id, id)) {
+                out.emplace(id, std::move(*o));
+            }
+        }
+        return out;
+    }
     // Direct user members with a live (not blocked) account in the app vs. what the app was told.
     virtual MemberDiff member_diff(const std::string& tenant_id, const std::string& app_id,
                                    const std::string& group_id) = 0;
@@ -127,6 +147,11 @@ public:
     // Called after an account entered an app whose policy invites now (the lifecycle service
     // invites it; the scheduler catches any it missed).
     void set_after_initiated(std::function<void(const AccountRef&)> hook) { after_initiated_ = std::move(hook); }
+
+    // Reads ahead, in a statement or two per tenant and app, what the user deliveries of a
+    // claimed batch need (DeliveryJob::prefetched). Throws on a database error (the workers
+    // then read for themselves).
+    void prefetch(std::vector<DeliveryJob>& jobs);
 
     // Never throws for a downstream or mapping problem; a database error propagates (the lease
     // then expires and another worker retries).

@@ -138,6 +138,17 @@ public:
                                 const std::string& timestamp) = 0;
     virtual std::optional<StoredResource> find(const std::string& tenant_id, ResourceKind kind,
                                                const std::string& id, const LoadOptions& load) = 0;
+    // The resources of `ids` that exist, in no particular order (a store may read them at once).
+    virtual std::vector<StoredResource> find_many(const std::string& tenant_id, ResourceKind kind,
+                                                  const std::vector<std::string>& ids, const LoadOptions& load) {
+        std::vector<StoredResource> out;
+        for (const std::string& id : ids) {
+            if (auto r = find(tenant_id, kind, id, load)) {
+                out.push_back(std::move(*r));
+            }
+        }
+        return out;
+    }
     // 400 invalidFilter for filters the store cannot run.
     virtual Result<Page> list(const std::string& tenant_id, const ListRequest& request) = 0;
     // Applies a ScalarPatch to user `id` in one statement (new version and "patch" event), and

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <exception>
+#include <tuple>
 
 namespace scimbridge::server {
 
@@ -112,11 +113,13 @@ void DeliveryService::claim_loop() {
             continue;
         }
         {
+            auto batch = std::make_shared<Batch>();
+            batch->jobs = std::move(jobs);
             std::lock_guard lock(mutex_);
-            for (mappers::DeliveryJob& job : jobs) {
-                ++in_flight_[job.app_id];
+            for (std::size_t i = 0; i < batch->jobs.size(); ++i) {
+                ++in_flight_[batch->jobs[i].app_id];
                 ++busy_;
-                queue_.push_back(std::move(job));
+                queue_.emplace_back(batch, i);
             }
         }
         work_cv_.notify_all();
@@ -125,16 +128,28 @@ void DeliveryService::claim_loop() {
 
 void DeliveryService::work_loop() {
     while (true) {
-        mappers::DeliveryJob job;
+        std::shared_ptr<Batch> batch;
+        std::size_t index = 0;
         {
             std::unique_lock lock(mutex_);
             work_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
             if (queue_.empty()) {
                 return;  // stopping, and nothing left that was leased to this process
             }
-            job = std::move(queue_.front());
+            std::tie(batch, index) = std::move(queue_.front());
             queue_.pop_front();
         }
+        std::call_once(batch->prefetched, [&] {
+            try {
+                processor_.prefetch(batch->jobs);
+            } catch (const std::exception& e) {
+                // Each worker then reads what its delivery needs itself.
+                log::warn("reading ahead for claimed deliveries failed", {{"error", e.what()}});
+            } catch (...) {
+                log::warn("reading ahead for claimed deliveries failed", {});
+            }
+        });
+        const mappers::DeliveryJob& job = batch->jobs[index];
         const auto started = std::chrono::steady_clock::now();
         mappers::DeliveryOutcome outcome = mappers::DeliveryOutcome::kFailed;
         try {

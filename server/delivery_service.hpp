@@ -11,10 +11,12 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace scimbridge::server {
@@ -52,7 +54,13 @@ private:
     std::mutex mutex_;
     std::condition_variable claim_cv_;
     std::condition_variable work_cv_;
-    std::deque<mappers::DeliveryJob> queue_;
+    // A claimed batch: the first worker to take one of its deliveries reads ahead for all of
+    // them (DeliveryProcessor::prefetch) while the claimer claims the next batch.
+    struct Batch {
+        std::vector<mappers::DeliveryJob> jobs;
+        std::once_flag prefetched;
+    };
+    std::deque<std::pair<std::shared_ptr<Batch>, std::size_t>> queue_;
     std::unordered_map<std::string, std::size_t> in_flight_;  // by app id
     std::size_t busy_ = 0;  // queued + being processed
     bool woken_ = true;

@@ -436,6 +436,67 @@ TEST_CASE("a completion records the app object, the account transition and its a
     CHECK(audit.rows.size() == 1);
 }
 
+TEST_CASE("completions from many workers at once are each recorded, fenced by their own lease, a bad one failing alone") {
+    OutboxWorld w;
+    const std::string app = w.app(w.a, "crm");
+    const std::string other_app = w.app(w.a, "chat");
+    std::vector<std::string> users;
+    for (int i = 0; i < 40; ++i) {
+        users.push_back(w.user(w.a, "many" + std::to_string(i)).id);
+    }
+    auto jobs = w.claim(200);
+    REQUIRE(jobs.size() == 80);
+    // One stale lease (as after a lease expired and another worker took it) and one malformed
+    // token, among 78 good completions sent all at once through one store.
+    jobs[0].lease_token = "00000000-0000-4000-8000-000000000000";
+    jobs[1].lease_token = "not-a-token";
+    std::atomic<bool> go{false};
+    std::atomic<int> recorded{0};
+    std::atomic<int> rejected{0};
+    std::atomic<int> failed{0};
+    std::vector<std::thread> threads;
+    for (const auto& job : jobs) {
+        threads.emplace_back([&, job] {
+            while (!go.load()) {
+                std::this_thread::yield();
+            }
+            mappers::Completion c = delivered();
+            c.write_object = true;
+            c.object.state = mappers::AccountState::kActive;
+            c.object.remote_id = "remote-" + job.resource_id;
+            c.object.payload = json::object{{"id", job.resource_id}};
+            c.object.delivered_version = job.version;
+            try {
+                (w.outbox.complete(job, c) ? recorded : rejected)++;
+            } catch (...) {
+                ++failed;
+            }
+        });
+    }
+    go = true;
+    for (auto& t : threads) {
+        t.join();
+    }
+    CHECK(recorded.load() == 78);
+    CHECK(rejected.load() == 1);
+    CHECK(failed.load() == 1);
+    CHECK(w.count("state = 'delivered'") == 78);
+    CHECK(w.count("state = 'leased'") == 2);
+    CHECK(w.t.query("SELECT count(*) FROM app_object") == "78");
+    CHECK(w.t.query("SELECT count(*) FROM audit_log WHERE action = 'delivery.delivered'") == "78");
+
+    // What each app holds, read for a list of users at once: that app's own objects only.
+    const std::vector<std::string> ids{users[5], users[6], "00000000-0000-4000-8000-000000000000"};
+    const auto held = w.outbox.app_objects(w.a.tenant_id, app, ids);
+    REQUIRE(held.size() == 2);
+    CHECK(held.at(users[5]).remote_id == "remote-" + users[5]);
+    CHECK(held.at(users[6]).state == mappers::AccountState::kActive);
+    CHECK(json::serialize(held.at(users[6]).payload) == json::serialize(json::object{{"id", users[6]}}));
+    CHECK(w.outbox.app_objects(w.a.tenant_id, other_app, ids).size() == 2);
+    CHECK(w.outbox.app_objects(w.b.tenant_id, app, ids).empty());
+    CHECK(w.outbox.app_objects(w.a.tenant_id, app, {}).empty());
+}
+
 TEST_CASE("a resync finds the app objects of deleted users page by page, each once, of its own app only") {
     OutboxWorld w;
     db::PgReconcileStore store{*w.database};

@@ -15,6 +15,7 @@
 
 #include <atomic>
 #include <random>
+#include <set>
 #include <thread>
 
 using namespace scimbridge;  // NOLINT(google-build-using-namespace): test brevity
@@ -260,6 +261,48 @@ TEST_CASE("User.groups stay right while a tenant starts and stops nesting groups
     REQUIRE(w.service.remove(w.a, ResourceKind::kGroup, org->id, "").has_value());
     CHECK(groups_of(w.a, alice.id) == Groups{{"Team", true}});
     CHECK(groups_of(w.b, bob.id) == Groups{{"B Inner", true}, {"B Outer", false}});
+}
+
+TEST_CASE("find_many reads the tenant's own resources of a list of ids, with their groups when asked") {
+    World w;
+    const auto ann = w.user(w.a, "ann");
+    const auto ben = w.user(w.a, "ben");
+    const auto other = w.user(w.b, "other");
+    auto inner = w.group(w.a, "Inner", {ann.id});
+    REQUIRE(inner.has_value());
+    auto outer = w.group(w.a, "Outer", {inner->id});
+    REQUIRE(outer.has_value());
+    // Unknown, malformed, repeated and another tenant's ids are not found; nothing fails.
+    const std::vector<std::string> ids{ann.id, ben.id, other.id, "not-a-uuid",
+                                       "00000000-0000-4000-8000-000000000000", ann.id};
+    auto found = w.store.find_many(w.a.tenant_id, ResourceKind::kUser, ids, {});
+    std::set<std::string> names;
+    for (const auto& r : found) {
+        names.insert(std::string(r.document.at("userName").as_string()));
+        CHECK_FALSE(r.groups.has_value());
+    }
+    CHECK(names == std::set<std::string>{"ann", "ben"});
+    CHECK(w.store.find_many(w.b.tenant_id, ResourceKind::kUser, {ann.id, ben.id}, {}).empty());
+    CHECK(w.store.find_many(w.a.tenant_id, ResourceKind::kUser, {}, {}).empty());
+
+    // With groups: the same as reading each one (direct and indirect).
+    for (const auto& r : w.store.find_many(w.a.tenant_id, ResourceKind::kUser, {ann.id, ben.id}, {false, true})) {
+        const auto one = w.store.find(w.a.tenant_id, ResourceKind::kUser, r.id, {false, true});
+        REQUIRE(one.has_value());
+        REQUIRE(r.groups.has_value());
+        REQUIRE(r.groups->size() == one->groups->size());
+        for (std::size_t i = 0; i < r.groups->size(); ++i) {
+            CHECK(r.groups->at(i).value == one->groups->at(i).value);
+            CHECK(r.groups->at(i).direct == one->groups->at(i).direct);
+        }
+        CHECK(r.groups->size() == (r.id == ann.id ? 2U : 0U));
+    }
+    const auto groups = w.store.find_many(w.a.tenant_id, ResourceKind::kGroup, {inner->id, outer->id}, {true, false});
+    REQUIRE(groups.size() == 2);
+    for (const auto& g : groups) {
+        REQUIRE(g.members.has_value());
+        CHECK(g.members->size() == 1);
+    }
 }
 
 TEST_CASE("deleting a user or a group removes its memberships") {
