@@ -76,8 +76,8 @@ struct Config {
     std::vector<std::string> patch_no_content{"*:Group"};
     std::size_t bulk_max_operations = 1000;  // RFC 7644 §3.7 maxOperations
     // Fan-out (delivery workers, outbound HTTP).
-    std::size_t delivery_workers = 32;          // threads sending deliveries (0: no delivery here)
-    std::size_t delivery_app_concurrency = 16;  // in-flight deliveries per app, all processes
+    std::size_t delivery_workers = 64;          // threads sending deliveries (0: no delivery here)
+    std::size_t delivery_app_concurrency = 32;  // in-flight deliveries per app, all processes
     std::size_t delivery_db_pool_size = 8;      // connections of the delivery workers
     std::chrono::milliseconds delivery_lease{60'000};
     std::chrono::milliseconds delivery_poll{1'000};  // polling fallback when NOTIFY is missed

@@ -22,8 +22,8 @@
 namespace scimbridge::server {
 
 struct DeliveryServiceOptions {
-    std::size_t workers = 32;
-    std::size_t app_concurrency = 16;
+    std::size_t workers = 64;
+    std::size_t app_concurrency = 32;
     std::chrono::milliseconds lease{60'000};
     std::chrono::milliseconds poll{1'000};
 };
