@@ -26,6 +26,7 @@ struct DeliveryServiceOptions {
     std::size_t app_concurrency = 32;
     std::chrono::milliseconds lease{60'000};
     std::chrono::milliseconds poll{1'000};
+    std::chrono::milliseconds claim_gap{10};  // after a claim that got less than it asked for
 };
 
 class DeliveryService {
