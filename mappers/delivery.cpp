@@ -293,7 +293,8 @@ DeliveryOutcome DeliveryProcessor::process_user(const DeliveryJob& job, const Ca
         if (const auto event = owed_account_event(*object, invitation_key);
             event && (app.connector == "webhook" || !is_account_event(*event))) {
             owed = true;
-            block_moved = *event == EventType::kUserDeactivated || *event == EventType::kUserReactivated;
+            block_moved = *event == EventType::kUserDeactivated || *event == EventType::kUserDeleted ||
+                          *event == EventType::kUserReactivated;
             decision.send = true;
             decision.type = *event;
             decision.state = object->state;

@@ -145,7 +145,9 @@ std::optional<EventType> owed_account_event(const AppObject& object, std::option
     const AccountState told = *object.delivered_state;
     switch (now) {
         case AccountState::kBlocked:
-            return EventType::kUserDeactivated;
+            // An unclaimed account an admin deleted: the app may delete it too (SCIM apps do
+            // when their `delete_users` says so), as when the IdP deletes the person.
+            return object.deleted_by_admin ? EventType::kUserDeleted : EventType::kUserDeactivated;
         case AccountState::kInitiated:
             return told == AccountState::kInvited ? std::optional(EventType::kAccountInvitationExpired)
                                                   : std::nullopt;

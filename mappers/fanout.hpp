@@ -35,6 +35,7 @@ struct AppObject {
     std::optional<AccountState> delivered_state;
     std::optional<std::string> announced_invitation;
     bool blocked_by_admin = false;  // an admin block (or denial) holds until an admin unblocks
+    bool deleted_by_admin = false;  // an admin deleted the (unclaimed) account: the app hears user.deleted
     struct OpenInvitation {
         std::string id;
         int reminders_sent = 0;

@@ -329,6 +329,8 @@ TEST_CASE("first-login callback, admin block that IdP updates do not lift, unblo
     const Response removed = bridge.call(bridge.admin, http::verb::delete_, base + flo);
     REQUIRE_MESSAGE(removed.result_int() == 200, removed.body());
     CHECK(account_state(bridge, app_id, flo) == "blocked");
+    // The app may delete it too: it hears user.deleted, not a deactivation.
+    REQUIRE(wait_until([&] { return !event_types(app, flo).empty() && event_types(app, flo).back() == "user.deleted"; }, 20s));
     CHECK(bridge.db.query("SELECT count(*) FROM audit_log WHERE action = 'account.blocked' AND resource_id = '" + flo +
                           "' AND detail->>'cause' = 'admin_delete'") == "1");
 }

@@ -261,6 +261,8 @@ TEST_CASE("an app that receives events is owed the lifecycle change it has not h
     o.delivered_state = S::kActive;
     o.state = S::kBlocked;
     CHECK(owed_account_event(o, key_out) == EventType::kUserDeactivated);
+    o.deleted_by_admin = true;  // an unclaimed account an admin deleted
+    CHECK(owed_account_event(o, key_out) == EventType::kUserDeleted);
     o.delivered_state.reset();  // delivered before the bridge tracked it: nothing is owed
     CHECK_FALSE(owed_account_event(o, key_out).has_value());
 }
