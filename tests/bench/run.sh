@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks on this machine: a release build against a throwaway PostgreSQL with its durable
 # defaults (fsync on). Prints the figures and appends them, dated, to tests/bench/results.md.
-#   tests/bench/run.sh [SECONDS_PER_CASE] [SUITE...]     suites: edge scim scale patch fanout resync
+#   tests/bench/run.sh [SECONDS_PER_CASE] [SUITE...]     suites: edge scim scale patch fanout resync durability
 #                                                         (default: edge scim)
 # scale: SCALE_USERS (default 1,000,000) users and SCALE_GROUPS (default 10,000) groups of 1..200
 # members each, COPYed into the tenant; the plans of the lookups (auto_explain), then lookups, a
@@ -23,6 +23,8 @@
 # runs finished and at least SECONDS); p50/p99 pool every request of a phase;
 # the time until the repairs are delivered (drift 0), requests sent, and a check run per app.
 # RESYNC_MAX_SECONDS (default 600) bounds each wait.
+# durability: reliability plan F6 — PostgreSQL killed with SIGKILL during a create load, with
+# synchronous_commit off and on; acknowledged creates lost after crash recovery.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 seconds="${1:-10}"
@@ -96,13 +98,15 @@ name, conns, out = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
 print(f"| {name} | {conns} | {out['requests']} | {out['rps']:.0f} | {out['p50_ms']:.3f} | {out['p99_ms']:.3f} | {out['errors']} |")
 PY
 }
-section() {
+section() {  # TITLE [notable]: a dated heading, then (unless "notable") the request table's head
     {
         echo
         echo "## $(date -u +%Y-%m-%d) — $1 ($(nproc) cores, $cpu; release build; PostgreSQL fsync on)"
         echo
-        echo "| case | connections | requests | req/s | p50 ms | p99 ms | errors |"
-        echo "|---|---|---|---|---|---|---|"
+        if [[ "${2:-}" != notable ]]; then
+            echo "| case | connections | requests | req/s | p50 ms | p99 ms | errors |"
+            echo "|---|---|---|---|---|---|---|"
+        fi
     } >>"$results"
 }
 # The fan-out and resync suites' SCIM app: starts tests/bench/scim_sink accepting bearer TOKEN,
@@ -721,6 +725,79 @@ PY
         --seconds "$seconds" --window "$window" >"$rs/summary.md"
     cat "$rs/summary.md" >>"$results"
     cat "$rs/summary.md"
+    ;;
+durability)
+    # Reliability plan F6, what serve's durability check keeps from happening: POST /Users at
+    # 16 connections into a database with synchronous_commit off, then on, each user fanned out
+    # to a webhook app (fanout_sink); after DURABILITY_KILL_AFTER (default 3) seconds every
+    # PostgreSQL process is killed with SIGKILL (a crash of the database server; the OS and its
+    # page cache survive). After the restart (crash recovery), the creates the bridge
+    # acknowledged with 201 (its access log) are compared with the users PostgreSQL still has;
+    # then the bridge is started again and every user that survived must reach the app: the
+    # delivery bookkeeping commits asynchronously, so the crash may cost redeliveries (same
+    # event id), never a delivery.
+    kill "$server_pid"; wait "$server_pid" 2>/dev/null || true
+    server_pid=
+    section "Durability (reliability plan F6): PostgreSQL killed with SIGKILL during POST /Users, 16 connections" notable
+    user='{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"dur{seq}@example.com","active":true}'
+    for mode in off on; do
+        db="sbdur_$mode"
+        psql "$SCIM_TEST_PG_DSN" -qc "CREATE DATABASE $db" -qc "ALTER DATABASE $db SET synchronous_commit = $mode"
+        url="$SCIM_TEST_PG_DSN dbname=$db"
+        DATABASE_URL="$url" "$bin" tenant create dur >/dev/null
+        dur_token=$(DATABASE_URL="$url" "$bin" token create --tenant dur --kind idp | tail -n 1)
+        secret=$(python3 -c 'import base64, os; print("whsec_" + base64.b64encode(os.urandom(32)).decode())')
+        rm -f "$work/dur-sink-url"
+        build/release/tests/fanout_sink --url-file "$work/dur-sink-url" --secret "$secret" --expect 1000000000 \
+            --timeout 3600 >/dev/null &
+        dur_sink=$!
+        for _ in $(seq 100); do [[ -s "$work/dur-sink-url" ]] && break; sleep 0.05; done
+        printf '{"name":"hook","connector":"webhook","webhook":{"url":"%s","secrets":["%s"]}}' \
+            "$(cat "$work/dur-sink-url")" "$secret" >"$work/dur-app.json"
+        DATABASE_URL="$url" "$bin" app import --tenant dur "$work/dur-app.json" >/dev/null
+        dur_serve() {  # LOG: serve this database (leases of 2 s: a lost completion is retried soon)
+            DATABASE_URL="$url" "$bin" serve --listen off --http-listen 127.0.0.1:0 --allow-unsafe-durability true \
+                --outbound-allow-cidrs 127.0.0.0/8 --outbound-allow-http true --delivery-lease-ms 2000 2>"$1" &
+            dur_pid=$!
+            dur_port=
+            for _ in $(seq 200); do
+                dur_port=$(grep -o '"scheme":"http","address":"[^"]*","port":[0-9]*' "$1" | grep -o '[0-9]*$' || true)
+                [[ -n "$dur_port" ]] && break
+                sleep 0.05
+            done
+            [[ -n "$dur_port" ]] || { echo "server did not start:"; cat "$1"; exit 1; }
+        }
+        dur_serve "$work/dur-$mode.log"
+        "$bench" --connections 16 --seconds $(( ${DURABILITY_KILL_AFTER:-3} + 2 )) --port "$dur_port" \
+            --token "$dur_token" --method POST --path /scim/v2/Users --body "$user" >"$work/dur-$mode.json" 2>/dev/null &
+        load_pid=$!
+        sleep "${DURABILITY_KILL_AFTER:-3}"
+        postmaster=$(head -n 1 "$TEST_PG_DIR/data/postmaster.pid")
+        kill -9 $(pgrep -P "$postmaster") "$postmaster" 2>/dev/null || true
+        wait "$load_pid" 2>/dev/null || true
+        kill "$dur_pid"; wait "$dur_pid" 2>/dev/null || true
+        # (pg_ctl notes the stale postmaster.pid the kill left behind.)
+        "${TEST_PG_AS[@]}" /usr/lib/postgresql/15/bin/pg_ctl start -D "$TEST_PG_DIR/data" -l "$TEST_PG_DIR/log" -w -s 2>/dev/null
+        acked=$(grep '"route":"/scim/v2/Users"' "$work/dur-$mode.log" | grep -c '"status":201' || true)
+        kept=$(psql "$url" -qAtc "SELECT count(*) FROM scim_user")
+        lost=$(( acked > kept ? acked - kept : 0 ))
+        # The bridge again: every surviving user's delivery reaches the app.
+        dur_serve "$work/dur-$mode-after.log"
+        open=1
+        for _ in $(seq 240); do
+            open=$(psql "$url" -qAtc "SELECT count(*) FROM delivery WHERE state IN ('pending', 'leased')")
+            [[ "$open" == 0 ]] && break
+            sleep 0.5
+        done
+        undelivered=$(psql "$url" -qAtc "SELECT count(*) FROM scim_user u WHERE NOT EXISTS (SELECT 1 FROM delivery d
+            WHERE d.resource_id = u.id AND d.state = 'delivered')")
+        again=$(psql "$url" -qAtc "SELECT count(*) FROM delivery WHERE state = 'delivered' AND attempts > 1")
+        kill "$dur_pid" "$dur_sink" 2>/dev/null; wait "$dur_pid" "$dur_sink" 2>/dev/null || true
+        printf 'synchronous_commit = %s: %s creates acknowledged, %s users after recovery, %s acknowledged creates lost; %s users never delivered (%s deliveries still open, %s sent more than once)\n' \
+            "$mode" "$acked" "$kept" "$lost" "$undelivered" "$open" "$again"
+        echo "- synchronous_commit = $mode: $acked creates acknowledged with 201 before the kill, $kept users after crash recovery: **$lost acknowledged creates lost**. After the bridge's restart, users whose delivery never reached the app: **$undelivered** ($open deliveries still open; $again sent more than once, under their first event id)." >>"$results"
+    done
+    echo "- serve refuses to start on the first of these databases (synchronous_commit off) unless allow_unsafe_durability=true, which this run sets." >>"$results"
     ;;
 esac
 done
