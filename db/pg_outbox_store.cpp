@@ -248,27 +248,48 @@ bool PgOutboxStore::complete(const mappers::DeliveryJob& job, const mappers::Com
     p["members_added"] = std::move(added);
     p["members_removed"] = std::move(removed);
     p["mapping_errors"] = std::move(errors);
-    Pending me{&p, std::nullopt, nullptr};
+    Pending me;
+    me.params = &p;
     std::unique_lock lock(mutex_);
     queued_.push_back(&me);
-    while (!me.done && !me.error) {
-        if (recording_) {
-            recorded_.wait(lock);
-            continue;
+    if (recording_) {
+        // Another thread records; it wakes this one when its completion is recorded, or when
+        // it is this thread's turn to record what is queued.
+        me.cv.wait(lock, [&] { return me.woken; });
+        if (me.error) {
+            std::rethrow_exception(me.error);
         }
-        // Nobody is recording: this thread records what is queued (its own completion among
-        // it), at most kMaxGroup at a time.
+        if (me.done) {
+            return *me.done;  // recorded by another thread
+        }
+        // Otherwise it is this thread's turn to record.
+    } else {
         recording_ = true;
-        std::vector<Pending*> batch;
+    }
+    // This thread records (its own completion among what is queued, at most kMaxGroup at a
+    // time), waking each thread whose completion it recorded.
+    while (!me.done && !me.error) {
         const std::size_t n = std::min(queued_.size(), kMaxGroup);
-        batch.assign(queued_.begin(), queued_.begin() + static_cast<std::ptrdiff_t>(n));
+        std::vector<Pending*> group(queued_.begin(), queued_.begin() + static_cast<std::ptrdiff_t>(n));
         queued_.erase(queued_.begin(), queued_.begin() + static_cast<std::ptrdiff_t>(n));
         lock.unlock();
-        record(batch);
+        record(group);
         lock.lock();
-        recording_ = false;
-        recorded_.notify_all();
+        for (Pending* item : group) {
+            if (item != &me) {
+                item->woken = true;
+                item->cv.notify_one();  // under the mutex: `item` outlives the call
+            }
+        }
     }
+    // The next queued completion's thread records next; none: nobody records.
+    if (!queued_.empty()) {
+        queued_.front()->woken = true;
+        queued_.front()->cv.notify_one();
+    } else {
+        recording_ = false;
+    }
+    lock.unlock();
     if (me.error) {
         std::rethrow_exception(me.error);
     }

@@ -14,6 +14,7 @@
 #include <boost/json/object.hpp>
 
 #include <condition_variable>
+#include <deque>
 #include <exception>
 #include <mutex>
 #include <optional>
@@ -46,9 +47,14 @@ public:
 
 private:
     struct Pending {
-        const boost::json::object* params;
+        const boost::json::object* params = nullptr;
         std::optional<bool> done;
         std::exception_ptr error;
+        // Set (under the mutex) when the completion is recorded, or when its thread is to record
+        // next: one wake-up per waiting thread (a shared condition variable woke every waiter
+        // per group; a semaphore spun in sched_yield before it slept).
+        bool woken = false;
+        std::condition_variable cv;
     };
     // Records `batch` in one statement, or, when that statement fails, each on its own so that
     // one bad completion fails only itself.
@@ -56,8 +62,7 @@ private:
 
     Database& db_;
     std::mutex mutex_;
-    std::condition_variable recorded_;
-    std::vector<Pending*> queued_;
+    std::deque<Pending*> queued_;
     bool recording_ = false;
 };
 

@@ -55,6 +55,10 @@ void DeliveryService::wake() {
     claim_cv_.notify_one();
 }
 
+std::size_t DeliveryService::claim_batch() const {
+    return busy_ == 0 ? 1 : std::max<std::size_t>(1, options_.workers / 4);
+}
+
 void DeliveryService::claim_loop() {
     bool more = true;  // the last claim filled the capacity it was offered: there may be more
     // Expired leases (a worker of some process crashed or stalled) are looked for every tenth of
@@ -80,9 +84,8 @@ void DeliveryService::claim_loop() {
             // While deliveries are in flight, claim once a quarter of the workers is free
             // rather than for every worker that finishes: a claim costs about the same for one
             // delivery as for eight, and under a backlog it ran once per three deliveries.
-            const auto batch = [&] { return busy_ == 0 ? 1 : std::max<std::size_t>(1, options_.workers / 4); };
             claim_cv_.wait_for(lock, options_.poll, [&] {
-                return stopping_ || ((woken_ || more) && options_.workers - busy_ >= batch());
+                return stopping_ || ((woken_ || more) && options_.workers - busy_ >= claim_batch());
             });
             if (stopping_) {
                 return;
@@ -124,7 +127,11 @@ void DeliveryService::claim_loop() {
                     queue_.emplace_back(batch, i);
                 }
             }
-            work_cv_.notify_all();
+            // One worker per delivery: waking every idle worker for a small batch costs a
+            // context switch each.
+            for (std::size_t i = 0; i < batch->jobs.size(); ++i) {
+                work_cv_.notify_one();
+            }
         }
         if (!more) {
             std::unique_lock lock(mutex_);
@@ -169,6 +176,7 @@ void DeliveryService::work_loop() {
             std::chrono::duration<double>(job.age_seconds) + (std::chrono::steady_clock::now() - started);
         metrics_.record_delivery(std::string(mappers::to_string(outcome)),
                                  std::chrono::duration_cast<std::chrono::nanoseconds>(since_commit));
+        bool claimable = false;
         {
             std::lock_guard lock(mutex_);
             if (--in_flight_[job.app_id] == 0) {
@@ -177,8 +185,13 @@ void DeliveryService::work_loop() {
             --busy_;
             // The finished delivery may have unblocked the next one of its resource or app.
             woken_ = true;
+            // The claimer waits for a batch's worth of free workers: waking it for less only
+            // costs a context switch.
+            claimable = options_.workers - busy_ >= claim_batch();
         }
-        claim_cv_.notify_one();
+        if (claimable) {
+            claim_cv_.notify_one();
+        }
     }
 }
 

@@ -46,6 +46,9 @@ public:
 private:
     void claim_loop();
     void work_loop();
+    // While deliveries are in flight, the claimer waits until a quarter of the workers is free
+    // (a claim costs about the same for one delivery as for eight); idle, one. Under mutex_.
+    std::size_t claim_batch() const;
 
     mappers::OutboxStore& outbox_;
     mappers::DeliveryProcessor& processor_;
