@@ -15,6 +15,11 @@ using mappers::AccountState;
 
 namespace {
 
+// In a statement's select list or FROM: its transaction's commit does not wait for its WAL flush
+// (delivery bookkeeping, see pg_outbox_store.hpp). A macro so that it can be spliced into
+// statement literals.
+#define ASYNC_COMMIT "set_config('synchronous_commit', 'off', true)"
+
 constexpr const char* kClaim =
     "SELECT coalesce(json_agg(json_build_object('id', d.id, 'lease_token', d.lease_token, "
     "'tenant_id', d.tenant_id, 'app_id', d.app_id, 'app_version', a.version, "
@@ -25,7 +30,7 @@ constexpr const char* kClaim =
     "FROM scim_bridge_claim_deliveries(CAST(:n AS integer), CAST(:lease AS interval), "
     "CAST(:cap AS integer), CAST(:exclude AS uuid[])) d "
     "JOIN app a ON a.tenant_id = d.tenant_id AND a.id = d.app_id "
-    "CROSS JOIN (SELECT set_config('synchronous_commit', 'off', true)) async";
+    "CROSS JOIN (SELECT " ASYNC_COMMIT ") async";
 
 constexpr const char* kLoadApp =
     "SELECT json_build_object('id', id, 'tenant_id', tenant_id, 'version', version, "
@@ -66,11 +71,11 @@ constexpr const char* kMemberDiff =
 // Completions: one, or a group of them in one statement (each fenced by its lease token; the
 // flags in the order given). Both commit asynchronously (see pg_outbox_store.hpp).
 constexpr const char* kCompleteOne =
-    "SELECT scim_bridge_complete_delivery(CAST(:p AS jsonb)), set_config('synchronous_commit', 'off', true)";
+    "SELECT scim_bridge_complete_delivery(CAST(:p AS jsonb)), " ASYNC_COMMIT;
 constexpr const char* kCompleteMany =
     "SELECT json_agg(scim_bridge_complete_delivery(x.e) ORDER BY x.i)::text "
     "FROM jsonb_array_elements(CAST(:p AS jsonb)) WITH ORDINALITY AS x(e, i) "
-    "CROSS JOIN (SELECT set_config('synchronous_commit', 'off', true)) async";
+    "CROSS JOIN (SELECT " ASYNC_COMMIT ") async";
 constexpr std::size_t kMaxGroup = 64;
 
 bool call_bool(Database& db, const char* sql, const json::object& p) {
@@ -340,7 +345,7 @@ bool PgOutboxStore::reschedule(const mappers::DeliveryJob& job, const mappers::R
                          {"delay_ms", plan.delay.count()},
                          {"status", plan.status},
                          {"detail", plan.detail.substr(0, 500)}};
-    return call_bool(db_, "SELECT scim_bridge_reschedule_delivery(CAST(:p AS jsonb)), set_config('synchronous_commit', 'off', true)", p);
+    return call_bool(db_, "SELECT scim_bridge_reschedule_delivery(CAST(:p AS jsonb)), " ASYNC_COMMIT, p);
 }
 
 }  // namespace scimbridge::db

@@ -482,7 +482,22 @@ Rows read_with_groups(NestingMemory& nesting, const std::string& tenant_id, int 
     return first;
 }
 
-// One resource by id (a user's groups through read_with_groups).
+// The rows of a read by id: `statement(columns, table)` selects `columns` from resource row t
+// of `table`; a user's groups come through read_with_groups (kTenantNests after the columns).
+template <class Statement>
+Rows read_by_id(Connection& c, const std::string& tenant_id, ResourceKind kind, Related related,
+                const Params& params, NestingMemory& nesting, Statement statement) {
+    if (related != Related::kGroups) {
+        return query_rows(c, statement(resource_columns(related_column(related)), table_of(kind)), params);
+    }
+    return read_with_groups(nesting, tenant_id, 8, [&](bool flat) {
+        return query_rows(c, statement(resource_columns(related_column(related, flat)) + ", " + kTenantNests,
+                                       "scim_user"),
+                          params);
+    });
+}
+
+// One resource by id.
 std::optional<scim::StoredResource> select_one(Connection& c, const std::string& tenant_id,
                                                ResourceKind kind, const std::string& id,
                                                const scim::LoadOptions& load, NestingMemory& nesting) {
@@ -490,21 +505,11 @@ std::optional<scim::StoredResource> select_one(Connection& c, const std::string&
         return std::nullopt;
     }
     const Related related = related_of(kind, load);
-    const std::string where = " t WHERE t.tenant_id = CAST(:t AS uuid) AND t.id = CAST(:id AS uuid)";
-    const Params params{{"t", tenant_id}, {"id", id}};
-    if (related != Related::kGroups) {
-        return single(query_rows(c, "SELECT " + resource_columns(related_column(related)) + " FROM " +
-                                        table_of(kind) + where,
-                                 params),
-                      related);
-    }
-    return single(read_with_groups(nesting, tenant_id, 8,
-                                   [&](bool flat) {
-                                       return query_rows(c,
-                                                         "SELECT " + resource_columns(related_column(related, flat)) +
-                                                             ", " + kTenantNests + " FROM scim_user" + where,
-                                                         params);
-                                   }),
+    return single(read_by_id(c, tenant_id, kind, related, Params{{"t", tenant_id}, {"id", id}}, nesting,
+                             [](const std::string& columns, const std::string& table) {
+                                 return "SELECT " + columns + " FROM " + table +
+                                        " t WHERE t.tenant_id = CAST(:t AS uuid) AND t.id = CAST(:id AS uuid)";
+                             }),
                   related);
 }
 
@@ -526,19 +531,12 @@ std::vector<scim::StoredResource> select_many(Connection& c, const std::string& 
     // with statistics still those of an empty table (a tenant's first burst), `= ANY` and joins
     // were planned as scans of the tenant's every row.
     const Related related = related_of(kind, load);
-    const auto statement = [&](const std::string& columns, const std::string& table) {
-        return "SELECT x.* FROM unnest(CAST(:ids AS uuid[])) AS k(id) CROSS JOIN LATERAL (SELECT " + columns +
-               " FROM " + table + " t WHERE t.tenant_id = CAST(:t AS uuid) AND t.id = k.id LIMIT 1) x";
-    };
-    const Params params{{"t", tenant_id}, {"ids", pg_array_literal(valid)}};
-    const Rows rows =
-        related != Related::kGroups
-            ? query_rows(c, statement(resource_columns(related_column(related)), table_of(kind)), params)
-            : read_with_groups(nesting, tenant_id, 8, [&](bool flat) {
-                  return query_rows(
-                      c, statement(resource_columns(related_column(related, flat)) + ", " + kTenantNests, "scim_user"),
-                      params);
-              });
+    const Rows rows = read_by_id(c, tenant_id, kind, related, Params{{"t", tenant_id}, {"ids", pg_array_literal(valid)}},
+                                 nesting, [](const std::string& columns, const std::string& table) {
+                                     return "SELECT x.* FROM unnest(CAST(:ids AS uuid[])) AS k(id) CROSS JOIN LATERAL "
+                                            "(SELECT " + columns + " FROM " + table +
+                                            " t WHERE t.tenant_id = CAST(:t AS uuid) AND t.id = k.id LIMIT 1) x";
+                                 });
     json::parser parser;
     out.reserve(static_cast<std::size_t>(rows.size()));
     for (int i = 0; i < rows.size(); ++i) {

@@ -132,6 +132,16 @@ DatabaseHandle open_database(const server::Config& config, std::size_t pool_size
     return handle;
 }
 
+// A further pool of `size` connections to the database `handle` opened (already migrated).
+std::unique_ptr<db::Database> open_pool(const DatabaseHandle& handle, const server::Config& config,
+                                        std::size_t size) {
+    try {
+        return db::Database::open(handle.dsn, {size, config.db_lease_timeout, config.db_statement_timeout});
+    } catch (const std::exception& e) {
+        fail(e.what());
+    }
+}
+
 sb::scim::Tenant require_tenant(db::PgTenancyStore& store, const std::string& name) {
     auto tenant = store.find_tenant_by_name(name);
     if (!tenant) {
@@ -423,13 +433,7 @@ int run_serve(const server::Config& config) {
 
     // Fan-out: delivery workers with their own connections, so a burst of deliveries never
     // makes a SCIM request wait for a connection (and the reverse).
-    std::unique_ptr<db::Database> delivery_db;
-    try {
-        delivery_db = db::Database::open(
-            h.dsn, {config.delivery_db_pool_size, config.db_lease_timeout, config.db_statement_timeout});
-    } catch (const std::exception& e) {
-        fail(e.what());
-    }
+    const std::unique_ptr<db::Database> delivery_db = open_pool(h, config, config.delivery_db_pool_size);
     db::PgOutboxStore outbox(*delivery_db);
     db::PgResourceStore delivery_resources(*delivery_db, sb::scim::SchemaRegistry::core());
     db::PgAppStore app_store(database);
@@ -554,12 +558,7 @@ int run_serve(const server::Config& config) {
     // delivery is waiting for. Its backends keep their priority: renicing them (tried) made the
     // ingest wait behind them, as a niced backend holding a lock the ingest needs (the WAL, an
     // index page) is the last to run again.
-    std::unique_ptr<db::Database> job_db;
-    try {
-        job_db = db::Database::open(h.dsn, {3, config.db_lease_timeout, config.db_statement_timeout});
-    } catch (const std::exception& e) {
-        fail(e.what());
-    }
+    const std::unique_ptr<db::Database> job_db = open_pool(h, config, 3);
     db::PgReconcileStore reconcile_store(*job_db);
     db::PgResourceStore job_resources(*job_db, sb::scim::SchemaRegistry::core());
     scheduler.add_job(sb::mappers::kReconcileJob,

@@ -75,7 +75,19 @@ idp=$("$bin" token create --tenant bench --kind idp --source okta | tail -n 1)
 "$bin" serve --listen 127.0.0.1:0 --http-listen 127.0.0.1:0 --tls-cert "$work/certs/server.crt" \
     --tls-key "$work/certs/server.key" 2>"$work/log" &
 server_pid=$!
-port_of() { grep -o "\"scheme\":\"$1\",\"address\":\"[^\"]*\",\"port\":[0-9]*" "$work/log" | grep -o '[0-9]*$'; }
+port_of() {  # SCHEME [LOG]: the port a serve logged listening on (default: the main server's log)
+    grep -o "\"scheme\":\"$1\",\"address\":\"[^\"]*\",\"port\":[0-9]*" "${2:-$work/log}" | grep -o '[0-9]*$' || true
+}
+await_http_port() {  # LOG NAME: a serve's plain-HTTP port once it listens; its log and exit if it never does
+    local port=
+    for _ in $(seq 200); do
+        port=$(port_of http "$1")
+        [[ -n "$port" ]] && break
+        sleep 0.05
+    done
+    [[ -n "$port" ]] || { echo "$2 did not start:" >&2; cat "$1" >&2; return 1; }
+    echo "$port"
+}
 for _ in $(seq 200); do [[ -n "$(port_of http)" && -n "$(port_of https)" ]] && break; sleep 0.05; done
 http_port=$(port_of http)
 https_port=$(port_of https)
@@ -191,13 +203,7 @@ scale)
         --tls-key "$work/certs/server.key" --read-workers 1 --write-workers 1 2>"$work/explain-log" &
     explain_pid=$!
     trap 'kill "$explain_pid" 2>/dev/null; cleanup' EXIT
-    explain_port=
-    for _ in $(seq 200); do
-        explain_port=$(grep -o '"scheme":"http","address":"[^"]*","port":[0-9]*' "$work/explain-log" | grep -o '[0-9]*$' || true)
-        [[ -n "$explain_port" ]] && break
-        sleep 0.05
-    done
-    [[ -n "$explain_port" ]] || { echo "explain server did not start:"; cat "$work/explain-log"; exit 1; }
+    explain_port=$(await_http_port "$work/explain-log" "explain server")
     pglog="$TEST_PG_DIR/log"
     {
         echo
@@ -408,13 +414,7 @@ fanout)
     "$bin" serve --http-listen 127.0.0.1:0 --outbound-allow-cidrs 127.0.0.0/8 \
         --outbound-allow-http true 2>"$work/fan-log" &
     server_pid=$!
-    fan_port=
-    for _ in $(seq 200); do
-        fan_port=$(grep -o '"scheme":"http","address":"[^"]*","port":[0-9]*' "$work/fan-log" | grep -o '[0-9]*$' || true)
-        [[ -n "$fan_port" ]] && break
-        sleep 0.05
-    done
-    [[ -n "$fan_port" ]] || { echo "fan-out server did not start:"; cat "$work/fan-log"; exit 1; }
+    fan_port=$(await_http_port "$work/fan-log" "fan-out server")
     secret=$(python3 -c 'import base64, os; print("whsec_" + base64.b64encode(os.urandom(32)).decode())')
     build/release/tests/fanout_sink --url-file "$work/sink-url" --secret "$secret" --expect "$n" \
         --timeout 600 >"$work/sink.json" &
@@ -759,13 +759,7 @@ durability)
             DATABASE_URL="$url" "$bin" serve --listen off --http-listen 127.0.0.1:0 --allow-unsafe-durability true \
                 --outbound-allow-cidrs 127.0.0.0/8 --outbound-allow-http true --delivery-lease-ms 2000 2>"$1" &
             dur_pid=$!
-            dur_port=
-            for _ in $(seq 200); do
-                dur_port=$(grep -o '"scheme":"http","address":"[^"]*","port":[0-9]*' "$1" | grep -o '[0-9]*$' || true)
-                [[ -n "$dur_port" ]] && break
-                sleep 0.05
-            done
-            [[ -n "$dur_port" ]] || { echo "server did not start:"; cat "$1"; exit 1; }
+            dur_port=$(await_http_port "$1" "durability server")
         }
         dur_serve "$work/dur-$mode.log"
         "$bench" --connections 16 --seconds $(( ${DURABILITY_KILL_AFTER:-3} + 2 )) --port "$dur_port" \
