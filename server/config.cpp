@@ -94,6 +94,23 @@ Setter listen_setter(std::optional<ListenAddress> Config::*field, std::string ke
     };
 }
 
+// A comma-separated list, each entry trimmed of spaces; empty entries dropped.
+std::vector<std::string> split_list(const std::string& v) {
+    std::vector<std::string> entries;
+    std::size_t pos = 0;
+    while (pos <= v.size()) {
+        const std::size_t comma = std::min(v.find(',', pos), v.size());
+        std::string entry = v.substr(pos, comma - pos);
+        entry.erase(0, entry.find_first_not_of(' '));
+        entry.erase(entry.find_last_not_of(' ') + 1);
+        if (!entry.empty()) {
+            entries.push_back(std::move(entry));
+        }
+        pos = comma + 1;
+    }
+    return entries;
+}
+
 const std::vector<std::pair<std::string, Setter>>& setters() {
     static const std::vector<std::pair<std::string, Setter>> kSetters = {
         {"listen", listen_setter(&Config::listen, "listen")},
@@ -125,24 +142,15 @@ const std::vector<std::pair<std::string, Setter>>& setters() {
          size_setter(&Config::bulk_max_operations, 1, 100'000, "bulk_max_operations")},
         {"patch_no_content",
          [](Config& c, const std::string& v) -> std::optional<std::string> {
-             std::vector<std::string> entries;
-             std::size_t pos = 0;
-             while (pos <= v.size()) {
-                 const std::size_t comma = std::min(v.find(',', pos), v.size());
-                 std::string entry = v.substr(pos, comma - pos);
-                 entry.erase(0, entry.find_first_not_of(' '));
-                 entry.erase(entry.find_last_not_of(' ') + 1);
-                 if (!entry.empty()) {
-                     const auto colon = entry.find(':');
-                     const std::string type = colon == std::string::npos ? "" : entry.substr(colon + 1);
-                     if (colon == 0 || colon == std::string::npos ||
-                         (type != "User" && type != "Group" && type != "*")) {
-                         return "patch_no_content takes entries like entra:Group or *:User, got '" +
-                                entry + "'";
-                     }
-                     entries.push_back(entry);
+             std::vector<std::string> entries = split_list(v);
+             for (const std::string& entry : entries) {
+                 const auto colon = entry.find(':');
+                 const std::string type = colon == std::string::npos ? "" : entry.substr(colon + 1);
+                 if (colon == 0 || colon == std::string::npos ||
+                     (type != "User" && type != "Group" && type != "*")) {
+                     return "patch_no_content takes entries like entra:Group or *:User, got '" + entry +
+                            "'";
                  }
-                 pos = comma + 1;
              }
              c.patch_no_content = std::move(entries);
              return std::nullopt;
@@ -166,20 +174,25 @@ const std::vector<std::pair<std::string, Setter>>& setters() {
          millis_setter(&Config::outbound_deadline, 100, 300'000, "outbound_deadline_ms")},
         {"outbound_allow_cidrs",
          [](Config& c, const std::string& v) -> std::optional<std::string> {
-             c.outbound_allow_cidrs.clear();
-             std::size_t pos = 0;
-             while (pos <= v.size()) {
-                 const std::size_t comma = std::min(v.find(',', pos), v.size());
-                 std::string entry = v.substr(pos, comma - pos);
-                 entry.erase(0, entry.find_first_not_of(' '));
-                 entry.erase(entry.find_last_not_of(' ') + 1);
-                 if (!entry.empty()) {
-                     c.outbound_allow_cidrs.push_back(entry);
-                 }
-                 pos = comma + 1;
-             }
+             c.outbound_allow_cidrs = split_list(v);
              return std::nullopt;
          }},
+        {"trusted_proxies",
+         [](Config& c, const std::string& v) -> std::optional<std::string> {
+             std::vector<Cidr> proxies;
+             for (const std::string& entry : split_list(v)) {
+                 const auto cidr = parse_cidr(entry);
+                 if (!cidr) {
+                     return "trusted_proxies takes addresses or CIDRs like 10.0.0.0/8, got '" + entry + "'";
+                 }
+                 proxies.push_back(*cidr);
+             }
+             c.trusted_proxies = std::move(proxies);
+             return std::nullopt;
+         }},
+        {"claim_attempts", size_setter(&Config::claim_attempts, 0, 1'000'000, "claim_attempts")},
+        {"claim_attempt_refill_ms",
+         millis_setter(&Config::claim_attempt_refill, 1, 86'400'000, "claim_attempt_refill_ms")},
         {"outbound_allow_http", bool_setter(&Config::outbound_allow_http, "outbound_allow_http")},
         {"allow_unsafe_durability", bool_setter(&Config::allow_unsafe_durability, "allow_unsafe_durability")},
         {"outbound_ca_file", string_setter(&Config::outbound_ca_file)},

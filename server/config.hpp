@@ -2,6 +2,8 @@
 // Configuration of the scim-bridge process: defaults < config file (JSON) < environment < flags.
 // Everything is validated once, at start-up; a bad value is one clear line and a non-zero exit.
 
+#include "server/address_policy.hpp"
+
 #include <boost/system/result.hpp>
 
 #include <algorithm>
@@ -87,6 +89,12 @@ struct Config {
     std::chrono::milliseconds outbound_deadline{15'000};
     std::vector<std::string> outbound_allow_cidrs;  // private/loopback targets allowed (SSRF)
     bool outbound_allow_http = false;               // plain http:// targets allowed
+    // The reverse proxies whose X-Forwarded-For names the client (for the attempt limiter).
+    std::vector<Cidr> trusted_proxies;
+    // Invalid claim links and access codes a client may try (AttemptLimiter; 0: no limit), and
+    // how often one more is allowed once they are used up.
+    std::size_t claim_attempts = 30;
+    std::chrono::milliseconds claim_attempt_refill{10'000};
     // Serve although PostgreSQL may lose acknowledged commits (fsync, synchronous_commit or
     // full_page_writes off): for disposable data (tests) only. Otherwise `serve` refuses to start.
     bool allow_unsafe_durability = false;

@@ -1,6 +1,7 @@
 #include "server/dispatcher.hpp"
 
 #include "db/database.hpp"
+#include "server/attempt_limiter.hpp"
 #include "server/log.hpp"
 #include "server/responses.hpp"
 
@@ -109,7 +110,7 @@ std::string fresh_request_id() {
     return hex(std::string_view(bytes, sizeof bytes));
 }
 
-Response Dispatcher::handle(Request request, bool secure) noexcept {
+Response Dispatcher::handle(Request request, bool secure, const boost::asio::ip::address& peer) noexcept {
     const auto started = std::chrono::steady_clock::now();
     std::string request_id;
     std::string route_label = "unmatched";
@@ -149,8 +150,14 @@ Response Dispatcher::handle(Request request, bool secure) noexcept {
                                     keep_alive);
         } else {
             route_label = match.route->pattern;
-            const RequestContext context{request, request_id, path,         query,
-                                         principal, match.params, secure};
+            std::string forwarded;  // every X-Forwarded-For line, in order, as one list
+            for (auto [it, end] = request.equal_range("X-Forwarded-For"); it != end; ++it) {
+                forwarded += forwarded.empty() ? "" : ",";
+                forwarded.append(it->value().data(), it->value().size());
+            }
+            const std::string client = client_key(peer, forwarded, trusted_proxies_);
+            const RequestContext context{request,   request_id,   path,   query,
+                                         principal, match.params, secure, client};
             response = match.route->handler(context);
         }
     } catch (const db::DatabaseUnavailable& e) {

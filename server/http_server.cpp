@@ -202,6 +202,8 @@ template <class Stream>
 net::awaitable<void> HttpServer::serve_requests(Stream& stream, SessionState& state,
                                                 bool secure) {
     beast::tcp_stream& lowest = tcp_of(stream);
+    boost::system::error_code peer_error;
+    const net::ip::address peer = lowest.socket().remote_endpoint(peer_error).address();
     beast::flat_buffer buffer;
     bool first = true;
     for (;;) {
@@ -288,8 +290,8 @@ net::awaitable<void> HttpServer::serve_requests(Stream& stream, SessionState& st
         net::thread_pool& workers =
             reads_only(request.method(), request.target()) ? workers_.reads : workers_.writes;
         // A named local, not a temporary in the co_await expression (GCC 12 mishandles those).
-        auto job = [this, secure, request = std::move(request)]() mutable noexcept {
-            return dispatcher_.handle(std::move(request), secure);
+        auto job = [this, secure, &peer, request = std::move(request)]() mutable noexcept {
+            return dispatcher_.handle(std::move(request), secure, peer);
         };
         Response response = co_await on_workers(workers, std::move(job));
         const bool keep_alive = response.keep_alive() && !draining_.load();

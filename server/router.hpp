@@ -32,6 +32,7 @@ struct RequestContext {
     const std::optional<Principal>& principal;
     PathParams params;
     bool secure = true;  // arrived over TLS
+    std::string_view client;  // the client's address as the attempt limiter keys it (client_key)
 };
 
 using Handler = std::function<Response(const RequestContext&)>;

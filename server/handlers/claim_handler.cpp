@@ -6,6 +6,10 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
+#include <cstdint>
+#include <optional>
+
 namespace scimbridge::server {
 
 namespace json = boost::json;
@@ -43,6 +47,16 @@ Response invalid(const RequestContext& ctx) {
                 "been withdrawn. Ask your administrator for a new invitation.</p>");
 }
 
+Response too_many(const RequestContext& ctx, std::chrono::seconds wait) {
+    const auto minutes = std::max<std::int64_t>(1, (wait.count() + 59) / 60);
+    Response res = page(ctx, http::status::too_many_requests, "Too many attempts",
+                        "<h1>Too many attempts</h1><p>Too many links or codes that are not valid came from "
+                        "your network. Try again in " + std::to_string(minutes) +
+                            (minutes == 1 ? " minute" : " minutes") + ".</p>");
+    res.set(http::field::retry_after, std::to_string(wait.count()));
+    return res;
+}
+
 Response claimed(const RequestContext& ctx, const mappers::AccountOutcome& outcome) {
     const bool active = outcome.state == mappers::AccountState::kActive;
     std::string body = "<h1>Welcome to " + html_escape(outcome.app_name) + "</h1><p>";
@@ -51,6 +65,16 @@ Response claimed(const RequestContext& ctx, const mappers::AccountOutcome& outco
                      "your first sign-in.";
     body += "</p>";
     return page(ctx, http::status::ok, "Invitation accepted", body);
+}
+
+Response show_page(const RequestContext& ctx, const mappers::ClaimView& view) {
+    const std::string app = html_escape(view.app_name);
+    std::string body = "<h1>Join " + app + "</h1><p>" + html_escape(view.tenant_name) + " invited " +
+                       html_escape(view.display_name) + " to " + app + ".</p>"
+                       "<form method=\"post\"><button type=\"submit\">Accept the invitation</button></form>"
+                       "<p><small>This link is personal and works once. It expires on " +
+                       html_escape(view.expires_at) + ".</small></p>";
+    return page(ctx, http::status::ok, "Join " + view.app_name, body);
 }
 
 const std::string* param(const RequestContext& ctx, const char* key) {
@@ -85,23 +109,52 @@ std::string html_escape(std::string_view text) {
     return out;
 }
 
-Response ClaimHandler::show(const RequestContext& ctx) const {
-    const auto view = lifecycle_.view(*param(ctx, "token"));
-    if (!view) {
+template <class Attempt>
+Response ClaimHandler::limited(const RequestContext& ctx, Attempt&& attempt) const {
+    const std::string client(ctx.client);
+    if (const auto wait = limiter_.wait(client, AttemptLimiter::Clock::now()); wait.count() > 0) {
+        return too_many(ctx, wait);
+    }
+    std::optional<Response> answer = attempt();
+    if (!answer) {
+        limiter_.failed(client, AttemptLimiter::Clock::now());
         return invalid(ctx);
     }
-    const std::string app = html_escape(view->app_name);
-    std::string body = "<h1>Join " + app + "</h1><p>" + html_escape(view->tenant_name) + " invited " +
-                       html_escape(view->display_name) + " to " + app + ".</p>"
-                       "<form method=\"post\"><button type=\"submit\">Accept the invitation</button></form>"
-                       "<p><small>This link is personal and works once. It expires on " +
-                       html_escape(view->expires_at) + ".</small></p>";
-    return page(ctx, http::status::ok, "Join " + view->app_name, body);
+    return std::move(*answer);
+}
+
+Response ClaimHandler::show(const RequestContext& ctx) const {
+    return limited(ctx, [&]() -> std::optional<Response> {
+        const auto view = lifecycle_.view(*param(ctx, "token"));
+        if (!view) {
+            return std::nullopt;
+        }
+        return show_page(ctx, *view);
+    });
 }
 
 Response ClaimHandler::accept(const RequestContext& ctx) const {
-    const auto outcome = lifecycle_.claim(*param(ctx, "token"));
-    return outcome ? claimed(ctx, *outcome) : invalid(ctx);
+    return limited(ctx, [&]() -> std::optional<Response> {
+        const auto outcome = lifecycle_.claim(*param(ctx, "token"));
+        if (!outcome) {
+            return std::nullopt;
+        }
+        return claimed(ctx, *outcome);
+    });
+}
+
+Response ClaimHandler::redeem_code(const RequestContext& ctx) const {
+    return limited(ctx, [&]() -> std::optional<Response> {
+        const auto form = parse_query(ctx.request.body());
+        if (!form || !form->contains("code")) {
+            return std::nullopt;
+        }
+        const auto outcome = lifecycle_.redeem(form->at("code"));
+        if (!outcome) {
+            return std::nullopt;
+        }
+        return claimed(ctx, *outcome);
+    });
 }
 
 Response ClaimHandler::code_form(const RequestContext& ctx) const {
@@ -109,15 +162,6 @@ Response ClaimHandler::code_form(const RequestContext& ctx) const {
                 "<h1>Enter your access code</h1><form method=\"post\"><label for=\"code\">Access code "
                 "(16 letters)</label><input id=\"code\" name=\"code\" autocomplete=\"one-time-code\" "
                 "maxlength=\"40\" required><p><button type=\"submit\">Continue</button></p></form>");
-}
-
-Response ClaimHandler::redeem_code(const RequestContext& ctx) const {
-    const auto form = parse_query(ctx.request.body());
-    if (!form || !form->contains("code")) {
-        return invalid(ctx);
-    }
-    const auto outcome = lifecycle_.redeem(form->at("code"));
-    return outcome ? claimed(ctx, *outcome) : invalid(ctx);
 }
 
 Response ClaimHandler::app_callback(const RequestContext& ctx) const {

@@ -74,16 +74,23 @@ std::string mail_text(const scimbridge::tests::FakeSmtpMessage& m) {
     return parsed->text;
 }
 
-Response get_page(Bridge& bridge, const std::string& path) {
-    return https_request(bridge.server->tls_port(), {.method = http::verb::get, .target = path});
+// forwarded_for: an X-Forwarded-For header, as a reverse proxy in front of the bridge sends it.
+Response get_page(Bridge& bridge, const std::string& path, const std::string& forwarded_for = "") {
+    std::map<std::string, std::string> headers;
+    if (!forwarded_for.empty()) {
+        headers["X-Forwarded-For"] = forwarded_for;
+    }
+    return https_request(bridge.server->tls_port(), {.method = http::verb::get, .target = path, .headers = headers});
 }
 
-Response post_page(Bridge& bridge, const std::string& path, const std::string& form = "") {
+Response post_page(Bridge& bridge, const std::string& path, const std::string& form = "",
+                   const std::string& forwarded_for = "") {
+    std::map<std::string, std::string> headers{{"Content-Type", "application/x-www-form-urlencoded"}};
+    if (!forwarded_for.empty()) {
+        headers["X-Forwarded-For"] = forwarded_for;
+    }
     return https_request(bridge.server->tls_port(),
-                         {.method = http::verb::post,
-                          .target = path,
-                          .body = form,
-                          .headers = {{"Content-Type", "application/x-www-form-urlencoded"}}});
+                         {.method = http::verb::post, .target = path, .body = form, .headers = headers});
 }
 
 }  // namespace
@@ -149,7 +156,9 @@ TEST_CASE("invite now: the link is mailed and announced, reminded on day 3 and 5
 TEST_CASE("claim links: the page names the app, a resend revokes the old link, one of 100 parallel claims wins") {
     FakeSmtp smtp;
     FakeApp app(signed_app());
-    Bridge bridge(lifecycle_args(smtp));
+    std::vector<std::string> args = lifecycle_args(smtp);
+    args.insert(args.end(), {"--claim-attempts", "1000"});  // 99 losing claims from one address
+    Bridge bridge(args);
     const std::string app_id =
         bridge.create_app(webhook_app("Payroll", app_url(app), kSecret, policies("later", "on_approval", "manual")));
     const std::string bo = bridge.create_user(
@@ -274,6 +283,55 @@ TEST_CASE("access codes: a new code revokes the older one, it is redeemed once o
     CHECK(account_state(bridge, app_id, cy) == "active");
     CHECK(post_page(bridge, "/claim", "code=" + code_b).result_int() == 404);  // single use
     REQUIRE(wait_until([&] { return !event_types(app, cy).empty() && event_types(app, cy).back() == "account.activated"; }, 20s));
+}
+
+TEST_CASE("failed claim attempts: past its budget a client waits (429, Retry-After), other clients are not held up") {
+    FakeSmtp smtp;
+    FakeApp app(signed_app());
+    std::vector<std::string> args = lifecycle_args(smtp);
+    // The test's requests come through "a reverse proxy" at 127.0.0.1, each naming its client.
+    args.insert(args.end(), {"--claim-attempts", "3", "--claim-attempt-refill-ms", "600000", "--trusted-proxies",
+                             "127.0.0.1"});
+    Bridge bridge(args);
+    const std::string app_id =
+        bridge.create_app(webhook_app("Desk", app_url(app), kSecret, policies("later", "on_claim")));
+    const std::string gus = bridge.create_user("gus", R"(,"emails":[{"value":"gus@acme.test"}])");
+    REQUIRE(wait_until([&] { return account_state(bridge, app_id, gus) == "initiated"; }, 20s));
+    const Response invited =
+        bridge.call(bridge.admin, http::verb::post, "/admin/v1/apps/" + app_id + "/accounts/" + gus + "/invite");
+    REQUIRE_MESSAGE(invited.result_int() == 201, invited.body());
+    const std::string path = claim_path(std::string(json_of(invited).at("claim_url").as_string()));
+
+    const std::string guesser = "203.0.113.5";
+    for (int i = 0; i < 3; ++i) {
+        CHECK(get_page(bridge, "/claim/guess" + std::to_string(i), guesser).result_int() == 404);
+    }
+    const Response held = get_page(bridge, "/claim/guess3", guesser);
+    CHECK(held.result_int() == 429);
+    const int retry_after = std::stoi(std::string(held["Retry-After"]));
+    CHECK(retry_after > 0);
+    CHECK(retry_after <= 600);
+    CHECK(held.body().find("Too many attempts") != std::string::npos);
+    CHECK(held["Referrer-Policy"] == "no-referrer");
+    // While it waits, even a valid link is not looked at; naming another client further left in
+    // X-Forwarded-For changes nothing (only the proxy's own entry is believed).
+    CHECK(get_page(bridge, path, guesser).result_int() == 429);
+    CHECK(post_page(bridge, path, "", "198.51.100.1, " + guesser).result_int() == 429);
+    CHECK(account_state(bridge, app_id, gus) == "invited");
+
+    // Access codes count the same way, per client.
+    const std::string typist = "192.0.2.44";
+    for (int i = 0; i < 3; ++i) {
+        CHECK(post_page(bridge, "/claim", "code=AAAABBBBCCCCDDD" + std::string(1, static_cast<char>('A' + i)), typist)
+                  .result_int() == 404);
+    }
+    CHECK(post_page(bridge, "/claim", "code=AAAABBBBCCCCDDDZ", typist).result_int() == 429);
+
+    // Another client is not held up: Gus opens and accepts his link.
+    const std::string gus_address = "198.51.100.20";
+    CHECK(get_page(bridge, path, gus_address).result_int() == 200);
+    CHECK(post_page(bridge, path, "", gus_address).result_int() == 200);
+    CHECK(account_state(bridge, app_id, gus) == "active");
 }
 
 TEST_CASE("first-login callback, admin block that IdP updates do not lift, unblock, and delete of unclaimed accounts only") {

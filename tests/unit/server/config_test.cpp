@@ -133,3 +133,18 @@ TEST_CASE("patch_no_content: which PATCHes answer 204, by source and resource ty
     CHECK(bad.error().find("patch_no_content") != std::string::npos);
     CHECK_FALSE(build_config({}, {}, {{"bulk_max_operations", "0"}}).has_value());
 }
+
+TEST_CASE("trusted_proxies and the claim attempt limit") {
+    const auto defaults = build_config({}, {}, {});
+    REQUIRE(defaults.has_value());
+    CHECK(defaults->trusted_proxies.empty());
+    CHECK(defaults->claim_attempts == 30);
+    const auto set = build_config({}, {}, {{"trusted_proxies", "10.0.0.0/8, ::1"}, {"claim_attempts", "0"}});
+    REQUIRE(set.has_value());
+    REQUIRE(set->trusted_proxies.size() == 2);
+    CHECK(set->trusted_proxies[0].to_string() == "10.0.0.0/8");
+    CHECK(set->claim_attempts == 0);
+    const auto bad = build_config({}, {}, {{"trusted_proxies", "10.0.0.0/8, proxy.local"}});
+    REQUIRE_FALSE(bad.has_value());
+    CHECK(bad.error().find("proxy.local") != std::string::npos);
+}
