@@ -172,6 +172,24 @@ mappers::GonePage PgReconcileStore::gone(const std::string& tenant_id, const std
     return out;
 }
 
+std::unordered_map<std::string, std::string> PgReconcileStore::user_remote_ids(const std::string& tenant_id,
+                                                                              const std::string& app_id) {
+    std::unordered_map<std::string, std::string> out;
+    const auto row = db_.impl().with_connection([&](Connection& c) {
+        return json_row(c,
+                        "SELECT coalesce(json_object_agg(resource_id, remote_id), '{}')::text FROM app_object "
+                        "WHERE tenant_id = CAST(:t AS uuid) AND app_id = CAST(:a AS uuid) "
+                        "AND resource_type = 'User' AND remote_id IS NOT NULL",
+                        Params{{"t", tenant_id}, {"a", app_id}});
+    });
+    if (row) {
+        for (const auto& [id, remote] : row->as_object()) {
+            out.emplace(std::string(id), std::string(remote.as_string()));
+        }
+    }
+    return out;
+}
+
 void PgReconcileStore::repair(const std::string& tenant_id, const std::string& app_id,
                               const std::vector<mappers::Repair>& repairs) {
     if (repairs.empty()) {

@@ -19,6 +19,8 @@ public:
                                                                 const std::string& since) override;
     mappers::GonePage gone(const std::string& tenant_id, const std::string& app_id, const std::string& after,
                            std::size_t limit) override;
+    std::unordered_map<std::string, std::string> user_remote_ids(const std::string& tenant_id,
+                                                                 const std::string& app_id) override;
     void repair(const std::string& tenant_id, const std::string& app_id,
                 const std::vector<mappers::Repair>& repairs) override;
 

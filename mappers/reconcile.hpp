@@ -184,6 +184,10 @@ public:
     // scans every object of the app (a burst the ingest waits behind).
     virtual GonePage gone(const std::string& tenant_id, const std::string& app_id, const std::string& after,
                           std::size_t limit) = 0;
+    // The app's remote id of every user it holds, by canonical id (a resumed run's map of the
+    // users walked before the crash).
+    virtual std::unordered_map<std::string, std::string> user_remote_ids(const std::string& tenant_id,
+                                                                         const std::string& app_id) = 0;
     // Records what the app really holds and enqueues one delivery per repair, in one
     // transaction, and wakes the delivery workers.
     virtual void repair(const std::string& tenant_id, const std::string& app_id,

@@ -64,6 +64,39 @@ struct Tally {
     }
 };
 
+// Where a run resumed after a crash goes on: after the last page its walk finished (the
+// checkpoint saved after each page). nullopt for a run starting afresh, or a checkpoint that
+// names no page.
+struct Resume {
+    std::string phase;  // "users" or "groups"
+    std::string after;  // the last resource id of the page finished
+    std::size_t checked = 0;
+    std::size_t users_checked = 0;  // phase groups: the users walked
+    std::size_t repairs = 0;
+};
+
+std::optional<Resume> resume_from(const mappers::ScheduleRun& run) {
+    if (run.resumed == 0) {
+        return std::nullopt;
+    }
+    const json::object& c = run.checkpoint;
+    const auto count = [&](const char* key) -> std::size_t {
+        const json::value* v = c.if_contains(key);
+        return v != nullptr && v->is_int64() && v->as_int64() >= 0 ? static_cast<std::size_t>(v->as_int64()) : 0;
+    };
+    const json::value* phase = c.if_contains("phase");
+    const json::value* after = c.if_contains("after");
+    if (phase == nullptr || !phase->is_string() || (phase->as_string() != "users" && phase->as_string() != "groups") ||
+        after == nullptr || !after->is_string() || after->as_string().empty()) {
+        return std::nullopt;
+    }
+    return Resume{std::string(phase->as_string()), std::string(after->as_string()), count("checked"),
+                  count("users_checked"), count("repairs")};
+}
+
+constexpr const char* kStopped = "stopped (shutting down or no longer the leader); a run cut short by a "
+                                 "shutdown or a crash is resumed after its checkpoint by the next leader";
+
 // One user of a webhook batch, kept until the app answers.
 struct Pending {
     mappers::DesiredUser user;
@@ -87,6 +120,15 @@ public:
 
     scim::Result<json::object> run() {
         const auto started = std::chrono::steady_clock::now();
+        if (resume_) {
+            // The users walked before the crash are not walked again: the map from the app's ids
+            // to ours (group members are compared through it) comes from what the bridge recorded.
+            repairs_ = resume_->repairs;
+            for (auto& [id, remote] : store_.user_remote_ids(tenant_, app_.id)) {
+                remote_to_canonical_[remote] = id;
+                canonical_to_remote_[id] = std::move(remote);
+            }
+        }
         if (!webhook_) {
             mappers::ScimTargetConfig config = app_.scim;
             config.deadline = options_.deadline;
@@ -117,6 +159,9 @@ public:
                             {"requests", requests_},
                             {"orphans", orphans_report_},
                             {"errors", errors_}};
+        if (resume_) {
+            report["resumed_from"] = job_.run.checkpoint;
+        }
         if (app_.groups) {
             report["groups"] = groups_.report();
         }
@@ -140,8 +185,16 @@ private:
         request.count = static_cast<std::int64_t>(options_.page);
         request.cursor_mode = true;
         request.load.groups = app_.scope_group.has_value();
+        if (resume_ && resume_->phase == "groups") {
+            users_.checked = resume_->users_checked;  // walked before the crash
+            return {};
+        }
+        if (resume_) {
+            users_.checked = resume_->checked;
+            request.after = scim::Cursor{std::nullopt, false, resume_->after, false, 0, 0};
+        }
         for (;;) {
-            if (!job_.keep_going()) return scim::Error::unavailable("stopped; the next run starts over");
+            if (!job_.keep_going()) return scim::Error::unavailable(kStopped);
             auto page = resources_.list(tenant_, request);
             if (!page) return page.error();
             if (page->resources.empty()) break;
@@ -189,7 +242,8 @@ private:
             }
             apply(repairs);
             const scim::StoredResource& last = page->resources.back();
-            job_.checkpoint(json::object{{"phase", "users"}, {"checked", users_.checked}, {"after", last.id}});
+            job_.checkpoint(json::object{
+                {"phase", "users"}, {"checked", users_.checked}, {"after", last.id}, {"repairs", repairs_}});
             if (!page->more) break;
             job_.pause_between_pages();
             request.after = scim::Cursor{std::nullopt, false, last.id, false, 0, 0};
@@ -308,8 +362,12 @@ private:
         request.registry = &registry_;
         request.count = static_cast<std::int64_t>(options_.page);
         request.cursor_mode = true;
+        if (resume_ && resume_->phase == "groups") {
+            groups_.checked = resume_->checked;
+            request.after = scim::Cursor{std::nullopt, false, resume_->after, false, 0, 0};
+        }
         for (;;) {
-            if (!job_.keep_going()) return scim::Error::unavailable("stopped; the next run starts over");
+            if (!job_.keep_going()) return scim::Error::unavailable(kStopped);
             auto page = resources_.list(tenant_, request);
             if (!page) return page.error();
             if (page->resources.empty()) break;
@@ -396,7 +454,11 @@ private:
             }
             apply(repairs);
             const scim::StoredResource& last = page->resources.back();
-            job_.checkpoint(json::object{{"phase", "groups"}, {"checked", groups_.checked}, {"after", last.id}});
+            job_.checkpoint(json::object{{"phase", "groups"},
+                                         {"checked", groups_.checked},
+                                         {"after", last.id},
+                                         {"users_checked", users_.checked},
+                                         {"repairs", repairs_}});
             if (!page->more) break;
             job_.pause_between_pages();
             request.after = scim::Cursor{std::nullopt, false, last.id, false, 0, 0};
@@ -456,7 +518,7 @@ private:
         std::vector<mappers::ResyncItem> items;
         mappers::GonePage page;
         for (std::string after;; after = *page.next) {
-            if (!job_.keep_going()) return scim::Error::unavailable("stopped; the next run starts over");
+            if (!job_.keep_going()) return scim::Error::unavailable(kStopped);
             page = store_.gone(tenant_, app_.id, after, options_.page);
             gone_page(page.objects, repairs, items);
             if (!page.next) break;
@@ -506,6 +568,14 @@ private:
     };
 
     void handle_orphans() {
+        if (resume_) {
+            // What the app holds is matched against every user and group of the tenant, and a
+            // resumed run walked only those after its checkpoint: the others would all look like
+            // orphans (a webhook app names as extra whatever no batch of this run listed).
+            orphans_report_ = json::object{
+                {"skipped", "a resumed run does not judge orphans; the next full run does"}};
+            return;
+        }
         if (!webhook_) {
             for (const mappers::HeldResource* h : held_.users.unclaimed()) {
                 orphans_.push_back(Orphan{ResourceKind::kUser, h->remote_id, h->external_id, h->active});
@@ -656,6 +726,7 @@ private:
     std::unordered_set<std::string> unlisted_;  // webhook: wanted users the bridge has no record of
     std::unordered_set<std::string> last_missing_;
     std::unordered_set<std::string> last_stale_;
+    std::optional<Resume> resume_ = resume_from(job_.run);
 };
 
 }  // namespace

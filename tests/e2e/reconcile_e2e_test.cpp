@@ -13,7 +13,9 @@
 
 #include <boost/json.hpp>
 
+#include <csignal>
 #include <set>
+#include <sstream>
 
 using namespace scimbridge::e2e;  // NOLINT(google-build-using-namespace): test brevity
 using scimbridge::tests::FakeApp;
@@ -250,6 +252,81 @@ TEST_CASE("a webhook app answers resync batches: what it lost is sent as created
     CHECK(count(again, "users", "in_sync") == 50);
     CHECK(again.at("report").at("repairs_enqueued") == 0);
     CHECK(count(again, "orphans", "found") == 0);  // the app holds the stranger blocked now
+}
+
+TEST_CASE("a resync cut short by a crash is resumed by the next leader after its checkpoint, and judges no "
+          "orphans") {
+    const std::string secret = scimbridge::mappers::generate_webhook_secret();
+    FakeApp hook(FakeAppOptions{.secrets = {secret}});
+    Bridge bridge(reconcile_args());
+    const std::string app = bridge.create_app(webhook_app("wiki", hook.url(), secret));
+    for (int i = 0; i < 40; ++i) {
+        bridge.create_user("r" + std::to_string(i) + "@acme.test");
+    }
+    REQUIRE(bridge.drained(30s));
+    REQUIRE(hook.held_all().size() == 40);
+    const std::string key = "reconcile:" + app;
+    REQUIRE(wait_until([&] { return bridge.db.query("SELECT count(*) FROM schedule WHERE key = '" + key + "'") == "1"; },
+                       10s));
+    REQUIRE(wait_until([&] {  // the first run, due at once, is over
+        return bridge.db.query("SELECT count(*) FROM schedule_run WHERE key = '" + key + "' AND state = 'running'") == "0";
+    }, 30s));
+
+    // The walk goes in id order; the crashed run had finished the page ending at the 20th user.
+    std::vector<std::string> ids;
+    std::istringstream listed(bridge.db.query("SELECT string_agg(id::text, ',' ORDER BY id) FROM scim_user"));
+    for (std::string id; std::getline(listed, id, ',');) {
+        ids.push_back(id);
+    }
+    REQUIRE(ids.size() == 40);
+    hook.forget(ids[9]);   // lost before the checkpoint: the resumed run does not see it
+    hook.forget(ids[30]);  // lost after it: repaired by the resumed run
+    const std::string stranger = "00000000-0000-4000-8000-00000000beef";
+    hook.hold(stranger, "User", 1, "active");
+
+    // What a leader killed mid-run leaves: the run still "running", with its checkpoint.
+    bridge.server->signal(SIGKILL);
+    REQUIRE(bridge.server->wait_exit(10s).has_value());
+    const std::string run_id = bridge.db.query(
+        "INSERT INTO schedule_run (key, kind, tenant_id, checkpoint) SELECT key, kind, tenant_id, "
+        "CAST('{\"phase\": \"users\", \"checked\": 20, \"after\": \"" + ids[19] + "\", \"repairs\": 0}' AS jsonb) "
+        "FROM schedule WHERE key = '" + key + "' RETURNING id");
+    hook.clear();
+    bridge.start();
+    REQUIRE(wait_until([&] {
+        return bridge.db.query("SELECT state FROM schedule_run WHERE id = " + run_id) != "running";
+    }, 60s));
+    const json::object run = json::parse(bridge.db.query(
+        "SELECT json_build_object('state', state, 'resumed', resumed, 'report', report, 'error', error)::text "
+        "FROM schedule_run WHERE id = " + run_id)).as_object();
+    REQUIRE_MESSAGE(run.at("state") == "succeeded", json::serialize(run));
+    CHECK(run.at("resumed") == 1);
+    CHECK(run.at("report").at("resumed_from").at("after") == json::value(ids[19]));
+    CHECK(count(run, "users", "checked") == 40);  // 20 before the crash, 20 after the checkpoint
+    CHECK(count(run, "users", "missing") == 1);
+    CHECK(count(run, "users", "in_sync") == 19);
+    CHECK(run.at("report").at("repairs_enqueued") == 1);
+    CHECK(run.at("report").at("orphans").as_object().contains("skipped"));
+    REQUIRE(bridge.drained(30s));
+    REQUIRE(wait_until([&] { return hook.held(ids[30]).has_value(); }, 10s));
+    CHECK_FALSE(hook.held(ids[9]).has_value());
+    // The app named every user before the checkpoint as extra (no batch of this run listed
+    // them): none was blocked for it, nor the stranger.
+    CHECK(bridge.db.query("SELECT count(*) FROM app_object WHERE state = 'blocked'") == "0");
+    CHECK(hook.held(stranger)->state == "active");
+    for (std::size_t i = 0; i < 20; ++i) {
+        CHECK(applied_for(hook, ids[i]).empty());
+    }
+
+    // The next full run walks everything: the account lost before the checkpoint, the stranger.
+    const json::object full = reconcile(bridge, app, false);
+    REQUIRE_MESSAGE(full.at("state") == "succeeded", json::serialize(full));
+    CHECK_FALSE(full.at("report").as_object().contains("resumed_from"));
+    CHECK(count(full, "users", "checked") == 40);
+    CHECK(count(full, "users", "missing") == 1);
+    CHECK(count(full, "orphans", "acted") == 1);
+    REQUIRE(bridge.drained(30s));
+    REQUIRE(wait_until([&] { return hook.held(ids[9]).has_value(); }, 10s));
 }
 
 TEST_CASE("a dry resync of the tenant reports the three-way diff: directory to canonical to each app, per person") {
