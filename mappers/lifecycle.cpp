@@ -263,6 +263,30 @@ scim::Result<LifecycleService::Invited> LifecycleService::invite(const AccountRe
     return Invited{std::move(*outcome), claim_url(id), rfc3339_after(settings_.scaled(settings_.invitation_ttl))};
 }
 
+scim::Result<std::optional<LifecycleService::Invited>> LifecycleService::invite_entered(const AccountRef& account) {
+    const std::string id = random_uuid();
+    bool moved_on = false;  // not initiated any more when its row was locked
+    auto outcome = store_.change_account(account, "bridge", [&](const AccountSnapshot& s) -> scim::Result<AccountPlan> {
+        if (s.state != S::kInitiated) {
+            moved_on = true;
+            return conflict("the account is " + state_name(s.state) + " already");  // rolls back: nothing written
+        }
+        auto policies = policies_of(s);
+        if (!policies) {
+            return policies.error();
+        }
+        return plan_invitation(s, settings_, *policies, id, key_, app_receives_events(s));
+    });
+    if (moved_on) {
+        return std::optional<Invited>();
+    }
+    if (!outcome) {
+        return outcome.error();
+    }
+    return std::optional<Invited>(
+        Invited{std::move(*outcome), claim_url(id), rfc3339_after(settings_.scaled(settings_.invitation_ttl))});
+}
+
 scim::Result<AccountOutcome> LifecycleService::act(const AccountRef& account, AdminAction action,
                                                    const std::string& actor) {
     return store_.change_account(account, actor, [&](const AccountSnapshot& s) {
@@ -365,9 +389,9 @@ scim::Result<AccountOutcome> LifecycleService::redeem(std::string_view code) {
 std::size_t LifecycleService::invite_pending(std::size_t limit, const std::optional<AccountRef>& only_app) {
     std::size_t invited = 0;
     for (const PendingInvite& p : store_.accounts_to_invite(limit, only_app)) {
-        auto result = invite(p.account, "bridge");
+        auto result = invite_entered(p.account);
         if (result) {
-            ++invited;
+            invited += result->has_value() ? 1U : 0U;
         } else {
             store_.record(p.account, "bridge", "invitation.refused",
                           json::object{{"detail", result.error().detail}});

@@ -205,7 +205,13 @@ public:
         std::string claim_url;
         std::string expires_at;
     };
+    // An invitation, or a resend (revoking the earlier link) when the account is invited already.
     scim::Result<Invited> invite(const AccountRef& account, const std::string& actor);
+    // The bridge's own invitation of an account that entered scope (policy invite: now): nullopt
+    // when the account is no longer initiated, e.g. invited a moment ago by the other of the two
+    // paths that invite (the delivery that made it initiated, and the lifecycle job's sweep).
+    // Never a resend: a second automatic invitation would revoke the link just mailed.
+    scim::Result<std::optional<Invited>> invite_entered(const AccountRef& account);
     scim::Result<AccountOutcome> act(const AccountRef& account, AdminAction action, const std::string& actor);
 
     struct IssuedCode {

@@ -466,7 +466,7 @@ int run_serve(const server::Config& config) {
         [&registries](const std::string& tenant_id) { return registries.get(tenant_id); },
         delivery_policy);
     processor.set_after_initiated([&lifecycle, &lifecycle_store](const sb::mappers::AccountRef& account) {
-        if (auto invited = lifecycle.invite(account, "bridge"); !invited) {
+        if (auto invited = lifecycle.invite_entered(account); !invited) {
             lifecycle_store.record(account, "bridge", "invitation.refused",
                                    boost::json::object{{"detail", invited.error().detail}});
         }

@@ -142,6 +142,16 @@ TEST_CASE("invite now: the link is mailed and announced, reminded on day 3 and 5
     CHECK(bridge.db.query("SELECT count(*) FROM audit_log WHERE action = 'invitation.expired'") == "1");
     REQUIRE(wait_until([&] { return event_types(app, ann).size() >= 5; }, 20s));
     CHECK(event_types(app, ann)[4] == "account.invitation_expired");
+    // None came early: in PostgreSQL's clock, days after the invitation was made (a day is
+    // 86,400 s × the time scale 0.00002 = 1.728 s here).
+    const auto days_after = [&](const std::string& action, int nth) {
+        return std::stod(bridge.db.query(
+            "SELECT extract(epoch FROM l.at - i.created_at) / 1.728 FROM audit_log l, invitation i "
+            "WHERE l.action = '" + action + "' ORDER BY l.id OFFSET " + std::to_string(nth) + " LIMIT 1"));
+    };
+    CHECK(days_after("invitation.reminder", 0) >= 3.0);
+    CHECK(days_after("invitation.reminder", 1) >= 5.0);
+    CHECK(days_after("invitation.expired", 0) >= 7.0);
     const Response expired = get_page(bridge, path);
     CHECK(expired.result_int() == 404);
     CHECK(expired["Referrer-Policy"] == "no-referrer");

@@ -7,6 +7,7 @@
 #include "db/pg_outbox_store.hpp"
 #include "db/pg_reconcile_store.hpp"
 #include "db/database_impl.hpp"
+#include "mappers/lifecycle.hpp"
 #include "tests/integration/resource_world.hpp"
 
 #include <boost/json.hpp>
@@ -99,6 +100,56 @@ TEST_CASE("an app created later receives every existing user once (initial sync)
     w.user(w.b, "elsewhere");
     const std::string app = w.app(w.a, "late");
     CHECK(w.count("app_id = '" + app + "' AND operation = 'sync'") == 5);
+}
+
+TEST_CASE("the bridge invites an account that entered scope once: a second automatic invitation is no "
+          "resend, an admin's is") {
+    OutboxWorld w;
+    json::object def{{"name", "wiki"},
+                     {"connector", "webhook"},
+                     {"webhook", json::object{{"url", "https://app.example.com/hook"}}},
+                     {"policies", json::object{{"invite", "now"}}}};
+    auto decoded = mappers::decode_app(def, scim::SchemaRegistry::core());
+    REQUIRE(decoded.has_value());
+    const std::string app = w.apps.create_app(w.a.tenant_id, *decoded, "test")->id;
+    const auto u = w.user(w.a, "ann");
+    // The delivery that made the account initiated, as its completion records it.
+    w.t.query("INSERT INTO app_object (tenant_id, app_id, resource_type, resource_id, state) VALUES ('" +
+              w.a.tenant_id + "', '" + app + "', 'User', '" + u.id + "', 'initiated')");
+    db::PgLifecycleStore store(*w.database);
+    mappers::LifecycleService lifecycle(store, mappers::SecretKey(mappers::SecretKey::generate_hex()), {});
+    const mappers::AccountRef account{w.a.tenant_id, app, u.id};
+
+    // Both paths that invite (the delivery's hook and the lifecycle job's sweep) at once, twice over.
+    std::atomic<int> invited{0}, skipped{0}, failed{0};
+    std::vector<std::thread> threads;
+    for (int i = 0; i < 4; ++i) {
+        threads.emplace_back([&] {
+            const auto r = lifecycle.invite_entered(account);
+            (!r ? failed : r->has_value() ? invited : skipped) += 1;
+        });
+    }
+    for (std::thread& t : threads) {
+        t.join();
+    }
+    CHECK(invited == 1);
+    CHECK(skipped == 3);
+    CHECK(failed == 0);
+    const auto invitations = [&](const std::string& state) {
+        return w.t.query("SELECT count(*) FROM invitation WHERE user_id = '" + u.id + "' AND state = '" + state + "'");
+    };
+    CHECK(invitations("open") == "1");
+    CHECK(invitations("revoked") == "0");
+    CHECK(w.t.query("SELECT state FROM app_object WHERE resource_id = '" + u.id + "'") == "invited");
+    const auto again = lifecycle.invite_entered(account);
+    REQUIRE(again.has_value());
+    CHECK_FALSE(again->has_value());
+    CHECK(invitations("open") == "1");
+
+    // An admin's invitation of an invited account is a resend: the earlier link is revoked.
+    REQUIRE(lifecycle.invite(account, "admin:test").has_value());
+    CHECK(invitations("open") == "1");
+    CHECK(invitations("revoked") == "1");
 }
 
 TEST_CASE("pruning deletes finished deliveries past the retention and keeps dead, open and recent ones") {
