@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <future>
@@ -110,6 +111,47 @@ TEST_CASE("while requests are served a run pauses between pages as long as it wo
     const Pauses p = pauses_of_a_run();
     CHECK(p.busy >= std::chrono::milliseconds(180));  // 200 ms of work, give or take the clock
     CHECK(p.idle < std::chrono::milliseconds(150));   // no wait: nobody to yield to
+}
+
+TEST_CASE("a job runs at its period, never overlaps itself, and a slow run delays the next one instead of stacking") {
+    using namespace std::chrono;
+    PgTestDatabase t;
+    auto database = db::Database::open(t.dsn(), {2});
+    db::migrate(*database);
+    db::PgScheduleStore store(*database, t.dsn());
+    server::Scheduler::Options options;
+    options.tick = milliseconds(20);
+    options.lifecycle_period = milliseconds(200);  // "every 5 hours", scaled
+    server::Scheduler scheduler(store, options);
+    std::atomic<int> runs{0}, inside{0}, most_inside{0};
+    scheduler.add_job(mappers::kLifecycleJob, [&](server::JobContext&) -> scim::Result<boost::json::object> {
+        const int now_inside = ++inside;
+        int seen = most_inside.load();
+        while (now_inside > seen && !most_inside.compare_exchange_weak(seen, now_inside)) {
+        }
+        if (++runs <= 3) {
+            std::this_thread::sleep_for(milliseconds(500));  // slower than the period
+        }
+        --inside;
+        return boost::json::object{};
+    });
+    scheduler.start();
+    const auto until = steady_clock::now() + seconds(30);
+    while (runs.load() < 8 && steady_clock::now() < until) {
+        std::this_thread::sleep_for(milliseconds(20));
+    }
+    scheduler.stop();
+    REQUIRE(runs.load() >= 8);
+    CHECK(most_inside.load() == 1);
+    // In PostgreSQL's clock: each run started a period or more after the one before, and never
+    // before that one finished (three slow runs did not leave a backlog that ran back to back).
+    const std::string gaps = t.query(
+        "SELECT count(*) FILTER (WHERE started_at < prev_start + interval '200 milliseconds') || ' ' || "
+        "count(*) FILTER (WHERE started_at < prev_finish) || ' ' || count(*) FROM (SELECT started_at, "
+        "lag(started_at) OVER (ORDER BY id) AS prev_start, lag(finished_at) OVER (ORDER BY id) AS prev_finish "
+        "FROM schedule_run WHERE key = 'lifecycle') r WHERE prev_start IS NOT NULL");
+    CHECK(gaps.substr(0, 4) == "0 0 ");
+    CHECK(t.query("SELECT count(*) FROM schedule_run WHERE key = 'lifecycle' AND state <> 'succeeded'") == "0");
 }
 
 TEST_CASE("a scheduled run's thread is niced by job_nice, so a resync yields the CPU to requests") {
