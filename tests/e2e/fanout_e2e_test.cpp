@@ -233,6 +233,80 @@ TEST_CASE("downstream faults delay deliveries but lose none, and a hanging app n
     CHECK(bridge.db.query("SELECT count(*) FROM delivery WHERE state IN ('dead', 'leased')") == "0");
 }
 
+TEST_CASE("an app that keeps failing is retried with growing delays until the retry window ends, then "
+          "dead-lettered with the reason; an admin replay sends it again under the same webhook-id") {
+    std::vector<std::string> args = fanout_args();
+    args.insert(args.end(), {"--delivery-dead-after-hours", "1"});  // 3.6 s at the tests' time scale 0.001
+    Bridge bridge(args);
+    const std::string secret = scimbridge::mappers::generate_webhook_secret();
+    FakeApp down(FakeAppOptions{.secrets = {secret}});
+    bridge.create_app(webhook_app("down", down.url(), secret));
+    down.fail_with(500);
+    const std::string user = bridge.create_user("dora");
+    REQUIRE(wait_until([&] { return bridge.db.query("SELECT state FROM delivery") == "dead"; }, 30s));
+
+    CHECK(bridge.db.query("SELECT last_error LIKE 'retry window passed; last: %' FROM delivery") == "t");
+    CHECK(bridge.db.query("SELECT last_status FROM delivery") == "500");
+    CHECK(bridge.db.query("SELECT finished_at - created_at >= interval '3.6 seconds' FROM delivery") == "t");
+    CHECK(bridge.db.query("SELECT count(*) FROM audit_log WHERE action = 'delivery.dead'") == "1");
+    // Every attempt carried the same webhook-id; the waits between them grew (5 ms × 4^n at this
+    // time scale, ±20 %: the first ones are below the polling interval, the last ones are not).
+    const auto attempts = down.records();
+    REQUIRE(attempts.size() >= 4);
+    for (const auto& r : attempts) {
+        CHECK(r.webhook_id == attempts.front().webhook_id);
+        CHECK(r.status == 500);
+    }
+    const auto gap = [&](std::size_t i) { return attempts[i].received_at - attempts[i - 1].received_at; };
+    CHECK(gap(1) < 1s);
+    CHECK(gap(attempts.size() - 1) > gap(1));
+    CHECK(gap(attempts.size() - 1) >= 500ms);
+    CHECK(down.applied_count() == 0);
+
+    // The app is back; the admin replays the dead delivery by id.
+    down.respond_ok();
+    const std::string id = bridge.db.query("SELECT id FROM delivery");
+    const Response replayed = bridge.call(bridge.admin, http::verb::post, "/admin/v1/deliveries/replay",
+                                          R"({"ids": [)" + id + "]}");
+    REQUIRE_MESSAGE(replayed.result_int() == 200, replayed.body());
+    CHECK(json_of(replayed).at("replayed") == 1);
+    REQUIRE(down.wait_for_applied(1, 20s));
+    REQUIRE(bridge.drained(20s));
+    CHECK(bridge.db.query("SELECT state FROM delivery") == "delivered");
+    const auto all = down.records();
+    CHECK(all.back().webhook_id == attempts.front().webhook_id);
+    CHECK(all.back().applied);
+    CHECK(applied_for(down, user).size() == 1);
+}
+
+TEST_CASE("a rotated webhook secret signs alongside the previous one, so the app can switch without a gap") {
+    Bridge bridge;
+    const std::string old_secret = scimbridge::mappers::generate_webhook_secret();
+    FakeApp app(FakeAppOptions{.secrets = {old_secret}});  // still verifies with the old secret only
+    const std::string app_id = bridge.create_app(webhook_app("rotating", app.url(), old_secret));
+    const Response rotated =
+        bridge.call(bridge.admin, http::verb::post, "/admin/v1/apps/" + app_id + "/rotate-secret");
+    REQUIRE_MESSAGE(rotated.result_int() == 200, rotated.body());
+    const std::string new_secret(json_of(rotated).at("secret").as_string());
+    CHECK(new_secret != old_secret);
+    CHECK(new_secret.rfind("whsec_", 0) == 0);
+    bridge.create_user("rita");
+    REQUIRE(app.wait_for_applied(1, 20s));
+    const auto r = app.records().front();
+    CHECK(r.signature_valid == std::optional<bool>(true));  // the old secret's signature
+    // Two signatures, and the new secret alone verifies the request too.
+    const std::string signatures = r.headers.at("webhook-signature");
+    CHECK(std::count(signatures.begin(), signatures.end(), ',') == 2);  // "v1,<a> v1,<b>"
+    CHECK(scimbridge::mappers::verify_webhook({new_secret}, r.headers.at("webhook-id"),
+                                              r.headers.at("webhook-timestamp"), signatures, r.raw_body,
+                                              std::chrono::system_clock::now()));
+    // The admin API never shows the secrets again.
+    const Response shown = bridge.call(bridge.admin, http::verb::get, "/admin/v1/apps/" + app_id);
+    REQUIRE(shown.result_int() == 200);
+    CHECK(shown.body().find(new_secret) == std::string::npos);
+    CHECK(shown.body().find(old_secret) == std::string::npos);
+}
+
 TEST_CASE("SIGKILL of the bridge during a burst loses no delivery and duplicates no effect") {
     Bridge bridge;
     const std::string secret = scimbridge::mappers::generate_webhook_secret();
