@@ -13,6 +13,7 @@
 #include <boost/json.hpp>
 
 #include <atomic>
+#include <map>
 #include <csignal>
 #include <set>
 #include <thread>
@@ -293,6 +294,70 @@ TEST_CASE("access codes: a new code revokes the older one, it is redeemed once o
     CHECK(account_state(bridge, app_id, cy) == "active");
     CHECK(post_page(bridge, "/claim", "code=" + code_b).result_int() == 404);  // single use
     REQUIRE(wait_until([&] { return !event_types(app, cy).empty() && event_types(app, cy).back() == "account.activated"; }, 20s));
+}
+
+TEST_CASE("invite all invites every initiated account; a revoked code, a used link and a blocked account's "
+          "link all get the one generic page; no link or code reaches the log") {
+    FakeSmtp smtp;
+    FakeApp app(signed_app());
+    Bridge bridge(lifecycle_args(smtp));
+    const std::string app_id =
+        bridge.create_app(webhook_app("Forms", app_url(app), kSecret, policies("later", "on_claim")));
+    std::map<std::string, std::string> users;  // email → id
+    for (const char* name : {"ivy", "jon", "kai"}) {
+        const std::string email = std::string(name) + "@acme.test";
+        users[email] = bridge.create_user(name, R"(,"emails":[{"value":")" + email + R"(","primary":true}])");
+    }
+    for (const auto& [email, id] : users) {
+        REQUIRE(wait_until([&, id = id] { return account_state(bridge, app_id, id) == "initiated"; }, 20s));
+    }
+    // An access code for Kai, revoked by the admin before use.
+    const std::string kai_code_target = "/admin/v1/apps/" + app_id + "/accounts/" + users["kai@acme.test"] + "/access-code";
+    const Response issued = bridge.call(bridge.admin, http::verb::post, kai_code_target);
+    REQUIRE_MESSAGE(issued.result_int() == 201, issued.body());
+    const std::string code(json_of(issued).at("access_code").as_string());
+    REQUIRE(bridge.call(bridge.admin, http::verb::delete_, kai_code_target).result_int() == 200);
+    const Response revoked = post_page(bridge, "/claim", "code=" + code);
+    CHECK(revoked.result_int() == 404);
+
+    // Invite all: the app's policy becomes invite now, and each initiated account gets its link.
+    const Response all = bridge.call(bridge.admin, http::verb::post, "/admin/v1/apps/" + app_id + "/invite-all");
+    REQUIRE_MESSAGE(all.result_int() == 202, all.body());
+    REQUIRE(smtp.wait_for_messages(3, 20s));
+    std::map<std::string, std::string> links;  // email → claim path
+    for (const auto& m : smtp.messages()) {
+        links[m.recipients.front()] = claim_path(mail_text(m));
+    }
+    CHECK(links.size() == 3);
+    for (const auto& [email, id] : users) {
+        REQUIRE(wait_until([&, id = id] { return account_state(bridge, app_id, id) == "invited"; }, 20s));
+    }
+    const Response shown = bridge.call(bridge.admin, http::verb::get, "/admin/v1/apps/" + app_id);
+    CHECK(json_of(shown).at("policies").at("invite") == "now");
+    CHECK(bridge.db.query("SELECT count(*) FROM audit_log WHERE action = 'invitation.created'") == "3");
+
+    // Ivy claims; her link then is used. Jon is blocked; his link is then dead.
+    REQUIRE(post_page(bridge, links["ivy@acme.test"]).result_int() == 200);
+    const Response used = get_page(bridge, links["ivy@acme.test"]);
+    REQUIRE(bridge.call(bridge.admin, http::verb::post,
+                        "/admin/v1/apps/" + app_id + "/accounts/" + users["jon@acme.test"] + "/block")
+                .result_int() == 200);
+    const Response blocked = get_page(bridge, links["jon@acme.test"]);
+    const Response unknown = get_page(bridge, "/claim/not-a-link-at-all");
+    CHECK(used.result_int() == 404);
+    CHECK(blocked.result_int() == 404);
+    CHECK(unknown.result_int() == 404);
+    CHECK(used.body() == blocked.body());
+    CHECK(used.body() == unknown.body());
+    CHECK(used.body() == revoked.body());
+    CHECK(post_page(bridge, links["jon@acme.test"]).result_int() == 404);
+    CHECK(get_page(bridge, links["kai@acme.test"]).result_int() == 200);  // still good
+
+    const std::string log = bridge.server->log();
+    CHECK(log.find(code) == std::string::npos);
+    for (const auto& [email, path] : links) {
+        CHECK(log.find(path.substr(7)) == std::string::npos);  // the token after "/claim/"
+    }
 }
 
 TEST_CASE("failed claim attempts: past its budget a client waits (429, Retry-After), other clients are not held up") {
