@@ -499,6 +499,10 @@ TEST_CASE("reactivation within the window keeps group memberships in the app, af
     REQUIRE(wait_until([&] {
         return bridge.db.query("SELECT count(*) FROM audit_log WHERE action = 'account.memberships_purged'") == "1";
     }, 30s));
+    // Not before the window ended: 4 days (6.912 s here) after the block, in PostgreSQL's clock.
+    CHECK(bridge.db.query("SELECT l.at - o.blocked_at >= interval '6.912 seconds' FROM audit_log l, app_object o "
+                          "WHERE l.action = 'account.memberships_purged' AND o.resource_id = l.resource_id "
+                          "AND o.app_id = l.app_id") == "t");
     bridge.patch("Users", gus, R"([{"op":"replace","path":"active","value":true}])");
     REQUIRE(wait_until([&] { return account_state(bridge, app_id, gus) == "active"; }, 20s));
     REQUIRE(bridge.drained(20s));
