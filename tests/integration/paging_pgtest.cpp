@@ -247,9 +247,12 @@ TEST_CASE("totalResults of an unfiltered list stays exact through concurrent cre
     const auto others = w.service.list(other_ctx, ResourceKind::kUser, all);
     REQUIRE(others.has_value());
     CHECK(others->total_results == 1);
-    // The writers' 360 + 120 statements were folded as they went: the count reads a few rows.
+    // The writers' 360 + 120 statements (a count row each) were folded as they went. About one
+    // statement in 32, at random, folds, so the rows left are those written since the last fold:
+    // 32 on average, more than 100 in 4 % of runs (this said < 100 and failed that often under
+    // load), more than 300 with odds (31/32)^300 ≈ 1 in 14,000.
     CHECK(std::stoll(w.t.query("SELECT count(*) FROM scim_resource_count WHERE tenant_id = '" + w.ctx.tenant_id +
-                               "' AND kind = 'User'")) < 100);
+                               "' AND kind = 'User'")) < 300);
 
     // Deleting a tenant takes its resources and its counts with it.
     w.t.query("DELETE FROM tenant WHERE id = '" + other + "'");
