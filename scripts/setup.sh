@@ -16,6 +16,7 @@ packages=(
     postgresql-15 postgresql-contrib
     libcurl4-openssl-dev  # SMTP for invitation mail (server/smtp_mailer)
     libjemalloc-dev       # the server's allocator (server/CMakeLists.txt)
+    libyaml-dev pkgconf   # YAML app files for `app import` (server/yaml_json.cpp)
 )
 
 missing=()

@@ -164,7 +164,8 @@ usage:
   scim-bridge token revoke ID
   scim-bridge schema add --tenant NAME [--resource-type User|Group] FILE
   scim-bridge schema list --tenant NAME
-  scim-bridge app import --tenant NAME FILE   (JSON: one app, an array, or {"apps": [...]};
+  scim-bridge app import --tenant NAME FILE   (JSON, or YAML when FILE ends in .yaml/.yml:
+                                               one app, an array, or {"apps": [...]};
                                                apps are created, or updated by name)
   scim-bridge app list --tenant NAME
   scim-bridge help | version

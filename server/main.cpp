@@ -31,12 +31,14 @@
 #include "server/tenant_registries.hpp"
 #include "server/thread_name.hpp"
 #include "server/tls.hpp"
+#include "server/yaml_json.hpp"
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/json/parse.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
@@ -267,6 +269,45 @@ int run_schema(const server::Command& cmd, const server::Config& config) {
     return 0;
 }
 
+// An `app import` file: YAML when its name ends in .yaml or .yml (server/yaml_json.hpp), else
+// JSON. Both are held to the same limits, and both end as the same JSON value.
+constexpr std::uintmax_t kMaxImportFileBytes = 16U << 20U;
+constexpr std::size_t kMaxImportDepth = 32;  // boost::json's default, kept for JSON files
+
+boost::json::value read_import_file(const std::string& path) {
+    std::string extension = std::filesystem::path(path).extension().string();
+    std::transform(extension.begin(), extension.end(), extension.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    const bool yaml = extension == ".yaml" || extension == ".yml";
+    std::error_code size_ec;
+    const std::uintmax_t size = std::filesystem::file_size(path, size_ec);
+    if (!size_ec && size > kMaxImportFileBytes) {
+        fail(path + " is larger than " + std::to_string(kMaxImportFileBytes >> 20U) + " MiB",
+             kExitUsage);
+    }
+    std::ifstream in(path);
+    if (!in) {
+        fail("cannot read " + path, kExitUsage);
+    }
+    std::stringstream text;
+    text << in.rdbuf();
+    if (yaml) {
+        auto doc = server::yaml_to_json(text.str(), kMaxImportDepth);
+        if (!doc) {
+            fail(path + ": " + doc.error(), kExitUsage);
+        }
+        return std::move(*doc);
+    }
+    boost::json::parse_options options;
+    options.max_depth = kMaxImportDepth;
+    boost::system::error_code ec;
+    boost::json::value doc = boost::json::parse(text.str(), ec, {}, options);
+    if (ec) {
+        fail(path + " is not valid JSON: " + ec.message(), kExitUsage);
+    }
+    return doc;
+}
+
 // `app import`: each app in the file is created, or updated when the tenant has one by that
 // name (so a file kept in version control can be applied again); `app list`.
 int run_app(const server::Command& cmd, const server::Config& config) {
@@ -289,17 +330,7 @@ int run_app(const server::Command& cmd, const server::Config& config) {
         return 0;
     }
     const std::string& path = cmd.args.at(0);
-    std::ifstream in(path);
-    if (!in) {
-        fail("cannot read " + path, kExitUsage);
-    }
-    std::stringstream text;
-    text << in.rdbuf();
-    boost::system::error_code ec;
-    boost::json::value doc = boost::json::parse(text.str(), ec);
-    if (ec) {
-        fail(path + " is not valid JSON: " + ec.message(), kExitUsage);
-    }
+    const boost::json::value doc = read_import_file(path);
     boost::json::array list;
     if (doc.is_array()) {
         list = doc.as_array();
