@@ -142,6 +142,20 @@ TEST_CASE("DESIGN 5: back in scope, the account returns to the state before bloc
     }
 }
 
+TEST_CASE("the restore is audited with what lifted the block: back in scope, or IdP reactivation") {
+    AppObject o = holding(AccountState::kBlocked);
+    o.state_before_block = AccountState::kInitiated;
+    o.blocked_for_scope = true;
+    const UserDecision entered = decide_user(AppPolicies{}, o, in_scope(), false);
+    REQUIRE(entered.change.has_value());
+    CHECK(entered.change->cause == "entered_scope");
+
+    o.blocked_for_scope = false;  // blocked by IdP active=false
+    const UserDecision reactivated = decide_user(AppPolicies{}, o, in_scope(), false);
+    REQUIRE(reactivated.change.has_value());
+    CHECK(reactivated.change->cause == "idp_reactivated");
+}
+
 TEST_CASE("an admin block holds when the person comes back into scope") {
     AppObject o = holding(AccountState::kBlocked);
     o.state_before_block = AccountState::kActive;
