@@ -597,4 +597,38 @@ TEST_CASE(
     }
 }
 
+TEST_CASE(
+    "the safety limit of a webhook app is 20 % of what the app holds, not of the tenant's users") {
+    const std::string secret = scimbridge::mappers::generate_webhook_secret();
+    FakeApp hook(FakeAppOptions{.secrets = {secret}});
+    Bridge bridge(reconcile_args());
+    // Four of the tenant's 300 people are in the app's scope.
+    const std::string app = bridge.create_app(webhook_app(
+        "wiki", hook.url(), secret, {{"scope", json::object{{"filter", "userName sw \"in\""}}}}));
+    for (int i = 0; i < 300; ++i) {
+        bridge.create_user((i < 4 ? "in" : "out") + std::to_string(i) + "@acme.test");
+    }
+    REQUIRE(bridge.drained(60s));
+    REQUIRE(hook.held_all().size() == 4);
+    // The app holds 59 accounts, 55 of them unknown to the bridge: 20 % of 59 is under the floor
+    // of 50, and 55 exceed it. (20 % of the tenant's 300 people would be 60.)
+    for (int i = 0; i < 55; ++i) {
+        const std::string n = std::to_string(100 + i);
+        hook.hold(
+            "00000000-0000-4000-8000-" + std::string(12 - n.size(), '0') + n, "User", 1, "active");
+    }
+    hook.clear();
+
+    const json::object run = reconcile(bridge, app, false);
+    REQUIRE_MESSAGE(run.at("state") == "succeeded", json::serialize(run));
+    CHECK(count(run, "users", "checked") == 300);
+    CHECK(count(run, "orphans", "found") == 55);
+    CHECK(count(run, "orphans", "acted") == 0);
+    CHECK(count(run, "orphans", "left") == 55);
+    CHECK(run.at("report").at("orphans").as_object().contains("held_back"));
+    for (const auto& r : hook.records()) {
+        CHECK(r.body.at("type") == "resync.batch");
+    }
+}
+
 }  // TEST_SUITE
