@@ -91,6 +91,7 @@ inline mappers::AppObject app_object_from(const boost::json::object& o) {
     if (const auto cause = opt_text(o, "block_cause")) {
         obj.blocked_by_admin = mappers::is_admin_block_cause(*cause);
         obj.deleted_by_admin = *cause == "admin_delete";
+        obj.blocked_for_scope = *cause == "left_scope";
     }
     if (const boost::json::value* i = o.if_contains("invitation"); i != nullptr && i->is_object()) {
         const boost::json::object& inv = i->as_object();

@@ -67,7 +67,8 @@ UserDecision decide_user(const AppPolicies& policies, const std::optional<AppObj
         d.type = EventType::kUserReactivated;
         d.previous_state = current;
         d.state = restored_state(object->state_before_block);
-        d.change = StateChange{current, *d.state, facts.in_scope ? "idp_reactivated" : "entered_scope"};
+        d.change = StateChange{
+            current, *d.state, object->blocked_for_scope ? "entered_scope" : "idp_reactivated"};
         return d;
     }
     if (!facts.exists) {

@@ -36,6 +36,7 @@ struct AppObject {
     std::optional<std::string> announced_invitation;
     bool blocked_by_admin = false;  // an admin block (or denial) holds until an admin unblocks
     bool deleted_by_admin = false;  // an admin deleted the (unclaimed) account: the app hears user.deleted
+    bool blocked_for_scope = false;  // blocked because the person left the app's scope
     struct OpenInvitation {
         std::string id;
         int reminders_sent = 0;

@@ -292,6 +292,12 @@ private:
         supported_ = supported_ && answer->supported;
         const std::unordered_set<std::string> missing(answer->missing.begin(), answer->missing.end());
         const std::unordered_set<std::string> stale(answer->stale.begin(), answer->stale.end());
+        // What the app holds, the base of the orphan safety limit: what it was listed and does
+        // not lack, and what it names extra.
+        held_by_app_ += b.items.size() - std::min(b.items.size(), missing.size());
+        if (final) {
+            held_by_app_ += answer->extra.size();
+        }
         for (Pending& p : batch) {
             mappers::Verdict v;
             v.drift = p.local;
@@ -584,8 +590,8 @@ private:
                 orphans_.push_back(Orphan{ResourceKind::kGroup, h->remote_id, h->external_id, true});
             }
         }
-        const std::size_t held_count = webhook_ ? users_.checked + groups_.checked
-                                                : held_.users.size() + held_.groups.size();
+        const std::size_t held_count =
+            webhook_ ? held_by_app_ : held_.users.size() + held_.groups.size();
         const std::size_t limit = std::max(options_.orphan_floor,
                                            static_cast<std::size_t>(options_.orphan_ratio * static_cast<double>(held_count)));
         json::array samples;
@@ -722,6 +728,7 @@ private:
     std::size_t repairs_ = 0;
     std::size_t requests_ = 0;
     int batches_ = 0;
+    std::size_t held_by_app_ = 0;  // webhook apps: what their answers say they hold
     bool supported_ = true;
     std::unordered_set<std::string> unlisted_;  // webhook: wanted users the bridge has no record of
     std::unordered_set<std::string> last_missing_;

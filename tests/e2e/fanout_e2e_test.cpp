@@ -377,4 +377,141 @@ TEST_CASE("outbound calls to loopback are refused unless allowed, and the IdP ne
     CHECK_MESSAGE(reason.find("not allowed") != std::string::npos, reason);
 }
 
+TEST_CASE(
+    "leaving an app's scope blocks the account and the app is told; coming back restores the "
+    "state before blocking (a filter scope and a group scope)") {
+    constexpr const char* kEnterprise =
+        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+    Bridge bridge;
+    const std::string secret = scimbridge::mappers::generate_webhook_secret();
+    FakeApp sales(FakeAppOptions{.secrets = {secret}});
+    FakeApp wiki(FakeAppOptions{.secrets = {secret}});
+    const Response made = bridge.call(
+        bridge.idp,
+        http::verb::post,
+        "/scim/v2/Groups",
+        R"({"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"wiki-readers"})");
+    REQUIRE_MESSAGE(made.result_int() == 201, made.body());
+    const std::string readers(json_of(made).at("id").as_string());
+    const std::string department = std::string(kEnterprise) + ":department";
+    const std::string sales_app = bridge.create_app(
+        webhook_app("sales",
+                    sales.url(),
+                    secret,
+                    {{"scope", json::object{{"filter", department + " eq \"Sales\""}}}}));
+    const std::string wiki_app = bridge.create_app(
+        webhook_app("wiki", wiki.url(), secret, {{"scope", json::object{{"group", readers}}}}));
+
+    const Response created = bridge.call(
+        bridge.idp,
+        http::verb::post,
+        "/scim/v2/Users",
+        json::serialize(json::object{
+            {"schemas", json::array{"urn:ietf:params:scim:schemas:core:2.0:User", kEnterprise}},
+            {"userName", "ann@acme.test"},
+            {"emails", json::array{json::object{{"value", "ann@acme.test"}, {"primary", true}}}},
+            {kEnterprise, json::object{{"department", "Sales"}}}}));
+    REQUIRE_MESSAGE(created.result_int() == 201, created.body());
+    const std::string ann(json_of(created).at("id").as_string());
+    REQUIRE(bridge.drained(10s));
+    CHECK(applied_for(wiki, ann).empty());  // not in the group yet
+    bridge.patch("Groups",
+                 readers,
+                 R"([{"op":"add","path":"members","value":[{"value":")" + ann + R"("}]}])");
+    REQUIRE(bridge.drained(10s));
+
+    const auto types = [](const FakeApp& app, const std::string& id) {
+        std::vector<std::string> out;
+        for (const json::object& b : applied_for(app, id)) {
+            out.emplace_back(b.at("type").as_string());
+        }
+        return out;
+    };
+    const auto last = [](const FakeApp& app, const std::string& id) {
+        const auto events = applied_for(app, id);
+        REQUIRE(!events.empty());
+        return events.back();
+    };
+    const auto state = [&](const std::string& app_id) {
+        const auto accounts = bridge.items("/admin/v1/accounts?app=" + app_id + "&user=" + ann);
+        REQUIRE(accounts.size() == 1);
+        return std::string(accounts[0].at("state").as_string());
+    };
+    const auto causes = [&](const std::string& app_id) {
+        return bridge.db.query(
+            "SELECT string_agg(action || ':' || (detail->>'cause'), ',' ORDER BY id) "
+            "FROM audit_log WHERE action LIKE 'account.%' AND app_id = '" +
+            app_id + "' AND resource_id = '" + ann + "'");
+    };
+    REQUIRE(types(sales, ann) == std::vector<std::string>{"user.created"});
+    REQUIRE(types(wiki, ann) == std::vector<std::string>{"user.created"});
+    CHECK(state(sales_app) == "initiated");
+    // The wiki's account moves on (invited), so that coming back has a state to restore that
+    // is not the default.
+    const Response invited =
+        bridge.call(bridge.admin,
+                    http::verb::post,
+                    "/admin/v1/apps/" + wiki_app + "/accounts/" + ann + "/invite");
+    REQUIRE_MESSAGE(invited.result_int() == 201, invited.body());
+    REQUIRE(bridge.drained(10s));
+    REQUIRE(state(wiki_app) == "invited");
+    REQUIRE(types(wiki, ann).back() == "account.invited");
+
+    // Ann moves to Finance: she leaves the sales app's filter scope (not the wiki's).
+    bridge.patch(
+        "Users", ann, R"([{"op":"replace","path":")" + department + R"(","value":"Finance"}])");
+    REQUIRE(bridge.drained(10s));
+    CHECK(state(sales_app) == "blocked");
+    const json::object left = last(sales, ann);
+    CHECK(left.at("type") == "user.deactivated");
+    CHECK(left.at("account").at("state") == "blocked");
+    CHECK(left.at("account").at("previous_state") == "initiated");
+    CHECK(causes(sales_app) == "account.initiated:enter_scope,account.blocked:left_scope");
+    CHECK(state(wiki_app) == "invited");
+    for (const json::object& e : applied_for(wiki, ann)) {
+        CHECK(e.at("type") != "user.deactivated");
+    }
+
+    // Removed from the wiki's scoping group: blocked there too; the sales app hears nothing more.
+    const std::size_t sales_seen = applied_for(sales, ann).size();
+    bridge.patch(
+        "Groups", readers, R"([{"op":"remove","path":"members[value eq \")" + ann + R"(\"]"}])");
+    REQUIRE(bridge.drained(10s));
+    CHECK(state(wiki_app) == "blocked");
+    const json::object removed = last(wiki, ann);
+    CHECK(removed.at("type") == "user.deactivated");
+    CHECK(removed.at("account").at("state") == "blocked");
+    CHECK(removed.at("account").at("previous_state") == "invited");
+    CHECK(applied_for(sales, ann).size() == sales_seen);
+
+    // Added back: the wiki account is invited again (the state the block interrupted) and the
+    // app is told so.
+    bridge.patch("Groups",
+                 readers,
+                 R"([{"op":"add","path":"members","value":[{"value":")" + ann + R"("}]}])");
+    REQUIRE(bridge.drained(10s));
+    CHECK(state(wiki_app) == "invited");
+    const json::object readded = last(wiki, ann);
+    CHECK(readded.at("type") == "user.reactivated");
+    CHECK(readded.at("account").at("state") == "invited");
+    CHECK(readded.at("account").at("previous_state") == "blocked");
+    CHECK(state(sales_app) == "blocked");  // still in Finance
+
+    // Back in Sales: the sales account is initiated again (not active: it never was).
+    bridge.patch(
+        "Users", ann, R"([{"op":"replace","path":")" + department + R"(","value":"Sales"}])");
+    REQUIRE(bridge.drained(10s));
+    CHECK(state(sales_app) == "initiated");
+    const json::object back = last(sales, ann);
+    CHECK(back.at("type") == "user.reactivated");
+    CHECK(back.at("account").at("state") == "initiated");
+    CHECK(back.at("account").at("previous_state") == "blocked");
+    CHECK(
+        causes(sales_app) ==
+        "account.initiated:enter_scope,account.blocked:left_scope,account.initiated:entered_scope");
+    CHECK(sales.check_order().ok);
+    CHECK(wiki.check_order().ok);
+    CHECK(bridge.items("/admin/v1/deliveries?state=dead").empty());
+}
+
 }  // TEST_SUITE

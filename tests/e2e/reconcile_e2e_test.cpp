@@ -416,4 +416,219 @@ TEST_CASE("a dry resync of the tenant reports the three-way diff: directory to c
     }, 10s));
 }
 
+TEST_CASE(
+    "orphans with policy delete: a SCIM app's accounts and groups nobody provisioned are deleted, "
+    "and the report counts them") {
+    Bridge bridge(reconcile_args());
+    REQUIRE(run_cli({"tenant", "create", "downstream"}, bridge.env).exit_code == 0);
+    const std::string target = bridge.token("downstream", "idp");
+    const std::string base =
+        "https://127.0.0.1:" + std::to_string(bridge.server->tls_port()) + "/scim/v2";
+    const std::string app = bridge.create_app(
+        json::object{{"name", "portal"},
+                     {"connector", "scim"},
+                     {"groups", json::object{{"enabled", true}}},
+                     {"policies", json::object{{"orphans", "delete"}}},
+                     {"scim", json::object{{"base_url", base}, {"token", target}}}});
+    std::vector<std::string> ids;
+    for (int i = 0; i < 5; ++i) {
+        ids.push_back(bridge.create_user("d" + std::to_string(i) + "@acme.test"));
+    }
+    REQUIRE(bridge.drained(30s));
+    const auto target_status = [&](const std::string& path) {
+        return bridge.call(target, http::verb::get, "/scim/v2/" + path).result_int();
+    };
+    // Made at the app behind the bridge's back: two accounts (one already inactive) and a group.
+    const auto make = [&](const std::string& type, const std::string& attributes) {
+        const Response r = bridge.call(target,
+                                       http::verb::post,
+                                       "/scim/v2/" + type + "s",
+                                       R"({"schemas":["urn:ietf:params:scim:schemas:core:2.0:)" +
+                                           type + "\"]," + attributes + "}");
+        REQUIRE_MESSAGE(r.result_int() == 201, r.body());
+        return std::string(json_of(r).at("id").as_string());
+    };
+    const std::vector<std::string> strangers{
+        make("User", R"("userName":"stranger1@acme.test")"),
+        make("User", R"("userName":"stranger2@acme.test","active":false)"),
+        make("Group", R"("displayName":"shadow")")};
+
+    const json::object run = reconcile(bridge, app, false);
+    REQUIRE_MESSAGE(run.at("state") == "succeeded", json::serialize(run));
+    CHECK(count(run, "users", "in_sync") == 5);
+    CHECK(run.at("report").at("orphans").at("policy") == "delete");
+    CHECK(count(run, "orphans", "found") == 3);
+    CHECK(count(run, "orphans", "acted") == 3);
+    CHECK(count(run, "orphans", "failed") == 0);
+    CHECK(count(run, "orphans", "left") == 0);
+    CHECK(run.at("report").at("orphans").as_object().if_contains("held_back") == nullptr);
+    CHECK(target_status("Users/" + strangers[0]) == 404);
+    CHECK(target_status("Users/" + strangers[1]) == 404);
+    CHECK(target_status("Groups/" + strangers[2]) == 404);
+    // What the bridge provisioned is untouched.
+    for (const std::string& id : ids) {
+        const std::string remote =
+            bridge.db.query("SELECT remote_id FROM app_object WHERE resource_id = '" + id + "'");
+        CHECK(target_status("Users/" + remote) == 200);
+    }
+
+    const json::object again = reconcile(bridge, app, false);
+    REQUIRE(again.at("state") == "succeeded");
+    CHECK(count(again, "orphans", "found") == 0);
+}
+
+TEST_CASE(
+    "orphans of a webhook app: policy delete sends user.deleted, policy ignore sends nothing and "
+    "reports them left") {
+    const std::string secret = scimbridge::mappers::generate_webhook_secret();
+    FakeApp deleting(FakeAppOptions{.secrets = {secret}});
+    FakeApp ignoring(FakeAppOptions{.secrets = {secret}});
+    Bridge bridge(reconcile_args());
+    const std::string delete_app = bridge.create_app(webhook_app(
+        "deleting", deleting.url(), secret, {{"policies", json::object{{"orphans", "delete"}}}}));
+    const std::string ignore_app = bridge.create_app(webhook_app(
+        "ignoring", ignoring.url(), secret, {{"policies", json::object{{"orphans", "ignore"}}}}));
+    std::vector<std::string> ids;
+    for (int i = 0; i < 4; ++i) {
+        ids.push_back(bridge.create_user("o" + std::to_string(i) + "@acme.test"));
+    }
+    REQUIRE(bridge.drained(30s));
+    const std::vector<std::string> strangers{"00000000-0000-4000-8000-00000000aa01",
+                                             "00000000-0000-4000-8000-00000000aa02",
+                                             "not-a-uuid-stranger"};
+    for (FakeApp* hook : {&deleting, &ignoring}) {
+        REQUIRE(hook->held_all().size() == 4);
+        for (const std::string& s : strangers) {
+            hook->hold(s, "User", 1, "active");
+        }
+        hook->clear();
+    }
+
+    const json::object deleted = reconcile(bridge, delete_app, false);
+    REQUIRE_MESSAGE(deleted.at("state") == "succeeded", json::serialize(deleted));
+    CHECK(deleted.at("report").at("orphans").at("policy") == "delete");
+    CHECK(count(deleted, "orphans", "found") == 3);
+    CHECK(count(deleted, "orphans", "acted") == 3);
+    CHECK(count(deleted, "orphans", "left") == 0);
+    for (const std::string& s : strangers) {
+        CAPTURE(s);
+        const auto events = applied_for(deleting, s);
+        REQUIRE(events.size() == 1);
+        CHECK(events[0].at("type") == "user.deleted");
+        CHECK(events[0].at("account").at("state") == "blocked");
+    }
+    for (const std::string& id : ids) {
+        CHECK(applied_for(deleting, id).empty());
+    }
+
+    const json::object ignored = reconcile(bridge, ignore_app, false);
+    REQUIRE_MESSAGE(ignored.at("state") == "succeeded", json::serialize(ignored));
+    CHECK(ignored.at("report").at("orphans").at("policy") == "ignore");
+    CHECK(count(ignored, "orphans", "found") == 3);
+    CHECK(count(ignored, "orphans", "acted") == 0);
+    CHECK(count(ignored, "orphans", "left") == 3);
+    CHECK(ignored.at("report").at("orphans").at("samples").as_array().size() == 3);
+    // Only resync batches reached the app; what it holds is as it was.
+    CHECK(ignoring.resync_batches() >= 1);
+    for (const auto& r : ignoring.records()) {
+        CHECK(r.body.at("type") == "resync.batch");
+    }
+    for (const std::string& s : strangers) {
+        CHECK(ignoring.held(s)->state == "active");
+    }
+    // The next run finds them again: ignoring is not forgetting.
+    CHECK(count(reconcile(bridge, ignore_app, false), "orphans", "left") == 3);
+}
+
+TEST_CASE(
+    "more orphans than the safety limit (20 % of the app, at least 50): none is touched and the "
+    "report says why; at the limit they are acted on") {
+    const std::string secret = scimbridge::mappers::generate_webhook_secret();
+    FakeApp hook(FakeAppOptions{.secrets = {secret}});
+    Bridge bridge(reconcile_args());
+    const std::string app =
+        bridge.create_app(webhook_app("wiki", hook.url(), secret));  // orphans: block
+    for (int i = 0; i < 4; ++i) {
+        bridge.create_user("s" + std::to_string(i) + "@acme.test");
+    }
+    REQUIRE(bridge.drained(30s));
+    REQUIRE(hook.held_all().size() == 4);
+    std::vector<std::string> strangers;
+    for (int i = 0; i < 51; ++i) {
+        const std::string n = std::to_string(100 + i);
+        strangers.push_back("00000000-0000-4000-8000-" + std::string(12 - n.size(), '0') + n);
+        hook.hold(strangers.back(), "User", 1, "active");
+    }
+    hook.clear();
+
+    const json::object held_back = reconcile(bridge, app, false);
+    REQUIRE_MESSAGE(held_back.at("state") == "succeeded", json::serialize(held_back));
+    CHECK(count(held_back, "orphans", "found") == 51);
+    CHECK(count(held_back, "orphans", "acted") == 0);
+    CHECK(count(held_back, "orphans", "left") == 51);
+    const json::value* why =
+        held_back.at("report").at("orphans").as_object().if_contains("held_back");
+    REQUIRE(why != nullptr);
+    CHECK(why->as_string() ==
+          "51 orphans exceed the safety limit of 50: none was touched; check the app (or set "
+          "policies.orphans to \"ignore\")");
+    for (const auto& r : hook.records()) {
+        CHECK(r.body.at("type") == "resync.batch");
+    }
+    for (const std::string& s : strangers) {
+        CHECK(hook.held(s)->state == "active");
+    }
+
+    // One fewer: 50 is within the limit, and every one of them is blocked.
+    hook.forget(strangers.back());
+    strangers.pop_back();
+    hook.clear();
+    const json::object acted = reconcile(bridge, app, false);
+    REQUIRE_MESSAGE(acted.at("state") == "succeeded", json::serialize(acted));
+    CHECK(count(acted, "orphans", "found") == 50);
+    CHECK(count(acted, "orphans", "acted") == 50);
+    CHECK(acted.at("report").at("orphans").as_object().if_contains("held_back") == nullptr);
+    for (const std::string& s : strangers) {
+        CAPTURE(s);
+        CHECK(hook.held(s)->state == "blocked");
+        const auto events = applied_for(hook, s);
+        REQUIRE(events.size() == 1);
+        CHECK(events[0].at("type") == "user.deactivated");
+    }
+}
+
+TEST_CASE(
+    "the safety limit of a webhook app is 20 % of what the app holds, not of the tenant's users") {
+    const std::string secret = scimbridge::mappers::generate_webhook_secret();
+    FakeApp hook(FakeAppOptions{.secrets = {secret}});
+    Bridge bridge(reconcile_args());
+    // Four of the tenant's 300 people are in the app's scope.
+    const std::string app = bridge.create_app(webhook_app(
+        "wiki", hook.url(), secret, {{"scope", json::object{{"filter", "userName sw \"in\""}}}}));
+    for (int i = 0; i < 300; ++i) {
+        bridge.create_user((i < 4 ? "in" : "out") + std::to_string(i) + "@acme.test");
+    }
+    REQUIRE(bridge.drained(60s));
+    REQUIRE(hook.held_all().size() == 4);
+    // The app holds 59 accounts, 55 of them unknown to the bridge: 20 % of 59 is under the floor
+    // of 50, and 55 exceed it. (20 % of the tenant's 300 people would be 60.)
+    for (int i = 0; i < 55; ++i) {
+        const std::string n = std::to_string(100 + i);
+        hook.hold(
+            "00000000-0000-4000-8000-" + std::string(12 - n.size(), '0') + n, "User", 1, "active");
+    }
+    hook.clear();
+
+    const json::object run = reconcile(bridge, app, false);
+    REQUIRE_MESSAGE(run.at("state") == "succeeded", json::serialize(run));
+    CHECK(count(run, "users", "checked") == 300);
+    CHECK(count(run, "orphans", "found") == 55);
+    CHECK(count(run, "orphans", "acted") == 0);
+    CHECK(count(run, "orphans", "left") == 55);
+    CHECK(run.at("report").at("orphans").as_object().contains("held_back"));
+    for (const auto& r : hook.records()) {
+        CHECK(r.body.at("type") == "resync.batch");
+    }
+}
+
 }  // TEST_SUITE
