@@ -268,7 +268,7 @@ TEST_CASE("a resync cut short by a crash is resumed by the next leader after its
     const std::string key = "reconcile:" + app;
     REQUIRE(wait_until([&] { return bridge.db.query("SELECT count(*) FROM schedule WHERE key = '" + key + "'") == "1"; },
                        10s));
-    REQUIRE(wait_until([&] {  // the first run, due at once, is over
+    REQUIRE(wait_until([&] {  // no run of it under way
         return bridge.db.query("SELECT count(*) FROM schedule_run WHERE key = '" + key + "' AND state = 'running'") == "0";
     }, 30s));
 
@@ -327,6 +327,38 @@ TEST_CASE("a resync cut short by a crash is resumed by the next leader after its
     CHECK(count(full, "orphans", "acted") == 1);
     REQUIRE(bridge.drained(30s));
     REQUIRE(wait_until([&] { return hook.held(ids[9]).has_value(); }, 10s));
+
+    // The admin API: the job with its default 5-hour period and next run, the run history (newest
+    // first) with the resumed run, durations and reports; a period of its own for this app.
+    const json::value schedules = json_of(bridge.call(bridge.admin, http::verb::get, "/admin/v1/schedules"));
+    bool scheduled = false;
+    for (const json::value& e : schedules.at("schedules").as_array()) {
+        if (e.at("key") == json::value(key)) {
+            scheduled = true;
+            CHECK(e.at("period_minutes").to_number<double>() == 300);
+            CHECK_FALSE(e.at("next_run_at").as_string().empty());
+        }
+    }
+    CHECK(scheduled);
+    const json::value history =
+        json_of(bridge.call(bridge.admin, http::verb::get, "/admin/v1/schedules/runs?key=" + key));
+    const json::array& runs_listed = history.at("runs").as_array();
+    REQUIRE(runs_listed.size() == 2);  // the resumed run and the full one
+    CHECK(runs_listed[0].at("state") == "succeeded");
+    CHECK(runs_listed[0].at("report").at("users").at("missing") == 1);
+    CHECK(runs_listed[0].at("duration_ms").to_number<double>() > 0);
+    CHECK(runs_listed[1].at("id").to_number<std::int64_t>() == std::stoll(run_id));
+    CHECK(runs_listed[1].at("resumed") == 1);
+    CHECK(runs_listed[1].at("report").as_object().contains("resumed_from"));
+    const Response hourly = bridge.call(bridge.admin, http::verb::patch, "/admin/v1/schedules/" + key,
+                                        R"({"period_minutes": 60})");
+    REQUIRE_MESSAGE(hourly.result_int() == 200, hourly.body());
+    const json::value changed = json_of(bridge.call(bridge.admin, http::verb::get, "/admin/v1/schedules"));
+    for (const json::value& e : changed.at("schedules").as_array()) {
+        if (e.at("key") == json::value(key)) {
+            CHECK(e.at("period_minutes").to_number<double>() == 60);
+        }
+    }
 }
 
 TEST_CASE("a dry resync of the tenant reports the three-way diff: directory to canonical to each app, per person") {
