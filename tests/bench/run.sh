@@ -430,8 +430,8 @@ fanout)
         scim_url="http://127.0.0.1:$fan_port/scim/v2"
         target_label="a second tenant of this bridge"
     fi
-    admin_call() {
-        python3 - "$fan_port" "$fan_admin" "$1" <<'PY'
+    admin_call() {  # BODY [ADMIN_TOKEN]: creates an app (default: in the fanout tenant); prints its id
+        python3 - "$fan_port" "${2:-$fan_admin}" "$1" <<'PY'
 import json, sys, urllib.request
 port, token, body = sys.argv[1], sys.argv[2], sys.argv[3]
 req = urllib.request.Request(f"http://127.0.0.1:{port}/admin/v1/apps", data=body.encode(),
@@ -439,8 +439,11 @@ req = urllib.request.Request(f"http://127.0.0.1:{port}/admin/v1/apps", data=body
 print(json.load(urllib.request.urlopen(req))["id"])
 PY
     }
-    admin_call '{"name":"webhook-app","connector":"webhook","webhook":{"url":"'"$sink_url"'","secrets":["'"$secret"'"]},"mapping":{"email":"[emails[primary eq true].value]","name":"Join(\" \", [name.givenName], [name.familyName])","login":"ToLower([userName])"}}' >/dev/null
-    admin_call '{"name":"scim-app","connector":"scim","scim":{"base_url":"'"$scim_url"'","token":"'"$target"'"},"mapping":{"userName":"[userName]","displayName":"[displayName]","emails":"[emails]","active":"[active]"}}' >/dev/null
+    create_apps() {  # SINK_URL SCIM_URL [ADMIN_TOKEN]: the webhook app and the SCIM app
+        admin_call '{"name":"webhook-app","connector":"webhook","webhook":{"url":"'"$1"'","secrets":["'"$secret"'"]},"mapping":{"email":"[emails[primary eq true].value]","name":"Join(\" \", [name.givenName], [name.familyName])","login":"ToLower([userName])"}}' "${3:-}" >/dev/null
+        admin_call '{"name":"scim-app","connector":"scim","scim":{"base_url":"'"$2"'","token":"'"$target"'"},"mapping":{"userName":"[userName]","displayName":"[displayName]","emails":"[emails]","active":"[active]"}}' "${3:-}" >/dev/null
+    }
+    create_apps "$sink_url" "$scim_url"
     section "Fan-out: $n user creates with two apps (webhook to fanout_sink + outbound SCIM to $target_label), 16 connections"
     user='{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"fan{seq}@example.com","externalId":"fan-{seq}","name":{"givenName":"Fan","familyName":"User {seq}"},"emails":[{"value":"fan{seq}@example.com","type":"work","primary":true}],"displayName":"Fan User {seq}","active":true}'
     t_start=$(date +%s.%N)
@@ -463,7 +466,49 @@ PY
         scim_stats=$(cat "$work/scim-sink.json")
     fi
     stats=$(psql "$DATABASE_URL" -qAt -F ' ' -c "SELECT a.name, count(*) FILTER (WHERE d.state = 'delivered'), count(*) FILTER (WHERE d.state <> 'delivered'), round(1000 * extract(epoch FROM percentile_cont(0.5) WITHIN GROUP (ORDER BY d.finished_at - d.created_at))::numeric, 1), round(1000 * extract(epoch FROM percentile_cont(0.99) WITHIN GROUP (ORDER BY d.finished_at - d.created_at))::numeric, 1) FROM delivery d JOIN app a ON a.id = d.app_id WHERE d.operation = 'create' GROUP BY a.name ORDER BY a.name")
-    python3 - "$t_start" "$t_end" "$(cat "$work/sink.json")" "$last_out" "$stats" "$scim_stats" >>"$results" <<'PY'
+    main_out=$last_out
+    # The machine's budget: each half alone. The same creates into a tenant without apps; then
+    # both apps created there, which enqueues a delivery of each of those users to each app (as for
+    # any app created in a populated tenant), delivered with no create running. If the two halves
+    # share the CPU linearly, a run doing C creates/s and D deliveries/s uses C/C_alone + D/D_alone
+    # of the machine; the fan-out run above checks that model, and the goal's share says whether
+    # the goal fits in this machine at all.
+    "$bin" tenant create fanout-alone >/dev/null
+    alone_admin=$("$bin" token create --tenant fanout-alone --kind admin | tail -n 1)
+    alone_idp=$("$bin" token create --tenant fanout-alone --kind idp --source okta | tail -n 1)
+    cpu_mark() { awk '/^cpu / {print $5 + $6, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9}' /proc/stat; }
+    mark0=$(cpu_mark)
+    run_case "POST /Users with no apps (the creates alone)" 16 --port "$fan_port" --token "$alone_idp" --method POST \
+        --path /scim/v2/Users --body "${user//fan/alone}" --requests "$n"
+    mark1=$(cpu_mark)
+    alone_out=$last_out
+    build/release/tests/fanout_sink --url-file "$work/alone-sink-url" --secret "$secret" --expect "$n" \
+        --timeout 600 >"$work/alone-sink.json" &
+    sink_pid=$!
+    for _ in $(seq 100); do [[ -s "$work/alone-sink-url" ]] && break; sleep 0.05; done
+    if [[ "$scim_target" == stub ]]; then
+        start_scim_sink "$target" "$work/alone-scim-url" "$work/alone-scim-sink.json"
+        trap 'kill "$sink_pid" "$scim_pid" 2>/dev/null; cleanup' EXIT
+    fi
+    alone_tenant=$("$pg_psql" "$DATABASE_URL" -qAtc "SELECT id FROM tenant WHERE name = 'fanout-alone'")
+    mark2=$(cpu_mark)
+    t_alone0=$(date +%s.%N)
+    create_apps "$(cat "$work/alone-sink-url")" "$scim_url" "$alone_admin"
+    for _ in $(seq 1200); do
+        left=$("$pg_psql" "$DATABASE_URL" -qAtc "SELECT count(*) FROM delivery WHERE tenant_id = '$alone_tenant' AND state IN ('pending', 'leased')")
+        [[ "$left" == 0 ]] && break
+        sleep 0.5
+    done
+    mark3=$(cpu_mark)
+    t_alone1=$("$pg_psql" "$DATABASE_URL" -qAtc "SELECT extract(epoch FROM max(finished_at)) FROM delivery WHERE tenant_id = '$alone_tenant'")
+    alone_delivered=$("$pg_psql" "$DATABASE_URL" -qAtc "SELECT count(*) FILTER (WHERE state = 'delivered') || ' ' || count(*) FROM delivery WHERE tenant_id = '$alone_tenant'")
+    wait "$sink_pid" || true
+    if [[ "$scim_target" == stub ]]; then
+        kill "$scim_pid"; wait "$scim_pid" || true
+        trap cleanup EXIT
+    fi
+    budget="$alone_out|$t_alone0 $t_alone1 $alone_delivered|$mark0 $mark1 $mark2 $mark3"
+    python3 - "$t_start" "$t_end" "$(cat "$work/sink.json")" "$main_out" "$stats" "$scim_stats" "$budget" >>"$results" <<'PY'
 import json, sys
 t0, t1, sink, bench, stats = float(sys.argv[1]), float(sys.argv[2]), json.loads(sys.argv[3]), json.loads(sys.argv[4]), sys.argv[5]
 scim = json.loads(sys.argv[6])
@@ -478,8 +523,25 @@ print(f"- Webhook sink: {sink['applied']} applied of {sink['requests']} requests
 if scim:
     print(f"- SCIM sink: holds {scim['users']} users; {scim['created']} created, {scim['conflicts']} conflicts, "
           f"{scim['bad_requests']} bad requests, {scim['unauthorized']} unauthorized; requests {scim['requests']}.")
+alone, drain, marks = sys.argv[7].split('|')
+alone = json.loads(alone)
+a0, a1, a_ok, a_all = drain.split()
+m = [float(x) for x in marks.split()]
+idle = lambda i: 100 * (m[4 * i + 2] - m[4 * i]) / max(1, m[4 * i + 3] - m[4 * i + 1])  # (idle, total) at 4 marks
+c_alone, c_main = alone['rps'], bench['rps']
+d_alone, d_main = int(a_ok) / (float(a1) - float(a0)), delivered / (t1 - t0)
+print(f"- The machine's budget, each half alone: creates into a tenant without apps {c_alone:.0f}/s "
+      f"(CPU idle {idle(0):.0f} %); then both apps created there, {a_ok} of {a_all} deliveries done with no create "
+      f"running in {float(a1) - float(a0):.1f} s = {d_alone:.0f} deliveries/s (CPU idle {idle(1):.0f} %).")
+print(f"  - This run's share of the machine by that measure: {c_main:.0f}/{c_alone:.0f} + {d_main:.0f}/{d_alone:.0f} "
+      f"= {c_main / c_alone + d_main / d_alone:.2f} (1.00: the two halves share the CPU linearly).")
+goal = 2000 / c_alone + 4000 / d_alone
+bound = idle(0) < 10 and idle(1) < 10  # both halves alone saturate the CPU: the shares are capacities
+print(f"  - The goal's share: 2000/{c_alone:.0f} + 4000/{d_alone:.0f} = {goal:.2f}"
+      + ("." if bound else f"; no bound on what the machine can do: a half alone left the CPU idle "
+         f"(deliveries are then held by the in-flight limits and latency, not the CPU)."))
 PY
-    tail -n 7 "$results"
+    tail -n 10 "$results"
     ;;
 resync)
     # Reconciliation at scale (issue 7): both apps hold every user (written directly: fanning
