@@ -248,26 +248,13 @@ std::string LifecycleService::claim_url(const std::string& invitation_id) const 
     return base + "/claim/" + claim_token(key_, invitation_id);
 }
 
-scim::Result<LifecycleService::Invited> LifecycleService::invite(const AccountRef& account, const std::string& actor) {
+scim::Result<std::optional<LifecycleService::Invited>> LifecycleService::invite_account(const AccountRef& account,
+                                                                                      const std::string& actor,
+                                                                                      bool first_only) {
     const std::string id = random_uuid();
+    bool moved_on = false;  // first_only, and not initiated any more once its row was locked
     auto outcome = store_.change_account(account, actor, [&](const AccountSnapshot& s) -> scim::Result<AccountPlan> {
-        auto policies = policies_of(s);
-        if (!policies) {
-            return policies.error();
-        }
-        return plan_invitation(s, settings_, *policies, id, key_, app_receives_events(s));
-    });
-    if (!outcome) {
-        return outcome.error();
-    }
-    return Invited{std::move(*outcome), claim_url(id), rfc3339_after(settings_.scaled(settings_.invitation_ttl))};
-}
-
-scim::Result<std::optional<LifecycleService::Invited>> LifecycleService::invite_entered(const AccountRef& account) {
-    const std::string id = random_uuid();
-    bool moved_on = false;  // not initiated any more when its row was locked
-    auto outcome = store_.change_account(account, "bridge", [&](const AccountSnapshot& s) -> scim::Result<AccountPlan> {
-        if (s.state != S::kInitiated) {
+        if (first_only && s.state != S::kInitiated) {
             moved_on = true;
             return conflict("the account is " + state_name(s.state) + " already");  // rolls back: nothing written
         }
@@ -285,6 +272,18 @@ scim::Result<std::optional<LifecycleService::Invited>> LifecycleService::invite_
     }
     return std::optional<Invited>(
         Invited{std::move(*outcome), claim_url(id), rfc3339_after(settings_.scaled(settings_.invitation_ttl))});
+}
+
+scim::Result<LifecycleService::Invited> LifecycleService::invite(const AccountRef& account, const std::string& actor) {
+    auto invited = invite_account(account, actor, false);
+    if (!invited) {
+        return invited.error();
+    }
+    return std::move(**invited);  // never nullopt: a resend is allowed
+}
+
+scim::Result<std::optional<LifecycleService::Invited>> LifecycleService::invite_entered(const AccountRef& account) {
+    return invite_account(account, "bridge", true);
 }
 
 scim::Result<AccountOutcome> LifecycleService::act(const AccountRef& account, AdminAction action,

@@ -239,6 +239,10 @@ public:
     LifecycleStore& store() const { return store_; }
 
 private:
+    // invite and invite_entered: nullopt when `first_only` and the account is not initiated.
+    scim::Result<std::optional<Invited>> invite_account(const AccountRef& account, const std::string& actor,
+                                                        bool first_only);
+
     LifecycleStore& store_;
     const SecretKey& key_;
     LifecycleSettings settings_;

@@ -43,6 +43,15 @@ void AttemptLimiter::failed(const std::string& client, Clock::time_point now) {
     it->second = std::max(it->second, now) + options_.refill;
 }
 
+std::string AttemptLimiter::client_of(const ip::address& peer, const Request& request) const {
+    std::string forwarded;  // every X-Forwarded-For line, in order, as one list
+    for (auto [it, end] = request.equal_range("X-Forwarded-For"); it != end; ++it) {
+        forwarded += forwarded.empty() ? "" : ",";
+        forwarded.append(it->value().data(), it->value().size());
+    }
+    return client_key(peer, forwarded, options_.trusted_proxies);
+}
+
 std::size_t AttemptLimiter::tracked() const {
     const std::lock_guard lock(mutex_);
     return full_at_.size();

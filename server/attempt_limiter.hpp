@@ -20,9 +20,11 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "server/address_policy.hpp"
+#include "server/http_types.hpp"
 
 namespace scimbridge::server {
 
@@ -34,9 +36,14 @@ public:
         std::size_t burst = 30;                  // failures before the first wait (0: no limit)
         std::chrono::milliseconds refill{10'000};  // one failure forgiven per this much time
         std::size_t max_clients = 100'000;
+        std::vector<Cidr> trusted_proxies;  // whose X-Forwarded-For names the client (client_key)
     };
 
-    explicit AttemptLimiter(Options options) : options_(options) {}
+    explicit AttemptLimiter(Options options) : options_(std::move(options)) {}
+
+    // The client of a request from `peer` with these X-Forwarded-For lines (client_key): worked
+    // out only for the requests the limiter guards, not for every request served.
+    std::string client_of(const boost::asio::ip::address& peer, const Request& request) const;
 
     // How long `client` must wait before its next attempt; zero when it may try now.
     std::chrono::seconds wait(const std::string& client, Clock::time_point now) const;

@@ -1,7 +1,6 @@
 #include "server/dispatcher.hpp"
 
 #include "db/database.hpp"
-#include "server/attempt_limiter.hpp"
 #include "server/log.hpp"
 #include "server/responses.hpp"
 
@@ -150,14 +149,8 @@ Response Dispatcher::handle(Request request, bool secure, const boost::asio::ip:
                                     keep_alive);
         } else {
             route_label = match.route->pattern;
-            std::string forwarded;  // every X-Forwarded-For line, in order, as one list
-            for (auto [it, end] = request.equal_range("X-Forwarded-For"); it != end; ++it) {
-                forwarded += forwarded.empty() ? "" : ",";
-                forwarded.append(it->value().data(), it->value().size());
-            }
-            const std::string client = client_key(peer, forwarded, trusted_proxies_);
             const RequestContext context{request,   request_id,   path,   query,
-                                         principal, match.params, secure, client};
+                                         principal, match.params, secure, peer};
             response = match.route->handler(context);
         }
     } catch (const db::DatabaseUnavailable& e) {

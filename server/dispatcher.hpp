@@ -14,7 +14,6 @@
 //      ▼
 //   metrics + one access-log line (route pattern, never the raw path or any credential)
 
-#include "server/address_policy.hpp"
 #include "server/credentials.hpp"
 #include "server/http_types.hpp"
 #include "server/metrics.hpp"
@@ -27,11 +26,8 @@ namespace scimbridge::server {
 
 class Dispatcher {
 public:
-    // trusted_proxies: the reverse proxies whose X-Forwarded-For names the client (client_key).
-    Dispatcher(const Router& router, Credentials& credentials, Metrics& metrics,
-               std::vector<Cidr> trusted_proxies = {})
-        : router_(router), credentials_(credentials), metrics_(metrics),
-          trusted_proxies_(std::move(trusted_proxies)) {}
+    Dispatcher(const Router& router, Credentials& credentials, Metrics& metrics)
+        : router_(router), credentials_(credentials), metrics_(metrics) {}
 
     // secure: the request arrived over TLS (for the URLs the response names); peer: the address
     // that connected.
@@ -42,7 +38,6 @@ private:
     const Router& router_;
     Credentials& credentials_;
     Metrics& metrics_;
-    std::vector<Cidr> trusted_proxies_;
 };
 
 // The request id to use: the client's X-Request-Id when it is 1..128 characters of

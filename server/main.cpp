@@ -597,11 +597,12 @@ int run_serve(const server::Config& config) {
                                                  server::ReconcileOptions{scim_base, config.outbound_deadline}));
     const server::LifecycleAdminHandler lifecycle_handler(lifecycle, schedule_store, directory_store,
                                                           [&scheduler] { scheduler.wake(); });
-    server::AttemptLimiter claim_limiter({config.claim_attempts, config.claim_attempt_refill});
+    server::AttemptLimiter claim_limiter(
+        {config.claim_attempts, config.claim_attempt_refill, 100'000, config.trusted_proxies});
     const server::ClaimHandler claim_handler(lifecycle, claim_limiter);
     const server::Router router(
         server::make_routes({health, scim_handler, &admin_handler, &lifecycle_handler, &claim_handler}));
-    server::Dispatcher dispatcher(router, credentials, metrics, config.trusted_proxies);
+    server::Dispatcher dispatcher(router, credentials, metrics);
 
     boost::asio::io_context ioc(static_cast<int>(config.io_threads));
     // A connection per worker: a worker never waits for a connection another worker holds.

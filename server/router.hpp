@@ -6,6 +6,8 @@
 #include "server/credentials.hpp"
 #include "server/http_types.hpp"
 
+#include <boost/asio/ip/address.hpp>
+
 #include <functional>
 #include <map>
 #include <optional>
@@ -32,7 +34,7 @@ struct RequestContext {
     const std::optional<Principal>& principal;
     PathParams params;
     bool secure = true;  // arrived over TLS
-    std::string_view client;  // the client's address as the attempt limiter keys it (client_key)
+    boost::asio::ip::address peer;  // the address that connected (a proxy's, behind one)
 };
 
 using Handler = std::function<Response(const RequestContext&)>;

@@ -111,7 +111,7 @@ std::string html_escape(std::string_view text) {
 
 template <class Attempt>
 Response ClaimHandler::limited(const RequestContext& ctx, Attempt&& attempt) const {
-    const std::string client(ctx.client);
+    const std::string client = limiter_.client_of(ctx.peer, ctx.request);
     if (const auto wait = limiter_.wait(client, AttemptLimiter::Clock::now()); wait.count() > 0) {
         return too_many(ctx, wait);
     }

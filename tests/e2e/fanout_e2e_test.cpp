@@ -432,6 +432,12 @@ TEST_CASE(
         REQUIRE(!events.empty());
         return events.back();
     };
+    // The app's last event for Ann: its type, and the account state it announced and left.
+    const auto told = [&](const FakeApp& app, const char* type, const char* now, const char* before) {
+        const json::object e = last(app, ann);
+        return e.at("type") == type && e.at("account").at("state") == now &&
+               e.at("account").at("previous_state") == before;
+    };
     const auto state = [&](const std::string& app_id) {
         const auto accounts = bridge.items("/admin/v1/accounts?app=" + app_id + "&user=" + ann);
         REQUIRE(accounts.size() == 1);
@@ -462,10 +468,7 @@ TEST_CASE(
         "Users", ann, R"([{"op":"replace","path":")" + department + R"(","value":"Finance"}])");
     REQUIRE(bridge.drained(10s));
     CHECK(state(sales_app) == "blocked");
-    const json::object left = last(sales, ann);
-    CHECK(left.at("type") == "user.deactivated");
-    CHECK(left.at("account").at("state") == "blocked");
-    CHECK(left.at("account").at("previous_state") == "initiated");
+    CHECK(told(sales, "user.deactivated", "blocked", "initiated"));
     CHECK(causes(sales_app) == "account.initiated:enter_scope,account.blocked:left_scope");
     CHECK(state(wiki_app) == "invited");
     for (const json::object& e : applied_for(wiki, ann)) {
@@ -478,10 +481,7 @@ TEST_CASE(
         "Groups", readers, R"([{"op":"remove","path":"members[value eq \")" + ann + R"(\"]"}])");
     REQUIRE(bridge.drained(10s));
     CHECK(state(wiki_app) == "blocked");
-    const json::object removed = last(wiki, ann);
-    CHECK(removed.at("type") == "user.deactivated");
-    CHECK(removed.at("account").at("state") == "blocked");
-    CHECK(removed.at("account").at("previous_state") == "invited");
+    CHECK(told(wiki, "user.deactivated", "blocked", "invited"));
     CHECK(applied_for(sales, ann).size() == sales_seen);
 
     // Added back: the wiki account is invited again (the state the block interrupted) and the
@@ -491,10 +491,7 @@ TEST_CASE(
                  R"([{"op":"add","path":"members","value":[{"value":")" + ann + R"("}]}])");
     REQUIRE(bridge.drained(10s));
     CHECK(state(wiki_app) == "invited");
-    const json::object readded = last(wiki, ann);
-    CHECK(readded.at("type") == "user.reactivated");
-    CHECK(readded.at("account").at("state") == "invited");
-    CHECK(readded.at("account").at("previous_state") == "blocked");
+    CHECK(told(wiki, "user.reactivated", "invited", "blocked"));
     CHECK(state(sales_app) == "blocked");  // still in Finance
 
     // Back in Sales: the sales account is initiated again (not active: it never was).
@@ -502,10 +499,7 @@ TEST_CASE(
         "Users", ann, R"([{"op":"replace","path":")" + department + R"(","value":"Sales"}])");
     REQUIRE(bridge.drained(10s));
     CHECK(state(sales_app) == "initiated");
-    const json::object back = last(sales, ann);
-    CHECK(back.at("type") == "user.reactivated");
-    CHECK(back.at("account").at("state") == "initiated");
-    CHECK(back.at("account").at("previous_state") == "blocked");
+    CHECK(told(sales, "user.reactivated", "initiated", "blocked"));
     CHECK(
         causes(sales_app) ==
         "account.initiated:enter_scope,account.blocked:left_scope,account.initiated:entered_scope");

@@ -1,4 +1,5 @@
 #include "server/address_policy.hpp"
+#include "tests/unit/server/addresses.hpp"
 
 #include <doctest/doctest.h>
 
@@ -10,15 +11,8 @@ using namespace scimbridge::server;  // NOLINT(google-build-using-namespace): te
 
 namespace {
 
-boost::asio::ip::address addr(const char* text) { return boost::asio::ip::make_address(text); }
-
-std::vector<Cidr> cidrs(std::initializer_list<const char*> texts) {
-    std::vector<Cidr> out;
-    for (const char* t : texts) {
-        out.push_back(parse_cidr(t).value());
-    }
-    return out;
-}
+using testing::addr;
+using testing::cidrs;
 
 }  // namespace
 

@@ -1,4 +1,5 @@
 #include "server/attempt_limiter.hpp"
+#include "tests/unit/server/addresses.hpp"
 
 #include <doctest/doctest.h>
 
@@ -10,15 +11,8 @@ using namespace std::chrono_literals;
 
 namespace {
 
-boost::asio::ip::address addr(const char* text) { return boost::asio::ip::make_address(text); }
-
-std::vector<Cidr> cidrs(std::initializer_list<const char*> texts) {
-    std::vector<Cidr> out;
-    for (const char* t : texts) {
-        out.push_back(parse_cidr(t).value());
-    }
-    return out;
-}
+using testing::addr;
+using testing::cidrs;
 
 const AttemptLimiter::Clock::time_point t0{};
 
