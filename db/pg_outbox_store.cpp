@@ -257,29 +257,23 @@ bool PgOutboxStore::complete(const mappers::DeliveryJob& job, const mappers::Com
     me.params = &p;
     std::unique_lock lock(mutex_);
     queued_.push_back(&me);
-    if (recording_) {
-        // Another thread records; it wakes this one when its completion is recorded, or when
-        // it is this thread's turn to record what is queued.
-        me.cv.wait(lock, [&] { return me.woken; });
-        if (me.error) {
-            std::rethrow_exception(me.error);
-        }
-        if (me.done) {
-            return *me.done;  // recorded by another thread
-        }
-        // Otherwise it is this thread's turn to record.
-    } else {
-        recording_ = true;
-    }
-    // This thread records (its own completion among what is queued, at most kMaxGroup at a
-    // time), waking each thread whose completion it recorded.
+    // A thread records when fewer than recorders_max_ statements are running: what is queued (its
+    // own completion among it, at most kMaxGroup at a time) in one statement. Otherwise it waits
+    // until its completion is recorded by another thread or a recorder's place frees.
     while (!me.done && !me.error) {
+        if (recorders_ >= recorders_max_ || queued_.empty()) {
+            me.cv.wait(lock, [&] { return me.woken; });
+            me.woken = false;
+            continue;
+        }
+        ++recorders_;
         const std::size_t n = std::min(queued_.size(), kMaxGroup);
         std::vector<Pending*> group(queued_.begin(), queued_.begin() + static_cast<std::ptrdiff_t>(n));
         queued_.erase(queued_.begin(), queued_.begin() + static_cast<std::ptrdiff_t>(n));
         lock.unlock();
         record(group);
         lock.lock();
+        --recorders_;
         for (Pending* item : group) {
             if (item != &me) {
                 item->woken = true;
@@ -287,12 +281,10 @@ bool PgOutboxStore::complete(const mappers::DeliveryJob& job, const mappers::Com
             }
         }
     }
-    // The next queued completion's thread records next; none: nobody records.
-    if (!queued_.empty()) {
+    // A recorder's place is free: the next queued completion's thread records next.
+    if (!queued_.empty() && recorders_ < recorders_max_) {
         queued_.front()->woken = true;
         queued_.front()->cv.notify_one();
-    } else {
-        recording_ = false;
     }
     lock.unlock();
     if (me.error) {

@@ -13,6 +13,7 @@
 
 #include <boost/json/object.hpp>
 
+#include <algorithm>
 #include <condition_variable>
 #include <deque>
 #include <exception>
@@ -27,7 +28,9 @@ inline constexpr const char* kOutboxChannel = "scim_bridge_outbox";
 
 class PgOutboxStore final : public mappers::OutboxStore {
 public:
-    explicit PgOutboxStore(Database& db) : db_(db) {}
+    // `recorders`: how many completion statements may run at once (each on its own connection).
+    explicit PgOutboxStore(Database& db, std::size_t recorders = 2)
+        : db_(db), recorders_max_(std::max<std::size_t>(1, recorders)) {}
 
     std::vector<mappers::DeliveryJob> claim(std::size_t max, std::chrono::milliseconds lease,
                                             std::size_t app_cap,
@@ -63,7 +66,8 @@ private:
     Database& db_;
     std::mutex mutex_;
     std::deque<Pending*> queued_;
-    bool recording_ = false;
+    const std::size_t recorders_max_;
+    std::size_t recorders_ = 0;  // completion statements running
 };
 
 }  // namespace scimbridge::db

@@ -284,6 +284,47 @@ TEST_CASE("at most app_cap deliveries of one app are leased, and excluded apps a
     CHECK(w.claim(10, 100, milliseconds(60000), {slow, fast}).empty());
 }
 
+TEST_CASE("an app's backlog due first never holds back another app's deliveries: each app gets its own free slots") {
+    // An app created in a populated tenant queues a delivery of every user at once. The claim took
+    // the first due rows of all apps, which were all that app's: it got its free slots and the
+    // other apps none, so one app's cap was all that was in flight.
+    OutboxWorld w;
+    for (int i = 0; i < 40; ++i) {
+        w.user(w.a, "backlog" + std::to_string(i));
+    }
+    const std::string first = w.app(w.a, "first");    // 40 deliveries, due first
+    const std::string second = w.app(w.a, "second");  // 40 more, due after them
+    w.t.query("UPDATE delivery SET next_at = next_at - interval '1 minute' WHERE app_id = '" + first + "'");
+    const auto per_app = [&](const std::vector<mappers::DeliveryJob>& jobs) {
+        std::map<std::string, int> n;
+        for (const auto& j : jobs) {
+            ++n[j.app_id];
+        }
+        return n;
+    };
+    auto jobs = w.claim(8, 4);
+    auto n = per_app(jobs);
+    CHECK(n[first] == 4);
+    CHECK(n[second] == 4);
+    // The oldest of each app, in due order within the app.
+    std::int64_t last_first = 0;
+    for (const auto& j : jobs) {
+        if (j.app_id == first) {
+            CHECK(j.id > last_first);
+            last_first = j.id;
+        }
+    }
+    CHECK(last_first == std::stoll(w.t.query("SELECT id FROM delivery WHERE app_id = '" + first +
+                                             "' ORDER BY next_at, id OFFSET 3 LIMIT 1")));
+    CHECK(w.claim(8, 4).empty());  // both apps' slots full
+    // One finishes: its slot goes to its app's next delivery.
+    const std::string freed = jobs.front().app_id;
+    REQUIRE(w.outbox.complete(jobs.front(), delivered()));
+    jobs = w.claim(8, 4);
+    REQUIRE(jobs.size() == 1);
+    CHECK(jobs[0].app_id == freed);
+}
+
 TEST_CASE("a resync's repairs get a quarter of an app's slots ahead of live changes, and all of them when idle") {
     OutboxWorld w;
     for (int i = 0; i < 48; ++i) {
