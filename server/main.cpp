@@ -323,8 +323,9 @@ int run_app(const server::Command& cmd, const server::Config& config) {
     if (cmd.action == "list") {
         for (const auto& app : apps.list_apps(tenant.id)) {
             const auto& d = app.definition;
-            std::cout << app.id << "\t" << d.at("name").as_string() << "\t"
-                      << d.at("connector").as_string() << "\t"
+            // As text: streaming a json::string writes it as JSON, quoted and escaped.
+            std::cout << app.id << "\t" << std::string_view(d.at("name").as_string()) << "\t"
+                      << std::string_view(d.at("connector").as_string()) << "\t"
                       << (app.enabled ? "enabled" : "disabled") << "\tversion " << app.version << "\n";
         }
         return 0;

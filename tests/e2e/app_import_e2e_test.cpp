@@ -109,6 +109,13 @@ TEST_CASE("app import of a YAML file stores the same apps as the equivalent JSON
     REQUIRE_MESSAGE(again.exit_code == 0, again.err);
     CHECK(again.out.find("updated app CRM") != std::string::npos);
     CHECK(stored_apps(db, "from-yaml") == from_json);
+
+    // `app list`: id, name, connector, enabled, version, tab-separated, the name as written.
+    const CliResult listed = run_cli({"app", "list", "--tenant", "from-yaml"}, env);
+    REQUIRE(listed.exit_code == 0);
+    CHECK(listed.out.find("\tCRM\twebhook\tenabled\tversion ") != std::string::npos);
+    CHECK(listed.out.find("\tWiki\tscim\tdisabled\tversion ") != std::string::npos);
+    CHECK(listed.out.find('"') == std::string::npos);
 }
 
 TEST_CASE("app import of a YAML file with an error imports nothing and names the line") {
