@@ -2,8 +2,8 @@
 // PostgreSQL implementation of mappers::OutboxStore: claiming, completing and rescheduling
 // deliveries through the functions of migration 0008, and the reads the delivery worker needs.
 // Completions are committed in groups: a worker that completes while another one's statement is
-// running queues its completion, and the next statement records every queued one (each still
-// fenced by its own lease token). Delivery bookkeeping commits asynchronously: a crash of
+// running queues its completion, and the next statement records what is queued (each still
+// fenced by its own lease token); two such statements run at once. Delivery bookkeeping commits asynchronously: a crash of
 // PostgreSQL may forget the last fraction of a second of it, and what it forgets is delivered
 // again (at least once; the event id stays the same), never lost. WAL order keeps a later
 // completion from surviving an earlier one.

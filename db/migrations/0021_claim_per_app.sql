@@ -5,7 +5,10 @@
 -- other app none, and the deliveries in flight were one app's cap (fan-out benchmark: 2,353
 -- deliveries/s with half the CPU idle, one sink idle while the other worked). Each lane's due
 -- index now leads with the app; the apps with pending rows are found by a skip scan of it (one
--- probe per such app), and each app's candidates by one range of it.
+-- probe per such app), and each app's candidates by one range of it. The two lanes' selections
+-- stay two statements: a partial index serves only a statement whose lane predicate is written
+-- out, not one taking the lane as a parameter. The list of full apps the old selections skipped
+-- goes: an app's free slots are worked out where its candidates are taken.
 CREATE INDEX delivery_due_live_app_idx ON delivery (app_id, next_at, id)
     WHERE state = 'pending' AND operation <> 'resync';
 CREATE INDEX delivery_due_repair_app_idx ON delivery (app_id, next_at, id)
@@ -78,3 +81,11 @@ SELECT scim_bridge_edit_function('scim_bridge_claim_deliveries(integer, interval
                    FOR UPDATE SKIP LOCKED) x
              ORDER BY x.next_at, x.id
              LIMIT p_limit) c;');
+
+SELECT scim_bridge_edit_function('scim_bridge_claim_deliveries(integer, interval, integer, uuid[])',
+'    SELECT coalesce(array_agg(b.a), ''{}'') INTO v_full
+      FROM unnest(v_busy_apps, v_busy_n) AS b(a, n) WHERE b.n >= p_app_cap;
+', '');
+SELECT scim_bridge_edit_function('scim_bridge_claim_deliveries(integer, interval, integer, uuid[])',
+'    v_full uuid[];
+', '');
