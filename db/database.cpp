@@ -2,6 +2,7 @@
 
 #include "db/database_impl.hpp"
 #include "db/migrations.hpp"
+#include "scim/resource_store.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -48,8 +49,27 @@ void Database::Impl::reconnect(soci::session& session) {
         if (&pool_.at(i) == &session) {
             slots_[i].statements.clear();
             slots_[i].conn = nullptr;
+            slots_[i].clock_value.clear();
         }
     }
+}
+
+void Database::Impl::set_clock(soci::session& session, PreparedSlot& slot) {
+    std::string now = options_.clock->now_rfc3339();
+    if (now == slot.clock_value) {
+        return;
+    }
+    PGconn* conn = native_connection(session);
+    const char* values[] = {now.c_str()};
+    PGresult* res = PQexecParams(conn, "SELECT set_config('scim_bridge.now', $1, false)", 1, nullptr, values,
+                                 nullptr, nullptr, 0);
+    const bool ok = PQresultStatus(res) == PGRES_TUPLES_OK;
+    const std::string error = ok ? "" : first_line(PQerrorMessage(conn));
+    PQclear(res);
+    if (!ok) {
+        throw DatabaseUnavailable("cannot set the injected clock on a connection: " + error);
+    }
+    slot.clock_value = std::move(now);
 }
 
 void Database::Impl::open_all() {

@@ -9,6 +9,10 @@
 #include <string>
 #include <vector>
 
+namespace scimbridge::scim {
+class Clock;
+}
+
 namespace scimbridge::db {
 
 // The database cannot be reached, or no connection was free within the lease timeout.
@@ -22,6 +26,11 @@ struct PoolOptions {
     std::size_t size = 8;
     std::chrono::milliseconds lease_timeout{5000};
     std::chrono::milliseconds statement_timeout{30000};
+    // The lifecycle's and the scheduler's clock (SQL scim_bridge_now(), migration 0022): each
+    // connection lent out first reads this clock's time. Absent (production), it is
+    // PostgreSQL's now(). Tests inject a manual clock, or a clock they move from outside the
+    // process (server::OffsetFileClock); either costs one statement per borrow the time changed.
+    std::shared_ptr<const scim::Clock> clock;
 };
 
 class Database {

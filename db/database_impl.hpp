@@ -32,6 +32,8 @@ struct PreparedSlot {
     // Statement texts can depend on client input (the shape of a filter); past this many the
     // rest run unprepared, so a client cannot grow the server's memory.
     static constexpr std::size_t kMaxStatements = 64;
+    // The clock time last given to this connection's scim_bridge.now (PoolOptions::clock).
+    std::string clock_value;
 };
 
 // A leased connection: the SOCI session and its prepared-statement cache.
@@ -75,6 +77,9 @@ public:
             if (!connected(session)) {
                 reconnect(session);
             }
+            if (options_.clock) {
+                set_clock(session, slots_[pos]);
+            }
             Connection connection{session, slots_[pos]};
             return fn(connection);
         } catch (const soci::soci_error& e) {
@@ -93,6 +98,7 @@ private:
     static bool connected(soci::session& session);
     void connect(soci::session& session);
     void reconnect(soci::session& session);
+    void set_clock(soci::session& session, PreparedSlot& slot);
 
     std::string dsn_;
     PoolOptions options_;

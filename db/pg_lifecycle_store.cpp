@@ -50,11 +50,11 @@ constexpr const char* kWriteState =
     "WITH o AS (UPDATE app_object SET state = :to, "
     "  state_before_block = CASE WHEN :to = 'blocked' AND state <> 'blocked' THEN state "
     "                            WHEN :to = 'blocked' THEN state_before_block END, "
-    "  blocked_at = CASE WHEN :to = 'blocked' AND state <> 'blocked' THEN now() "
+    "  blocked_at = CASE WHEN :to = 'blocked' AND state <> 'blocked' THEN scim_bridge_now() "
     "                    WHEN :to = 'blocked' THEN blocked_at END, "
     "  block_cause = CASE WHEN :to = 'blocked' AND state <> 'blocked' THEN :last_cause "
     "                     WHEN :to = 'blocked' THEN block_cause END, "
-    "  updated_at = now() "
+    "  updated_at = scim_bridge_now() "
     "  WHERE tenant_id = CAST(:t AS uuid) AND app_id = CAST(:a AS uuid) AND resource_id = CAST(:u AS uuid) "
     "  RETURNING 1) "
     "INSERT INTO audit_log (tenant_id, actor, action, app_id, resource_type, resource_id, detail) "
@@ -64,10 +64,10 @@ constexpr const char* kWriteState =
     "FROM jsonb_array_elements(CAST(:changes AS jsonb)) c WHERE EXISTS (SELECT 1 FROM o)";
 
 constexpr const char* kRevokeInvitations =
-    "WITH r AS (UPDATE invitation SET state = 'revoked', finished_at = now() "
+    "WITH r AS (UPDATE invitation SET state = 'revoked', finished_at = scim_bridge_now() "
     "  WHERE tenant_id = CAST(:t AS uuid) AND app_id = CAST(:a AS uuid) AND user_id = CAST(:u AS uuid) "
     "  AND state = 'open' RETURNING id), "
-    "m AS (UPDATE mail_outbox SET state = 'cancelled', finished_at = now() "
+    "m AS (UPDATE mail_outbox SET state = 'cancelled', finished_at = scim_bridge_now() "
     "  WHERE tenant_id = CAST(:t AS uuid) AND invitation_id IN (SELECT id FROM r) "
     "  AND state IN ('pending', 'leased') AND kind <> 'copy' RETURNING 1) "
     "SELECT (SELECT count(*) FROM r) + 0 * (SELECT count(*) FROM m)";
@@ -76,8 +76,8 @@ constexpr const char* kInsertInvitation =
     "WITH i AS (INSERT INTO invitation (tenant_id, id, app_id, user_id, token_hash, email, locale, "
     "  next_reminder_at, expires_at, created_by) "
     "  VALUES (CAST(:t AS uuid), CAST(:id AS uuid), CAST(:a AS uuid), CAST(:u AS uuid), :hash, :email, "
-    "  :locale, now() + CAST(:remind_ms AS bigint) * interval '1 millisecond', "
-    "  now() + CAST(:ttl_ms AS bigint) * interval '1 millisecond', :actor) RETURNING *), "
+    "  :locale, scim_bridge_now() + CAST(:remind_ms AS bigint) * interval '1 millisecond', "
+    "  scim_bridge_now() + CAST(:ttl_ms AS bigint) * interval '1 millisecond', :actor) RETURNING *), "
     "m AS (INSERT INTO mail_outbox (tenant_id, app_id, user_id, invitation_id, kind, recipient, locale) "
     "  SELECT i.tenant_id, i.app_id, i.user_id, i.id, 'invite', i.email, i.locale FROM i "
     "   WHERE i.email IS NOT NULL "
@@ -90,14 +90,14 @@ constexpr const char* kInsertInvitation =
     "SELECT (SELECT count(*) FROM i) + 0 * (SELECT count(*) FROM m) + 0 * (SELECT count(*) FROM a)";
 
 constexpr const char* kRevokeCodes =
-    "UPDATE access_code SET state = 'revoked', finished_at = now() "
+    "UPDATE access_code SET state = 'revoked', finished_at = scim_bridge_now() "
     "WHERE tenant_id = CAST(:t AS uuid) AND app_id = CAST(:a AS uuid) AND user_id = CAST(:u AS uuid) "
     "AND state = 'open' RETURNING 1";
 
 constexpr const char* kInsertCode =
     "WITH c AS (INSERT INTO access_code (tenant_id, id, app_id, user_id, code_hash, expires_at, created_by) "
     "  VALUES (CAST(:t AS uuid), CAST(:id AS uuid), CAST(:a AS uuid), CAST(:u AS uuid), :hash, "
-    "  now() + CAST(:ttl_ms AS bigint) * interval '1 millisecond', :actor) RETURNING *) "
+    "  scim_bridge_now() + CAST(:ttl_ms AS bigint) * interval '1 millisecond', :actor) RETURNING *) "
     "INSERT INTO audit_log (tenant_id, actor, action, app_id, resource_type, resource_id, detail) "
     "SELECT c.tenant_id, :actor, 'access_code.issued', c.app_id, 'User', c.user_id, "
     "  jsonb_build_object('access_code_id', c.id, 'expires_at', c.expires_at) FROM c RETURNING 1";
@@ -111,18 +111,18 @@ constexpr const char* kNotifyApp =
     "SELECT count(*) FROM (SELECT pg_notify('scim_bridge_outbox', '') FROM d LIMIT 1) n";
 
 constexpr const char* kClaimInvitation =
-    "WITH i AS (UPDATE invitation SET state = 'claimed', finished_at = now() "
-    "  WHERE token_hash = :hash AND state = 'open' AND expires_at > now() "
+    "WITH i AS (UPDATE invitation SET state = 'claimed', finished_at = scim_bridge_now() "
+    "  WHERE token_hash = :hash AND state = 'open' AND expires_at > scim_bridge_now() "
     "  RETURNING tenant_id, app_id, user_id, id), "
-    "m AS (UPDATE mail_outbox SET state = 'cancelled', finished_at = now() "
+    "m AS (UPDATE mail_outbox SET state = 'cancelled', finished_at = scim_bridge_now() "
     "  WHERE invitation_id IN (SELECT id FROM i) AND state IN ('pending', 'leased') AND kind <> 'copy' "
     "  RETURNING 1) "
     "SELECT tenant_id::text, app_id::text, user_id::text, id::text FROM i "
     "WHERE (SELECT count(*) FROM m) >= 0";
 
 constexpr const char* kRedeemCode =
-    "UPDATE access_code SET state = 'used', finished_at = now() "
-    "WHERE code_hash = :hash AND state = 'open' AND expires_at > now() "
+    "UPDATE access_code SET state = 'used', finished_at = scim_bridge_now() "
+    "WHERE code_hash = :hash AND state = 'open' AND expires_at > scim_bridge_now() "
     "RETURNING tenant_id::text, app_id::text, user_id::text, id::text";
 
 std::optional<mappers::AccountState> state_of(const json::object& o, const char* key) {
@@ -319,7 +319,7 @@ std::optional<mappers::ClaimView> PgLifecycleStore::view_invitation(const std::s
         "JOIN tenant t ON t.id = i.tenant_id "
         "JOIN app_object o ON o.tenant_id = i.tenant_id AND o.app_id = i.app_id AND o.resource_id = i.user_id "
         "JOIN scim_user u ON u.tenant_id = i.tenant_id AND u.id = i.user_id "
-        "WHERE i.token_hash = :hash AND i.state = 'open' AND i.expires_at > now() "
+        "WHERE i.token_hash = :hash AND i.state = 'open' AND i.expires_at > scim_bridge_now() "
         "AND o.state = 'invited' AND coalesce(u.active, true)";
     const auto row = db_.impl().with_connection([&](Connection& c) { return json_row(c, sql, Params{{"hash", token_hash}}); });
     if (!row) {
@@ -375,7 +375,7 @@ std::vector<mappers::SecretRow> PgLifecycleStore::open_invitations(const std::st
         "ORDER BY lower(u.user_name), i.id), '[]')::text "
         "FROM invitation i JOIN scim_user u ON u.tenant_id = i.tenant_id AND u.id = i.user_id "
         "WHERE i.tenant_id = CAST(:t AS uuid) AND i.app_id = CAST(:a AS uuid) AND i.state = 'open' "
-        "AND i.expires_at > now()";
+        "AND i.expires_at > scim_bridge_now()";
     return secret_rows(db_, sql, Params{{"t", tenant_id}, {"a", app_id}});
 }
 
@@ -391,7 +391,7 @@ std::vector<mappers::SecretRow> PgLifecycleStore::open_access_codes(const std::s
         "ORDER BY lower(u.user_name), k.id), '[]')::text "
         "FROM access_code k JOIN scim_user u ON u.tenant_id = k.tenant_id AND u.id = k.user_id "
         "WHERE k.tenant_id = CAST(:t AS uuid) AND k.app_id = CAST(:a AS uuid) AND k.state = 'open' "
-        "AND k.expires_at > now()";
+        "AND k.expires_at > scim_bridge_now()";
     return secret_rows(db_, sql, Params{{"t", tenant_id}, {"a", app_id}});
 }
 
@@ -448,8 +448,8 @@ bool PgLifecycleStore::set_invite_now(const std::string& tenant_id, const std::s
     }
     const char* sql =
         "WITH x AS (UPDATE app SET definition = jsonb_set(jsonb_set(definition, '{policies,invite}', "
-        "  '\"now\"', true), '{policies,invited_all_at}', to_jsonb(now()), true), "
-        "  version = version + 1, modified_at = now() "
+        "  '\"now\"', true), '{policies,invited_all_at}', to_jsonb(scim_bridge_now()), true), "
+        "  version = version + 1, modified_at = scim_bridge_now() "
         "  WHERE tenant_id = CAST(:t AS uuid) AND id = CAST(:a AS uuid) RETURNING tenant_id, id), "
         "a AS (INSERT INTO audit_log (tenant_id, actor, action, app_id, detail) "
         "  SELECT x.tenant_id, :actor, 'app.invite_all', x.id, '{}'::jsonb FROM x RETURNING 1) "
@@ -459,17 +459,17 @@ bool PgLifecycleStore::set_invite_now(const std::string& tenant_id, const std::s
 
 std::size_t PgLifecycleStore::expire_invitations(std::size_t limit) {
     const char* sql =
-        "WITH e AS (UPDATE invitation SET state = 'expired', finished_at = now() "
+        "WITH e AS (UPDATE invitation SET state = 'expired', finished_at = scim_bridge_now() "
         "  WHERE (tenant_id, id) IN (SELECT tenant_id, id FROM invitation WHERE state = 'open' "
-        "   AND expires_at <= now() ORDER BY expires_at LIMIT CAST(:n AS integer) FOR UPDATE SKIP LOCKED) "
+        "   AND expires_at <= scim_bridge_now() ORDER BY expires_at LIMIT CAST(:n AS integer) FOR UPDATE SKIP LOCKED) "
         "  RETURNING tenant_id, app_id, user_id, id), "
-        "m AS (UPDATE mail_outbox SET state = 'cancelled', finished_at = now() FROM e "
+        "m AS (UPDATE mail_outbox SET state = 'cancelled', finished_at = scim_bridge_now() FROM e "
         "  WHERE mail_outbox.tenant_id = e.tenant_id AND mail_outbox.invitation_id = e.id "
         "  AND mail_outbox.state IN ('pending', 'leased') AND mail_outbox.kind <> 'copy' RETURNING 1), "
         "moved AS (UPDATE app_object ob SET "
         "  state = CASE WHEN ob.state = 'invited' THEN 'initiated' ELSE ob.state END, "
         "  state_before_block = CASE WHEN ob.state_before_block = 'invited' THEN 'initiated' "
-        "                            ELSE ob.state_before_block END, updated_at = now() "
+        "                            ELSE ob.state_before_block END, updated_at = scim_bridge_now() "
         "  FROM e WHERE ob.tenant_id = e.tenant_id AND ob.app_id = e.app_id AND ob.resource_id = e.user_id "
         "  RETURNING ob.tenant_id, ob.app_id, ob.resource_id, ob.state, e.id AS invitation_id), "
         "a1 AS (INSERT INTO audit_log (tenant_id, actor, action, app_id, resource_type, resource_id, detail) "
@@ -495,7 +495,7 @@ std::size_t PgLifecycleStore::send_reminders(std::size_t limit, std::chrono::mil
         "  next_reminder_at = CASE WHEN i.reminders_sent = 0 "
         "   THEN i.created_at + CAST(:second_ms AS bigint) * interval '1 millisecond' END "
         "  WHERE (i.tenant_id, i.id) IN (SELECT tenant_id, id FROM invitation WHERE state = 'open' "
-        "   AND next_reminder_at <= now() AND expires_at > now() ORDER BY next_reminder_at "
+        "   AND next_reminder_at <= scim_bridge_now() AND expires_at > scim_bridge_now() ORDER BY next_reminder_at "
         "   LIMIT CAST(:n AS integer) FOR UPDATE SKIP LOCKED) "
         "  RETURNING i.*), "
         "m AS (INSERT INTO mail_outbox (tenant_id, app_id, user_id, invitation_id, kind, recipient, locale) "
@@ -515,10 +515,10 @@ std::size_t PgLifecycleStore::send_reminders(std::size_t limit, std::chrono::mil
 
 std::size_t PgLifecycleStore::purge_memberships(std::size_t limit, std::chrono::milliseconds window) {
     const char* sql =
-        "WITH p AS (UPDATE app_object o SET memberships_purged_at = now() "
+        "WITH p AS (UPDATE app_object o SET memberships_purged_at = scim_bridge_now() "
         "  WHERE (o.tenant_id, o.app_id, o.resource_id) IN (SELECT tenant_id, app_id, resource_id "
         "   FROM app_object WHERE state = 'blocked' AND memberships_purged_at IS NULL "
-        "   AND blocked_at <= now() - CAST(:window_ms AS bigint) * interval '1 millisecond' "
+        "   AND blocked_at <= scim_bridge_now() - CAST(:window_ms AS bigint) * interval '1 millisecond' "
         "   LIMIT CAST(:n AS integer) FOR UPDATE SKIP LOCKED) "
         "  RETURNING o.tenant_id, o.app_id, o.resource_id), "
         "a AS (INSERT INTO audit_log (tenant_id, actor, action, app_id, resource_type, resource_id, detail) "
@@ -538,7 +538,7 @@ std::size_t PgLifecycleStore::prune_deliveries(std::size_t limit, std::chrono::m
     const char* sql =
         "WITH d AS (DELETE FROM delivery WHERE id IN (SELECT id FROM delivery "
         "  WHERE state IN ('delivered', 'superseded', 'skipped') "
-        "  AND finished_at < now() - CAST(:retention_ms AS bigint) * interval '1 millisecond' "
+        "  AND finished_at < scim_bridge_now() - CAST(:retention_ms AS bigint) * interval '1 millisecond' "
         "  ORDER BY finished_at LIMIT CAST(:n AS integer)) RETURNING 1) "
         "SELECT count(*) FROM d";
     return count_of(db_, sql, Params{{"n", std::to_string(limit)}, {"retention_ms", millis(retention)}});
@@ -548,9 +548,9 @@ std::vector<mappers::InvitationMailJob> PgLifecycleStore::claim_mails(std::size_
                                                                       std::chrono::milliseconds lease) {
     const char* sql =
         "WITH c AS (UPDATE mail_outbox m SET state = 'leased', attempts = m.attempts + 1, "
-        "  lease_until = now() + CAST(:lease_ms AS bigint) * interval '1 millisecond' "
-        "  WHERE m.id IN (SELECT id FROM mail_outbox WHERE (state = 'pending' AND next_at <= now()) "
-        "   OR (state = 'leased' AND lease_until < now()) ORDER BY next_at, id "
+        "  lease_until = scim_bridge_now() + CAST(:lease_ms AS bigint) * interval '1 millisecond' "
+        "  WHERE m.id IN (SELECT id FROM mail_outbox WHERE (state = 'pending' AND next_at <= scim_bridge_now()) "
+        "   OR (state = 'leased' AND lease_until < scim_bridge_now()) ORDER BY next_at, id "
         "   LIMIT CAST(:n AS integer) FOR UPDATE SKIP LOCKED) RETURNING m.*) "
         "SELECT coalesce(json_agg(json_build_object('id', c.id, 'kind', c.kind, 'recipient', c.recipient, "
         " 'locale', coalesce(c.locale, ''), 'invitation_id', c.invitation_id, 'invitation_state', i.state, 'invitation_email', coalesce(i.email, ''), "
@@ -592,8 +592,8 @@ void PgLifecycleStore::finish_mail(std::int64_t id, const std::string& state, co
                                    std::chrono::milliseconds retry_in) {
     const char* sql =
         "WITH m AS (UPDATE mail_outbox SET state = :state, lease_until = NULL, "
-        "  last_error = nullif(:error, ''), next_at = now() + CAST(:retry_ms AS bigint) * interval '1 millisecond', "
-        "  finished_at = CASE WHEN :state IN ('sent', 'cancelled', 'dead') THEN now() END "
+        "  last_error = nullif(:error, ''), next_at = scim_bridge_now() + CAST(:retry_ms AS bigint) * interval '1 millisecond', "
+        "  finished_at = CASE WHEN :state IN ('sent', 'cancelled', 'dead') THEN scim_bridge_now() END "
         "  WHERE id = CAST(:id AS bigint) AND state = 'leased' RETURNING *) "
         "INSERT INTO audit_log (tenant_id, actor, action, app_id, resource_type, resource_id, detail) "
         "SELECT m.tenant_id, 'bridge', 'mail.' || m.state, m.app_id, 'User', m.user_id, "

@@ -22,7 +22,7 @@ constexpr const char* kEntryJson =
     "json_build_object('key', s.key, 'kind', s.kind, 'tenant_id', s.tenant_id, 'subject_id', s.subject_id, "
     "'period_ms', s.period_ms, 'enabled', s.enabled, "
     "'next_run_at', to_char(s.next_run_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), "
-    "'due', s.next_run_at <= now(), 'dry_run_requested', coalesce((s.options->>'dry_run')::boolean, false), "
+    "'due', s.next_run_at <= scim_bridge_now(), 'dry_run_requested', coalesce((s.options->>'dry_run')::boolean, false), "
     "'last_run_id', s.last_run_id)";
 
 constexpr const char* kRunJson =
@@ -94,7 +94,7 @@ void PgScheduleStore::ensure_jobs(std::chrono::milliseconds lifecycle_period,
         "a AS (INSERT INTO schedule (key, kind, tenant_id, subject_id, period_ms, next_run_at) "
         "  SELECT 'reconcile:' || a.id, 'reconcile', a.tenant_id, a.id, "
         "   coalesce(t.resync_period_ms, CAST(:dp AS bigint)), "
-        "   now() + coalesce(t.resync_period_ms, CAST(:dp AS bigint)) * interval '1 millisecond' "
+        "   scim_bridge_now() + coalesce(t.resync_period_ms, CAST(:dp AS bigint)) * interval '1 millisecond' "
         "  FROM app a JOIN tenant t ON t.id = a.tenant_id WHERE a.enabled "
         "  ON CONFLICT (key) DO NOTHING RETURNING 1), "
         "d AS (INSERT INTO schedule (key, kind, tenant_id, subject_id, period_ms) "
@@ -164,9 +164,9 @@ void PgScheduleStore::mark_resumed(std::int64_t run_id) {
 
 std::optional<mappers::ScheduleRun> PgScheduleStore::start_run(const std::string& key, bool force) {
     const std::string sql = std::string(
-        "WITH s AS (UPDATE schedule SET next_run_at = now() + period_ms * interval '1 millisecond', "
+        "WITH s AS (UPDATE schedule SET next_run_at = scim_bridge_now() + period_ms * interval '1 millisecond', "
         "  options = options - 'dry_run' "
-        "  WHERE key = :key AND enabled AND (CAST(:force AS boolean) OR next_run_at <= now()) "
+        "  WHERE key = :key AND enabled AND (CAST(:force AS boolean) OR next_run_at <= scim_bridge_now()) "
         "  AND NOT EXISTS (SELECT 1 FROM schedule_run r WHERE r.key = :key AND r.state = 'running') "
         "  RETURNING key, kind, tenant_id, subject_id, coalesce((options->>'dry_run')::boolean, false) AS dry, "
         "  (SELECT coalesce((o.options->>'dry_run')::boolean, false) FROM schedule o WHERE o.key = :key) AS was_dry), "
@@ -198,7 +198,7 @@ void PgScheduleStore::finish_run(std::int64_t run_id, bool succeeded, const json
                                  const std::string& error) {
     db_.impl().with_connection([&](Connection& c) {
         query_row(c,
-                  "UPDATE schedule_run SET state = :state, finished_at = now(), report = CAST(:report AS jsonb), "
+                  "UPDATE schedule_run SET state = :state, finished_at = scim_bridge_now(), report = CAST(:report AS jsonb), "
                   "error = nullif(:error, '') WHERE id = CAST(:id AS bigint) RETURNING 1",
                   Params{{"id", std::to_string(run_id)},
                          {"state", succeeded ? "succeeded" : "failed"},
@@ -213,7 +213,7 @@ mappers::RowPage PgScheduleStore::runs(const std::string& tenant_id, const mappe
         " r.dry_run, r.state, r.resumed, "
         " to_char(r.started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') AS started_at, "
         " to_char(r.finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') AS finished_at, "
-        " extract(epoch FROM (coalesce(r.finished_at, now()) - r.started_at)) * 1000 AS duration_ms, "
+        " extract(epoch FROM (coalesce(r.finished_at, scim_bridge_now()) - r.started_at)) * 1000 AS duration_ms, "
         " r.report, r.error FROM schedule_run r "
         " WHERE (r.tenant_id = CAST(:t AS uuid) OR r.tenant_id IS NULL) "
         " AND (CAST(:key AS text) IS NULL OR r.key = :key) "
@@ -241,7 +241,7 @@ scim::Result<void> PgScheduleStore::configure(const std::string& tenant_id, cons
         "WITH s AS (UPDATE schedule SET period_ms = coalesce(CAST(:p AS bigint), period_ms), "
         "  enabled = coalesce(CAST(:e AS boolean), enabled), "
         "  next_run_at = CASE WHEN CAST(:p AS bigint) IS NULL THEN next_run_at "
-        "   ELSE least(next_run_at, now() + CAST(:p AS bigint) * interval '1 millisecond') END "
+        "   ELSE least(next_run_at, scim_bridge_now() + CAST(:p AS bigint) * interval '1 millisecond') END "
         "  WHERE key = :key AND tenant_id = CAST(:t AS uuid) RETURNING key, period_ms, enabled), "
         "a AS (INSERT INTO audit_log (tenant_id, actor, action, detail) SELECT CAST(:t AS uuid), :actor, "
         "  'schedule.configure', jsonb_build_object('key', s.key, 'period_ms', s.period_ms, 'enabled', s.enabled) "
@@ -264,7 +264,7 @@ void PgScheduleStore::configure_tenant(const std::string& tenant_id, std::chrono
     const char* sql =
         "WITH t AS (UPDATE tenant SET resync_period_ms = CAST(:p AS bigint) WHERE id = CAST(:t AS uuid) RETURNING id), "
         "s AS (UPDATE schedule SET period_ms = CAST(:p AS bigint), "
-        "  next_run_at = least(next_run_at, now() + CAST(:p AS bigint) * interval '1 millisecond') "
+        "  next_run_at = least(next_run_at, scim_bridge_now() + CAST(:p AS bigint) * interval '1 millisecond') "
         "  WHERE tenant_id = CAST(:t AS uuid) AND kind IN ('directory', 'reconcile') RETURNING 1), "
         "a AS (INSERT INTO audit_log (tenant_id, actor, action, detail) SELECT t.id, :actor, "
         "  'schedule.configure_tenant', jsonb_build_object('period_ms', CAST(:p AS bigint)) FROM t RETURNING 1) "
@@ -287,7 +287,7 @@ std::optional<std::chrono::milliseconds> PgScheduleStore::tenant_period(const st
 scim::Result<void> PgScheduleStore::request_run(const std::string& tenant_id, const std::string& key, bool dry_run,
                                                 const std::string& actor) {
     const char* sql =
-        "WITH s AS (UPDATE schedule SET next_run_at = now(), "
+        "WITH s AS (UPDATE schedule SET next_run_at = scim_bridge_now(), "
         "  options = CASE WHEN CAST(:dry AS boolean) THEN options || '{\"dry_run\": true}' ELSE options - 'dry_run' END "
         "  WHERE key = :key AND tenant_id = CAST(:t AS uuid) RETURNING key), "
         "a AS (INSERT INTO audit_log (tenant_id, actor, action, detail) SELECT CAST(:t AS uuid), :actor, "

@@ -206,6 +206,7 @@ const std::vector<std::pair<std::string, Setter>>& setters() {
              c.time_scale = scale;
              return std::nullopt;
          }},
+        {"test_clock_file", string_setter(&Config::test_clock_file)},
         {"secret_key_file", string_setter(&Config::secret_key_file)},
         {"scheduler", bool_setter(&Config::scheduler, "scheduler")},
         {"scheduler_tick_ms", millis_setter(&Config::scheduler_tick, 10, 60'000, "scheduler_tick_ms")},

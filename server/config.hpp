@@ -101,6 +101,7 @@ struct Config {
     std::string outbound_ca_file;                   // CA bundle for outbound TLS (default: system)
     // Lifecycle and schedules (DESIGN §5, §7).
     double time_scale = 1.0;                // tests shrink lifecycle windows and schedule periods
+    std::string test_clock_file;            // tests move the lifecycle's clock by an offset in this file
     std::string secret_key_file;            // claim tokens and access codes; default <data_dir>/secret.key
     bool scheduler = true;                  // take part in the scheduler's leader election
     std::chrono::milliseconds scheduler_tick{1'000};

@@ -4,14 +4,42 @@
 #include "server/credentials.hpp"
 
 #include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
 
 namespace scimbridge::server {
 
-std::string SystemClock::now_rfc3339() const {
+namespace {
+
+std::string rfc3339_after(std::chrono::microseconds offset) {
     const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
-                            std::chrono::system_clock::now().time_since_epoch())
+                            std::chrono::system_clock::now().time_since_epoch() + offset)
                             .count();
     return scim::format_datetime_millis(micros).value_or("1970-01-01T00:00:00.000Z");
+}
+
+}  // namespace
+
+std::string SystemClock::now_rfc3339() const { return rfc3339_after(std::chrono::microseconds(0)); }
+
+double OffsetFileClock::offset_seconds() const {
+    std::ifstream in(path_);
+    std::string text;
+    if (!in || !std::getline(in, text)) {
+        return 0;
+    }
+    char* end = nullptr;
+    const double seconds = std::strtod(text.c_str(), &end);
+    // About ±300 years: beyond that the time no longer formats.
+    if (end == text.c_str() || !std::isfinite(seconds) || std::abs(seconds) > 1e10) {
+        return 0;
+    }
+    return seconds;
+}
+
+std::string OffsetFileClock::now_rfc3339() const {
+    return rfc3339_after(std::chrono::microseconds(static_cast<std::int64_t>(offset_seconds() * 1e6)));
 }
 
 std::string RandomIdGenerator::next_id() {

@@ -106,6 +106,14 @@ struct DatabaseHandle {
     std::string dsn;
 };
 
+db::PoolOptions pool_options(const server::Config& config, std::size_t size) {
+    db::PoolOptions options{size, config.db_lease_timeout, config.db_statement_timeout, nullptr};
+    if (!config.test_clock_file.empty()) {
+        options.clock = std::make_shared<server::OffsetFileClock>(config.test_clock_file);
+    }
+    return options;
+}
+
 DatabaseHandle open_database(const server::Config& config, std::size_t pool_size,
                              bool serving = false) {
     DatabaseHandle handle;
@@ -121,8 +129,7 @@ DatabaseHandle open_database(const server::Config& config, std::size_t pool_size
                                {"started_here", handle.embedded->started_here()}});
         }
         handle.dsn = dsn;
-        handle.database = db::Database::open(
-            dsn, {pool_size, config.db_lease_timeout, config.db_statement_timeout});
+        handle.database = db::Database::open(dsn, pool_options(config, pool_size));
         const db::MigrationReport report = db::migrate(*handle.database);
         if (!report.applied.empty()) {
             server::log::info("migrations applied",
@@ -138,7 +145,7 @@ DatabaseHandle open_database(const server::Config& config, std::size_t pool_size
 std::unique_ptr<db::Database> open_pool(const DatabaseHandle& handle, const server::Config& config,
                                         std::size_t size) {
     try {
-        return db::Database::open(handle.dsn, {size, config.db_lease_timeout, config.db_statement_timeout});
+        return db::Database::open(handle.dsn, pool_options(config, size));
     } catch (const std::exception& e) {
         fail(e.what());
     }
@@ -453,6 +460,12 @@ int run_serve(const server::Config& config) {
         }
     } catch (const std::exception& e) {
         fail(e.what());
+    }
+    if (!config.test_clock_file.empty()) {
+        server::log::warn("the lifecycle's and the scheduler's clock is moved by the offset in a file "
+                          "(test_clock_file): for tests only",
+                          {{"file", config.test_clock_file},
+                           {"offset_seconds", server::OffsetFileClock(config.test_clock_file).offset_seconds()}});
     }
 
     db::PgTenancyStore tenancy(database);

@@ -1,7 +1,8 @@
-// The account lifecycle end to end (DESIGN §5, §7): the real server with a scaled clock
-// (time_scale 2e-5: 7 days are 12 s), a fake SMTP relay and a fake webhook app. Invitations are
-// mailed and announced, reminded on day 3 and 5 and expire on day 7; claims race; access codes;
-// approvals, the first-login callback, admin block/unblock/delete; the reactivation window.
+// The account lifecycle end to end (DESIGN §5, §7): the real server with a fake SMTP relay and a
+// fake webhook app, its clock either moved by the test (test_clock_file: days pass in one step)
+// or scaled (time_scale 2e-5: 7 days are 12 s). Invitations are mailed and announced, reminded on
+// day 3 and 5 and expire on day 7; claims race; access codes; approvals, the first-login
+// callback, admin block/unblock/delete; the reactivation window.
 #include "mappers/webhook_signature.hpp"
 #include "tests/e2e/bridge.hpp"
 #include "tests/e2e/harness.hpp"
@@ -15,6 +16,7 @@
 #include <atomic>
 #include <map>
 #include <csignal>
+#include <fstream>
 #include <set>
 #include <thread>
 
@@ -32,6 +34,25 @@ constexpr const char* kSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 std::vector<std::string> lifecycle_args(const FakeSmtp& smtp) {
     std::vector<std::string> args = fanout_args();
     args.insert(args.end(), {"--time-scale", "0.00002", "--scheduler-tick-ms", "100", "--lifecycle-interval-ms",
+                             "100", "--smtp-url", smtp.url(), "--smtp-from", "bridge@acme.test"});
+    return args;
+}
+
+// The lifecycle's clock moved by the test: unscaled days, the bridge's time the real time plus the
+// offset the test writes.
+struct MovedClock {
+    TempDir dir;
+    std::string file = dir.path() + "/clock-offset";
+    MovedClock() { set_days(0); }
+    void set_days(double days) const {
+        std::ofstream out(file, std::ios::trunc);
+        out << std::fixed << days * 86'400.0 << "\n";
+    }
+};
+
+std::vector<std::string> moved_clock_args(const FakeSmtp& smtp, const MovedClock& clock) {
+    std::vector<std::string> args = fanout_args();
+    args.insert(args.end(), {"--test-clock-file", clock.file, "--scheduler-tick-ms", "100", "--lifecycle-interval-ms",
                              "100", "--smtp-url", smtp.url(), "--smtp-from", "bridge@acme.test"});
     return args;
 }
@@ -98,10 +119,12 @@ Response post_page(Bridge& bridge, const std::string& path, const std::string& f
 
 TEST_SUITE("e2e.lifecycle") {
 
-TEST_CASE("invite now: the link is mailed and announced, reminded on day 3 and 5, and expires on day 7") {
+TEST_CASE("invite now: the link is mailed and announced, reminded on day 3 and 5, and expires on day 7, "
+          "none of them a minute early (the test moves the clock)") {
     FakeSmtp smtp;
     FakeApp app(signed_app());
-    Bridge bridge(lifecycle_args(smtp));
+    MovedClock clock;
+    Bridge bridge(moved_clock_args(smtp, clock));
     json::object extra = policies("now", "on_claim");
     extra["policies"].as_object()["copy_to"] = "it@acme.test";
     const std::string app_id = bridge.create_app(webhook_app("Wiki", app_url(app), kSecret, extra));
@@ -129,7 +152,18 @@ TEST_CASE("invite now: the link is mailed and announced, reminded on day 3 and 5
     const std::string token = path.substr(7);
     CHECK(bridge.db.query("SELECT count(*) FROM invitation WHERE token_hash = '" + token + "'") == "0");
 
-    // Day 3 and day 5 (5.2 s and 8.6 s here): two reminders by mail and to the app.
+    // A minute before day 3 nothing is due (the lifecycle job runs every 100 ms); on day 3 and
+    // day 5, a reminder by mail and to the app.
+    const double minute = 1.0 / 1440;
+    clock.set_days(3 - minute);
+    std::this_thread::sleep_for(1s);
+    CHECK(smtp.messages().size() == 2);
+    clock.set_days(3 + minute / 60);
+    REQUIRE(smtp.wait_for_messages(3, 20s));
+    clock.set_days(5 - minute);
+    std::this_thread::sleep_for(1s);
+    CHECK(smtp.messages().size() == 3);
+    clock.set_days(5 + minute / 60);
     REQUIRE(smtp.wait_for_messages(4, 20s));
     CHECK(mail_text(smtp.messages()[2]).find(path) != std::string::npos);
     CHECK(mail_text(smtp.messages()[3]).find(path) != std::string::npos);
@@ -138,18 +172,26 @@ TEST_CASE("invite now: the link is mailed and announced, reminded on day 3 and 5
     CHECK(event_types(app, ann)[3] == "account.invitation_reminder");
 
     // Day 7: the link expires, the account is initiated again, the app hears of it.
+    clock.set_days(7 - minute);
+    std::this_thread::sleep_for(1s);
+    CHECK(account_state(bridge, app_id, ann) == "invited");
+    CHECK(get_page(bridge, path).result_int() == 200);  // the link still works a minute before
+    clock.set_days(7 + minute / 60);
     REQUIRE(wait_until([&] { return account_state(bridge, app_id, ann) == "initiated"; }, 20s));
     CHECK(bridge.db.query("SELECT state FROM invitation") == "expired");
     CHECK(bridge.db.query("SELECT count(*) FROM audit_log WHERE action = 'invitation.expired'") == "1");
     REQUIRE(wait_until([&] { return event_types(app, ann).size() >= 5; }, 20s));
     CHECK(event_types(app, ann)[4] == "account.invitation_expired");
-    // None came early: in PostgreSQL's clock, days after the invitation was made (a day is
-    // 86,400 s × the time scale 0.00002 = 1.728 s here).
+    // Each came when due, in the bridge's clock: days after the invitation was made (the
+    // test's own steps take seconds; a hundredth of a day is 864 s).
     const auto days_after = [&](const std::string& action, int nth) {
         return std::stod(bridge.db.query(
-            "SELECT extract(epoch FROM l.at - i.created_at) / 1.728 FROM audit_log l, invitation i "
+            "SELECT extract(epoch FROM l.at - i.created_at) / 86400 FROM audit_log l, invitation i "
             "WHERE l.action = '" + action + "' ORDER BY l.id OFFSET " + std::to_string(nth) + " LIMIT 1"));
     };
+    CHECK(days_after("invitation.reminder", 0) == doctest::Approx(3.0).epsilon(0.01 / 3));
+    CHECK(days_after("invitation.reminder", 1) == doctest::Approx(5.0).epsilon(0.01 / 5));
+    CHECK(days_after("invitation.expired", 0) == doctest::Approx(7.0).epsilon(0.01 / 7));
     CHECK(days_after("invitation.reminder", 0) >= 3.0);
     CHECK(days_after("invitation.reminder", 1) >= 5.0);
     CHECK(days_after("invitation.expired", 0) >= 7.0);

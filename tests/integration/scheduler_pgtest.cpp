@@ -4,6 +4,7 @@
 #include "mappers/schedule.hpp"
 #include "server/metrics.hpp"
 #include "server/scheduler.hpp"
+#include "tests/support/manual_clock.hpp"
 #include "tests/support/pg_test_database.hpp"
 
 #include <doctest/doctest.h>
@@ -152,6 +153,98 @@ TEST_CASE("a job runs at its period, never overlaps itself, and a slow run delay
         "FROM schedule_run WHERE key = 'lifecycle') r WHERE prev_start IS NOT NULL");
     CHECK(gaps.substr(0, 4) == "0 0 ");
     CHECK(t.query("SELECT count(*) FROM schedule_run WHERE key = 'lifecycle' AND state <> 'succeeded'") == "0");
+}
+
+TEST_CASE("with an injected clock an app's resync runs every 5 hours of that clock: not before, once when due, "
+          "a run outlasting its period is not stacked, a clock set back runs nothing early") {
+    using namespace std::chrono;
+    PgTestDatabase t;
+    // 2026-01-01T00:00:00Z
+    auto clock = std::make_shared<tests::ManualClock>(std::int64_t{1'767'225'600} * 1'000'000);
+    db::PoolOptions pool{2};
+    pool.clock = clock;
+    auto database = db::Database::open(t.dsn(), pool);
+    db::migrate(*database);
+    t.query("INSERT INTO tenant (id, name) VALUES ('00000000-0000-4000-8000-000000000001', 'acme')");
+    t.query("INSERT INTO app (tenant_id, id, name, connector, definition, groups) VALUES "
+            "('00000000-0000-4000-8000-000000000001', '00000000-0000-4000-8000-0000000000a1', 'Wiki', "
+            "'webhook', '{}', false)");
+    db::PgScheduleStore store(*database, t.dsn());
+    server::Scheduler::Options options;
+    options.tick = milliseconds(20);
+    options.lifecycle_period = hours(24);
+    options.resync_period = hours(5);  // unscaled: the test moves the clock instead
+    server::Scheduler scheduler(store, options);
+    std::atomic<int> runs{0}, inside{0}, most_inside{0};
+    std::atomic<bool> hold_second{true};
+    scheduler.add_job(mappers::kReconcileJob, [&](server::JobContext& job) -> scim::Result<boost::json::object> {
+        const int now_inside = ++inside;
+        int seen = most_inside.load();
+        while (now_inside > seen && !most_inside.compare_exchange_weak(seen, now_inside)) {
+        }
+        if (++runs == 2) {
+            while (hold_second.load() && job.keep_going()) {
+                std::this_thread::sleep_for(milliseconds(5));
+            }
+        }
+        --inside;
+        return boost::json::object{};
+    });
+    const auto wait_for_runs = [&](int n) {
+        const auto until = steady_clock::now() + seconds(20);
+        while (runs.load() < n && steady_clock::now() < until) {
+            std::this_thread::sleep_for(milliseconds(10));
+        }
+        return runs.load();
+    };
+    const auto settle = [] { std::this_thread::sleep_for(milliseconds(400)); };  // 20 ticks
+    const auto started = [&](int nth) {
+        return t.query("SELECT to_char(started_at AT TIME ZONE 'UTC', 'MM-DD HH24:MI') FROM schedule_run "
+                       "WHERE key LIKE 'reconcile:%' ORDER BY id OFFSET " + std::to_string(nth) + " LIMIT 1");
+    };
+    const auto next_run = [&] {
+        return t.query("SELECT to_char(next_run_at AT TIME ZONE 'UTC', 'MM-DD HH24:MI') FROM schedule "
+                       "WHERE kind = 'reconcile'");
+    };
+
+    scheduler.start();
+    settle();
+    CHECK(runs.load() == 0);
+    CHECK(next_run() == "01-01 05:00");  // a new app's first resync is a period away
+    clock->advance(hours(4) + minutes(59));
+    settle();
+    CHECK(runs.load() == 0);
+    clock->advance(minutes(2));  // 05:01
+    CHECK(wait_for_runs(1) == 1);
+    settle();
+    CHECK(runs.load() == 1);
+    CHECK(started(0) == "01-01 05:01");
+    CHECK(next_run() == "01-01 10:01");
+
+    clock->advance(hours(5));  // 10:01: the second run starts and is held
+    CHECK(wait_for_runs(2) == 2);
+    clock->advance(hours(12));  // 22:01: two periods pass while it runs
+    settle();
+    CHECK(runs.load() == 2);
+    CHECK(inside.load() == 1);
+    hold_second = false;
+    // The missed periods make one run, at once, not a backlog of them.
+    CHECK(wait_for_runs(3) == 3);
+    settle();
+    CHECK(runs.load() == 3);
+    CHECK(started(2) == "01-01 22:01");
+    CHECK(next_run() == "01-02 03:01");
+
+    // The clock set back ten minutes (an NTP step): nothing runs early.
+    clock->advance(-minutes(10));
+    clock->advance(hours(5));  // 02:51 the next day
+    settle();
+    CHECK(runs.load() == 3);
+    clock->advance(minutes(11));
+    CHECK(wait_for_runs(4) == 4);
+    scheduler.stop();
+    CHECK(most_inside.load() == 1);
+    CHECK(t.query("SELECT count(*) FROM schedule_run WHERE state <> 'succeeded'") == "0");
 }
 
 TEST_CASE("a scheduled run's thread is niced by job_nice, so a resync yields the CPU to requests") {
