@@ -512,4 +512,74 @@ TEST_CASE(
     CHECK(bridge.items("/admin/v1/deliveries?state=dead").empty());
 }
 
+TEST_CASE("a group scope takes the members of nested groups: a subgroup added brings its members in, "
+          "its removal blocks them, a member of both stays") {
+    Bridge bridge;
+    const std::string secret = scimbridge::mappers::generate_webhook_secret();
+    FakeApp wiki(FakeAppOptions{.secrets = {secret}});
+    const auto group = [&](const std::string& name) {
+        const Response r = bridge.call(bridge.idp, http::verb::post, "/scim/v2/Groups",
+                                       R"({"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":")" +
+                                           name + "\"}");
+        REQUIRE_MESSAGE(r.result_int() == 201, r.body());
+        return std::string(json_of(r).at("id").as_string());
+    };
+    const auto add = [&](const std::string& to, const std::string& member) {
+        bridge.patch("Groups", to, R"([{"op":"add","path":"members","value":[{"value":")" + member + R"("}]}])");
+    };
+    const auto remove = [&](const std::string& from, const std::string& member) {
+        bridge.patch("Groups", from, R"([{"op":"remove","path":"members[value eq \")" + member + R"(\"]"}])");
+    };
+    const std::string readers = group("wiki-readers");
+    const std::string engineering = group("engineering");
+    const std::string platform = group("platform");  // in engineering: two levels below readers
+    const std::string wiki_app =
+        bridge.create_app(webhook_app("wiki", wiki.url(), secret, {{"scope", json::object{{"group", readers}}}}));
+    const std::string bob = bridge.create_user("bob");    // in platform
+    const std::string cid = bridge.create_user("cid");    // in engineering and directly in readers
+    const std::string dora = bridge.create_user("dora");  // in no group
+    add(platform, bob);
+    add(engineering, platform);
+    add(engineering, cid);
+    add(readers, cid);
+    REQUIRE(bridge.drained(10s));
+    const auto state = [&](const std::string& user) {
+        return bridge.db.query("SELECT coalesce((SELECT state FROM app_object WHERE app_id = '" + wiki_app +
+                               "' AND resource_id = '" + user + "'), 'none')");
+    };
+    const auto last_type = [&](const std::string& user) {
+        const auto events = applied_for(wiki, user);
+        return events.empty() ? std::string("none") : std::string(events.back().at("type").as_string());
+    };
+    CHECK(state(cid) == "initiated");
+    CHECK(state(bob) == "none");  // platform is not (yet) inside readers
+
+    // engineering into readers: bob, two levels down, enters the scope.
+    add(readers, engineering);
+    REQUIRE(bridge.drained(10s));
+    CHECK(state(bob) == "initiated");
+    CHECK(last_type(bob) == "user.created");
+    CHECK(state(cid) == "initiated");
+    CHECK(state(dora) == "none");
+    CHECK(applied_for(wiki, dora).empty());
+
+    // engineering out again: bob leaves the scope and is blocked; cid is still a direct member.
+    remove(readers, engineering);
+    REQUIRE(bridge.drained(10s));
+    CHECK(state(bob) == "blocked");
+    CHECK(last_type(bob) == "user.deactivated");
+    CHECK(state(cid) == "initiated");
+    for (const json::object& e : applied_for(wiki, cid)) {
+        CHECK(e.at("type") != "user.deactivated");
+    }
+
+    // bob's own subgroup put directly into readers: he comes back.
+    add(readers, platform);
+    REQUIRE(bridge.drained(10s));
+    CHECK(state(bob) == "initiated");
+    CHECK(last_type(bob) == "user.reactivated");
+    CHECK(wiki.check_order().ok);
+    CHECK(bridge.items("/admin/v1/deliveries?state=dead").empty());
+}
+
 }  // TEST_SUITE
