@@ -630,6 +630,63 @@ TEST_CASE(
 }
 
 TEST_CASE(
+    "a SCIM app with more orphans than the safety limit: none is deleted and the report says why; at "
+    "the limit every one is deleted at the app") {
+    Bridge bridge(reconcile_args());
+    REQUIRE(run_cli({"tenant", "create", "downstream"}, bridge.env).exit_code == 0);
+    const std::string target = bridge.token("downstream", "idp");
+    const std::string base = "https://127.0.0.1:" + std::to_string(bridge.server->tls_port()) + "/scim/v2";
+    const std::string app = bridge.create_app(json::object{{"name", "portal"},
+                                                           {"connector", "scim"},
+                                                           {"policies", json::object{{"orphans", "delete"}}},
+                                                           {"scim", json::object{{"base_url", base}, {"token", target}}}});
+    for (int i = 0; i < 4; ++i) {
+        bridge.create_user("p" + std::to_string(i) + "@acme.test");
+    }
+    REQUIRE(bridge.drained(30s));
+    // 51 accounts made at the app behind the bridge's back.
+    std::vector<std::string> strangers;
+    for (int i = 0; i < 51; ++i) {
+        const Response r = bridge.call(target, http::verb::post, "/scim/v2/Users",
+                                       R"({"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"x)" +
+                                           std::to_string(i) + R"(@acme.test"})");
+        REQUIRE_MESSAGE(r.result_int() == 201, r.body());
+        strangers.emplace_back(json_of(r).at("id").as_string());
+    }
+    const auto at_app = [&](const std::string& id) {
+        return bridge.call(target, http::verb::get, "/scim/v2/Users/" + id).result_int();
+    };
+
+    const json::object held_back = reconcile(bridge, app, false);
+    REQUIRE_MESSAGE(held_back.at("state") == "succeeded", json::serialize(held_back));
+    CHECK(count(held_back, "users", "in_sync") == 4);
+    CHECK(count(held_back, "orphans", "found") == 51);
+    CHECK(count(held_back, "orphans", "acted") == 0);
+    CHECK(count(held_back, "orphans", "left") == 51);
+    const json::value* why = held_back.at("report").at("orphans").as_object().if_contains("held_back");
+    REQUIRE(why != nullptr);
+    CHECK(std::string(why->as_string()).find("51 orphans exceed the safety limit of 50") == 0);
+    for (const std::string& id : strangers) {
+        CHECK(at_app(id) == 200);
+    }
+
+    // One fewer: 50 is within the limit, and every one of them is deleted at the app.
+    REQUIRE(bridge.call(target, http::verb::delete_, "/scim/v2/Users/" + strangers.back()).result_int() == 204);
+    strangers.pop_back();
+    const json::object acted = reconcile(bridge, app, false);
+    REQUIRE_MESSAGE(acted.at("state") == "succeeded", json::serialize(acted));
+    CHECK(count(acted, "orphans", "found") == 50);
+    CHECK(count(acted, "orphans", "acted") == 50);
+    CHECK(acted.at("report").at("orphans").as_object().if_contains("held_back") == nullptr);
+    for (const std::string& id : strangers) {
+        CHECK(at_app(id) == 404);
+    }
+    // What the bridge provisioned is untouched.
+    CHECK(bridge.call(target, http::verb::get, "/scim/v2/Users?count=0").body().find("\"totalResults\":4") !=
+          std::string::npos);
+}
+
+TEST_CASE(
     "the safety limit of a webhook app is 20 % of what the app holds, not of the tenant's users") {
     const std::string secret = scimbridge::mappers::generate_webhook_secret();
     FakeApp hook(FakeAppOptions{.secrets = {secret}});
