@@ -2,7 +2,9 @@
 // fake webhook app, its clock either moved by the test (test_clock_file: days pass in one step)
 // or scaled (time_scale 2e-5: 7 days are 12 s). Invitations are mailed and announced, reminded on
 // day 3 and 5 and expire on day 7; claims race; access codes; approvals, the first-login
-// callback, admin block/unblock/delete; the reactivation window.
+// callback, admin block/unblock/delete; the reactivation window; and a model-based walk of random
+// IdP changes, admin actions and claims checked against an independent model and the table.
+#include "mappers/account_state.hpp"
 #include "mappers/webhook_signature.hpp"
 #include "tests/e2e/bridge.hpp"
 #include "tests/e2e/harness.hpp"
@@ -14,10 +16,13 @@
 #include <boost/json.hpp>
 
 #include <atomic>
-#include <map>
 #include <csignal>
+#include <map>
+#include <optional>
+#include <random>
 #include <fstream>
 #include <set>
+#include <sstream>
 #include <thread>
 
 using namespace scimbridge::e2e;  // NOLINT(google-build-using-namespace): test brevity
@@ -588,6 +593,227 @@ TEST_CASE("one scheduler leads among two processes; the other takes over when th
     REQUIRE_MESSAGE(runs.result_int() == 200, runs.body());
     CHECK(json_of(runs).at("runs").as_array().size() == 5);
     CHECK(json_of(runs).at("runs").as_array()[0].at("kind").as_string() == "lifecycle");
+}
+
+TEST_CASE("model-based, end to end: random IdP changes, admin actions and claims on two apps move every account "
+          "only along the table and to the state an independent model predicts") {
+    FakeApp approving(signed_app()), direct(signed_app());
+    std::vector<std::string> args = fanout_args();
+    args.insert(args.end(), {"--claim-attempts", "0"});  // the refused claims are the test's own
+    Bridge bridge(args);
+    // Two policies: claims wait for a manual approval, or activate at once.
+    struct App {
+        std::string id;
+        bool approval;
+    };
+    const std::vector<App> apps{
+        {bridge.create_app(webhook_app("Payroll", app_url(approving), kSecret, policies("later", "on_approval", "manual"))),
+         true},
+        {bridge.create_app(webhook_app("Wiki", app_url(direct), kSecret, policies("later", "on_claim"))), false}};
+
+    // The reference model, written from DESIGN §5 and the README, not from the planners.
+    enum class St { initiated, invited, claimed, pending, active, blocked };
+    const char* names[] = {"initiated", "invited", "claimed", "pending", "active", "blocked"};
+    struct Account {
+        St state = St::initiated;
+        St before = St::active;     // the state a block interrupted
+        bool admin_block = false;   // blocked by an admin (block, deny, delete): the IdP cannot lift it
+        std::string claim_path;     // the valid link, if any
+        int transitions = 1;        // audited state changes, from entering the scope on
+    };
+    struct Person {
+        std::string id;
+        bool active = true;
+        std::vector<Account> accounts;
+    };
+    std::vector<Person> people;
+    for (int i = 0; i < 6; ++i) {
+        const std::string name = "p" + std::to_string(i);
+        people.push_back(Person{bridge.create_user(name, R"(,"emails":[{"value":")" + name + R"(@acme.test","primary":true}])"),
+                                true, std::vector<Account>(apps.size())});
+    }
+    REQUIRE(bridge.drained(20s));
+
+    const auto block = [](Account& a, bool by_admin) {
+        a.before = a.state;
+        a.state = St::blocked;
+        a.admin_block = by_admin;
+        ++a.transitions;
+    };
+    const auto restore = [](Account& a) {
+        a.state = a.before;
+        a.admin_block = false;
+        ++a.transitions;
+    };
+    const auto account_url = [&](const App& app, const Person& p) {
+        return "/admin/v1/apps/" + app.id + "/accounts/" + p.id;
+    };
+    const auto admin = [&](const App& app, const Person& p, const std::string& action) -> unsigned {
+        return bridge.call(bridge.admin, http::verb::post, account_url(app, p) + "/" + action).result_int();
+    };
+    const auto set_active = [&](Person& p, bool active) {
+        bridge.patch("Users", p.id,
+                     std::string(R"([{"op":"replace","path":"active","value":)") + (active ? "true" : "false") + "}]");
+    };
+
+    std::mt19937 rng(20261123);
+    std::map<std::string, int> ops;
+    // Steps weighted so that walks reach every state and leave it again: most steps are ones
+    // that move an unblocked account on.
+    const int weighted[] = {0, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 5, 6, 8, 8, 9};
+    for (int round = 0; round < 100; ++round) {
+        for (Person& p : people) {
+            const std::size_t which = rng() % apps.size();
+            const App& app = apps[which];
+            Account& a = p.accounts[which];
+            const int op = weighted[rng() % std::size(weighted)];
+            CAPTURE(round);
+            CAPTURE(p.id);
+            CAPTURE(op);
+            CAPTURE(std::string(names[static_cast<int>(a.state)]));
+            switch (op) {
+                case 0:  // the IdP deactivates the person: every account not blocked is blocked
+                    if (p.active) {
+                        set_active(p, false);
+                        p.active = false;
+                        for (Account& each : p.accounts) {
+                            if (each.state != St::blocked) block(each, false);
+                        }
+                        ++ops["idp_deactivate"];
+                    }
+                    break;
+                case 1:  // and reactivates: what the IdP blocked comes back, an admin's block stays
+                    if (!p.active) {
+                        set_active(p, true);
+                        p.active = true;
+                        for (Account& each : p.accounts) {
+                            if (each.state == St::blocked && !each.admin_block) restore(each);
+                        }
+                        ++ops["idp_reactivate"];
+                    }
+                    break;
+                case 2: {  // invite (or resend): the new link replaces the old one
+                    const Response r =
+                        bridge.call(bridge.admin, http::verb::post, account_url(app, p) + "/invite");
+                    const bool ok = a.state == St::initiated || a.state == St::invited;
+                    CHECK(r.result_int() == (ok ? 201 : 409));
+                    if (ok && r.result_int() == 201) {
+                        ++a.transitions;  // a resend is audited too (invited -> invited)
+                        a.state = St::invited;
+                        a.claim_path = claim_path(std::string(json_of(r).at("claim_url").as_string()));
+                        ++ops["invite"];
+                    }
+                    break;
+                }
+                case 3: {  // the person claims with the last link they were sent
+                    if (a.claim_path.empty()) break;
+                    const unsigned status = post_page(bridge, a.claim_path).result_int();
+                    const bool ok = a.state == St::invited;
+                    CHECK(status == (ok ? 200 : 404));
+                    if (ok) {
+                        a.state = app.approval ? St::pending : St::active;
+                        a.transitions += 2;     // invited -> claimed -> pending or active
+                        a.claim_path.clear();  // single use
+                        ++ops["claim"];
+                    }
+                    break;
+                }
+                case 4: {
+                    const bool ok = a.state == St::pending;
+                    CHECK(admin(app, p, "approve") == (ok ? 200 : 409));
+                    if (ok) a.state = St::active, ++a.transitions, ++ops["approve"];
+                    break;
+                }
+                case 5: {
+                    const bool ok = a.state == St::pending;
+                    CHECK(admin(app, p, "deny") == (ok ? 200 : 409));
+                    if (ok) block(a, true), ++ops["deny"];
+                    break;
+                }
+                case 6:
+                case 7: {
+                    const bool ok = a.state != St::blocked;
+                    CHECK(admin(app, p, "block") == (ok ? 200 : 409));
+                    if (ok) block(a, true), ++ops["block"];
+                    break;
+                }
+                case 8: {  // an admin unblocks, unless the IdP has the person inactive
+                    const bool ok = a.state == St::blocked && p.active;
+                    CHECK(admin(app, p, "unblock") == (ok ? 200 : 409));
+                    if (ok) restore(a), ++ops["unblock"];
+                    break;
+                }
+                case 9: {  // delete: unclaimed accounts only; the link dies with it
+                    const bool ok = a.state == St::initiated || a.state == St::invited;
+                    const unsigned status = bridge.call(bridge.admin, http::verb::delete_, account_url(app, p)).result_int();
+                    CHECK(status == (ok ? 200 : 409));
+                    if (ok) block(a, true), a.claim_path.clear(), ++ops["delete"];
+                    break;
+                }
+            }
+        }
+        REQUIRE(bridge.drained(20s));
+        for (const Person& p : people) {
+            for (std::size_t i = 0; i < apps.size(); ++i) {
+                CAPTURE(round);
+                CAPTURE(p.id);
+                CAPTURE(apps[i].id);
+                CHECK(account_state(bridge, apps[i].id, p.id) == names[static_cast<int>(p.accounts[i].state)]);
+            }
+        }
+    }
+    MESSAGE("operations: " << json::serialize(json::value_from(ops)));
+    for (const char* kind : {"idp_deactivate", "idp_reactivate", "invite", "claim", "approve", "deny", "block",
+                             "unblock", "delete"}) {
+        CHECK_MESSAGE(ops[kind] > 0, std::string(kind));  // every kind of step was taken at least once
+    }
+
+    // The audit trail: each account's transitions chain (each starts where the one before ended)
+    // and every one is a row of the table.
+    const std::string trail = bridge.db.query(
+        "SELECT string_agg(app_id || ' ' || resource_id || ' ' || coalesce(detail->>'from', '-') || ' ' || "
+        "(detail->>'to'), ';' ORDER BY id) FROM audit_log WHERE action LIKE 'account.%' AND detail ? 'to'");
+    std::map<std::string, std::string> last;  // account -> its state after the latest row
+    std::map<std::string, int> rows;          // account -> its audited transitions
+    std::istringstream in(trail);
+    std::string row;
+    while (std::getline(in, row, ';')) {
+        std::istringstream fields(row);
+        std::string app_id, user_id, from, to;
+        fields >> app_id >> user_id >> from >> to;
+        CAPTURE(row);
+        const std::string key = app_id + " " + user_id;
+        ++rows[key];
+        if (from == "-") {
+            CHECK(last.count(key) == 0);  // only the first row of an account has no state before it
+        } else {
+            CHECK(last[key] == from);
+            const auto f = scimbridge::mappers::parse_account_state(from);
+            const auto t = scimbridge::mappers::parse_account_state(to);
+            REQUIRE(f.has_value());
+            REQUIRE(t.has_value());
+            bool in_table = false;
+            for (const auto& tr : scimbridge::mappers::transition_table()) {
+                in_table = in_table || (tr.from == *f && tr.to == *t);
+            }
+            CHECK(in_table);
+        }
+        last[key] = to;
+    }
+    for (const Person& p : people) {
+        for (std::size_t i = 0; i < apps.size(); ++i) {
+            CAPTURE(p.id);
+            const std::string account_trail = bridge.db.query(
+                "SELECT string_agg(coalesce(detail->>'from', '-') || '>' || (detail->>'to') || ':' || "
+                "(detail->>'cause'), ' ' ORDER BY id) FROM audit_log WHERE action LIKE 'account.%' AND app_id = '" +
+                apps[i].id + "' AND resource_id = '" + p.id + "'");
+            CAPTURE(account_trail);
+            CHECK(last[apps[i].id + " " + p.id] == names[static_cast<int>(p.accounts[i].state)]);
+            CHECK(rows[apps[i].id + " " + p.id] == p.accounts[i].transitions);
+        }
+    }
+    CHECK(approving.check_order().ok);
+    CHECK(direct.check_order().ok);
 }
 
 }  // TEST_SUITE
