@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <stdexcept>
 #include <system_error>
 
@@ -168,16 +169,29 @@ std::unique_ptr<EmbeddedPostgres> EmbeddedPostgres::start(const EmbeddedOptions&
         conf << "\n# scim-bridge embedded cluster\n"
              << "listen_addresses = ''\n"
              << "unix_socket_directories = '" << cluster << "'\n"
-             << "unix_socket_permissions = 0700\n"
-             // An IdP's initial sync with fan-out writes ~9 MB of WAL a second on 2 cores: with
-             // the default 1 GB a checkpoint began every 1-2 minutes, each followed by full-page
-             // images that doubled the WAL every commit waits for. 4 GB leaves them to
-             // checkpoint_timeout (5 min); between bursts PostgreSQL recycles the segments.
-             << "max_wal_size = 4GB\n";
+             << "unix_socket_permissions = 0700\n";
         if (!conf) {
             throw std::runtime_error("cannot write " + cluster + "/postgresql.conf");
         }
         pg->initialised_now_ = true;
+    }
+    // Settings added after a cluster may have been made: appended once to clusters without them
+    // (read at the next start of the server).
+    {
+        const fs::path conf_path = pg->cluster_dir_ / "postgresql.conf";
+        std::ifstream in(conf_path);
+        const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        if (text.find("\nmax_wal_size = 4GB") == std::string::npos) {
+            std::ofstream conf(conf_path, std::ios::app);
+            // An IdP's initial sync with fan-out writes ~9 MB of WAL a second on 2 cores: with
+            // the default 1 GB a checkpoint began every 1-2 minutes, each followed by full-page
+            // images that doubled the WAL every commit waits for. 4 GB leaves them to
+            // checkpoint_timeout (5 min); between bursts PostgreSQL recycles the segments.
+            conf << "max_wal_size = 4GB\n";
+            if (!conf) {
+                throw std::runtime_error("cannot write " + cluster + "/postgresql.conf");
+            }
+        }
     }
 
     const ProcessResult status =

@@ -12,6 +12,7 @@
 
 #include <csignal>
 #include <filesystem>
+#include <fstream>
 #include <future>
 #include <thread>
 
@@ -340,7 +341,28 @@ TEST_CASE("embedded PostgreSQL: started on first run, data kept across restarts,
     }
     CHECK_FALSE(std::filesystem::exists(data_dir + "/pg/postmaster.pid"));  // cluster stopped
 
+    // A cluster made before the bridge set max_wal_size gets it at its next start, once.
+    const std::string conf_path = data_dir + "/pg/postgresql.conf";
+    const auto wal_lines = [&] {
+        std::ifstream in(conf_path);
+        int n = 0;
+        for (std::string line; std::getline(in, line);) n += line == "max_wal_size = 4GB" ? 1 : 0;
+        return n;
+    };
+    CHECK(wal_lines() == 1);
+    {
+        std::ifstream in(conf_path);
+        std::string text, line;
+        while (std::getline(in, line)) {
+            if (line != "max_wal_size = 4GB") text += line + "\n";
+        }
+        in.close();
+        std::ofstream(conf_path, std::ios::trunc) << text;
+    }
+    REQUIRE(wal_lines() == 0);
+
     ServerProcess again(args, {});
+    CHECK(wal_lines() == 1);
     CHECK(again.log().find("\"initialised_now\":false") != std::string::npos);
     const Response me = https_request(again.tls_port(), {.target = "/admin/v1/whoami", .token = token});
     CHECK(me.result_int() == 200);
