@@ -408,6 +408,30 @@ TEST_CASE("emails.value eq follows a user's addresses through replace, PATCH, de
     CHECK(w.t.query("SELECT count(*) FROM scim_user_email") == "0");
 }
 
+TEST_CASE("after a TRUNCATE of users or groups, counts and address lookups describe what is left") {
+    World w;
+    for (int i = 0; i < 3; ++i) {
+        w.user(w.a, "t" + std::to_string(i), R"(,"emails":[{"value":"t)" + std::to_string(i) + R"(@example.com"}])");
+    }
+    REQUIRE(w.group(w.a, "team", {}).has_value());
+    const auto total = [&](ResourceKind kind) { return w.service.list(w.a, kind, {"", 1, 0, {}})->total_results; };
+    REQUIRE(total(ResourceKind::kUser) == 3);
+    REQUIRE(total(ResourceKind::kGroup) == 1);
+
+    w.t.query("TRUNCATE scim_user CASCADE");
+    CHECK(total(ResourceKind::kUser) == 0);
+    CHECK(total(ResourceKind::kGroup) == 1);
+    CHECK(w.t.query("SELECT count(*) FROM scim_user_email") == "0");
+    // A user made again with an address of a truncated one is found once by it.
+    w.user(w.a, "t0", R"(,"emails":[{"value":"t0@example.com"}])");
+    CHECK(total(ResourceKind::kUser) == 1);
+    CHECK(w.list(w.a, ResourceKind::kUser, "emails.value eq \"t0@example.com\"").total_results == 1);
+
+    w.t.query("TRUNCATE scim_group CASCADE");
+    CHECK(total(ResourceKind::kGroup) == 0);
+    CHECK(total(ResourceKind::kUser) == 1);
+}
+
 TEST_CASE("lookup filters IdPs need: eq and and on userName, externalId, id, emails.value, displayName") {
     World w;
     const auto u = w.user(w.a, "Erin@Example.com",
