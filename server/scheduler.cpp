@@ -1,5 +1,6 @@
 #include "server/scheduler.hpp"
 
+#include "scim/datetime.hpp"
 #include "server/log.hpp"
 #include "server/thread_name.hpp"
 
@@ -9,7 +10,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <ctime>
 
 namespace scimbridge::server {
 
@@ -17,17 +17,9 @@ namespace json = boost::json;
 
 namespace {
 
-// Seconds since the epoch of an RFC 3339 UTC time "YYYY-MM-DDTHH:MM:SS(.mmm)Z"; 0 when unreadable.
+// Seconds since the epoch of an RFC 3339 time; 0 when unreadable.
 double epoch_seconds(const std::string& text) {
-    std::tm tm{};
-    int ms = 0;
-    if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d.%3d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-                    &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms) < 6) {
-        return 0;
-    }
-    tm.tm_year -= 1900;
-    tm.tm_mon -= 1;
-    return static_cast<double>(timegm(&tm)) + ms / 1000.0;
+    return static_cast<double>(scim::parse_datetime(text).value_or(0)) / 1e6;
 }
 
 }  // namespace

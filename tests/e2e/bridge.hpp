@@ -92,6 +92,20 @@ struct Bridge {
         return std::string(json_of(r).at("id").as_string());
     }
 
+    // members: user or group ids.
+    std::string create_group(const std::string& display_name, const std::vector<std::string>& members = {}) {
+        json::array list;
+        for (const std::string& m : members) {
+            list.push_back(json::object{{"value", m}});
+        }
+        const Response r = call(idp, http::verb::post, "/scim/v2/Groups",
+                                json::serialize(json::object{{"schemas", {"urn:ietf:params:scim:schemas:core:2.0:Group"}},
+                                                             {"displayName", display_name},
+                                                             {"members", list}}));
+        REQUIRE_MESSAGE(r.result_int() == 201, r.body());
+        return std::string(json_of(r).at("id").as_string());
+    }
+
     void patch(const std::string& type, const std::string& id, const std::string& ops) {
         const Response r = call(idp, http::verb::patch, "/scim/v2/" + type + "/" + id,
                                 R"({"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":)" + ops + "}");

@@ -142,11 +142,7 @@ TEST_CASE("an outbound SCIM app provisions users and groups into another tenant,
     const std::string dan = bridge.create_user("dan");
     const std::string erin = bridge.create_user("erin");
     REQUIRE(bridge.drained(20s));
-    const Response gr = bridge.call(bridge.idp, http::verb::post, "/scim/v2/Groups",
-                                    R"({"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"staff","members":[{"value":")" +
-                                        carol + R"("},{"value":")" + dan + R"("},{"value":")" + erin + R"("}]})");
-    REQUIRE(gr.result_int() == 201);
-    const std::string staff(json_of(gr).at("id").as_string());
+    const std::string staff = bridge.create_group("staff", {carol, dan, erin});
     REQUIRE(bridge.drained(20s));
     bridge.patch("Groups", staff, R"([{"op":"remove","path":"members[value eq \")" + dan + R"(\"]"}])");
     bridge.patch("Users", erin, R"([{"op":"replace","path":"active","value":false}])");
@@ -390,13 +386,7 @@ TEST_CASE(
     const std::string secret = scimbridge::mappers::generate_webhook_secret();
     FakeApp sales(FakeAppOptions{.secrets = {secret}});
     FakeApp wiki(FakeAppOptions{.secrets = {secret}});
-    const Response made = bridge.call(
-        bridge.idp,
-        http::verb::post,
-        "/scim/v2/Groups",
-        R"({"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"wiki-readers"})");
-    REQUIRE_MESSAGE(made.result_int() == 201, made.body());
-    const std::string readers(json_of(made).at("id").as_string());
+    const std::string readers = bridge.create_group("wiki-readers");
     const std::string department = std::string(kEnterprise) + ":department";
     const std::string sales_app = bridge.create_app(
         webhook_app("sales",
@@ -517,22 +507,15 @@ TEST_CASE("a group scope takes the members of nested groups: a subgroup added br
     Bridge bridge;
     const std::string secret = scimbridge::mappers::generate_webhook_secret();
     FakeApp wiki(FakeAppOptions{.secrets = {secret}});
-    const auto group = [&](const std::string& name) {
-        const Response r = bridge.call(bridge.idp, http::verb::post, "/scim/v2/Groups",
-                                       R"({"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":")" +
-                                           name + "\"}");
-        REQUIRE_MESSAGE(r.result_int() == 201, r.body());
-        return std::string(json_of(r).at("id").as_string());
-    };
     const auto add = [&](const std::string& to, const std::string& member) {
         bridge.patch("Groups", to, R"([{"op":"add","path":"members","value":[{"value":")" + member + R"("}]}])");
     };
     const auto remove = [&](const std::string& from, const std::string& member) {
         bridge.patch("Groups", from, R"([{"op":"remove","path":"members[value eq \")" + member + R"(\"]"}])");
     };
-    const std::string readers = group("wiki-readers");
-    const std::string engineering = group("engineering");
-    const std::string platform = group("platform");  // in engineering: two levels below readers
+    const std::string readers = bridge.create_group("wiki-readers");
+    const std::string engineering = bridge.create_group("engineering");
+    const std::string platform = bridge.create_group("platform");  // in engineering: two levels below readers
     const std::string wiki_app =
         bridge.create_app(webhook_app("wiki", wiki.url(), secret, {{"scope", json::object{{"group", readers}}}}));
     const std::string bob = bridge.create_user("bob");    // in platform

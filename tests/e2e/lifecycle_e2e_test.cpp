@@ -36,10 +36,13 @@ namespace {
 
 constexpr const char* kSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
-std::vector<std::string> lifecycle_args(const FakeSmtp& smtp) {
+// `clock`: the scaled clock (7 days are 12 s) unless a test moves the clock itself.
+std::vector<std::string> lifecycle_args(const FakeSmtp& smtp,
+                                        std::vector<std::string> clock = {"--time-scale", "0.00002"}) {
     std::vector<std::string> args = fanout_args();
-    args.insert(args.end(), {"--time-scale", "0.00002", "--scheduler-tick-ms", "100", "--lifecycle-interval-ms",
-                             "100", "--smtp-url", smtp.url(), "--smtp-from", "bridge@acme.test"});
+    args.insert(args.end(), clock.begin(), clock.end());
+    args.insert(args.end(), {"--scheduler-tick-ms", "100", "--lifecycle-interval-ms", "100", "--smtp-url",
+                             smtp.url(), "--smtp-from", "bridge@acme.test"});
     return args;
 }
 
@@ -54,13 +57,6 @@ struct MovedClock {
         out << std::fixed << days * 86'400.0 << "\n";
     }
 };
-
-std::vector<std::string> moved_clock_args(const FakeSmtp& smtp, const MovedClock& clock) {
-    std::vector<std::string> args = fanout_args();
-    args.insert(args.end(), {"--test-clock-file", clock.file, "--scheduler-tick-ms", "100", "--lifecycle-interval-ms",
-                             "100", "--smtp-url", smtp.url(), "--smtp-from", "bridge@acme.test"});
-    return args;
-}
 
 FakeAppOptions signed_app() {
     FakeAppOptions o;
@@ -129,7 +125,7 @@ TEST_CASE("invite now: the link is mailed and announced, reminded on day 3 and 5
     FakeSmtp smtp;
     FakeApp app(signed_app());
     MovedClock clock;
-    Bridge bridge(moved_clock_args(smtp, clock));
+    Bridge bridge(lifecycle_args(smtp, {"--test-clock-file", clock.file}));
     json::object extra = policies("now", "on_claim");
     extra["policies"].as_object()["copy_to"] = "it@acme.test";
     const std::string app_id = bridge.create_app(webhook_app("Wiki", app_url(app), kSecret, extra));

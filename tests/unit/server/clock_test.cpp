@@ -1,3 +1,4 @@
+#include "scim/datetime.hpp"
 #include "server/ids.hpp"
 
 #include <doctest/doctest.h>
@@ -14,18 +15,14 @@ using scimbridge::server::SystemClock;
 
 namespace {
 
-// Seconds between two "YYYY-MM-DDTHH:MM:SS.mmmZ" times of the same year.
+// Seconds between two RFC 3339 times.
 double seconds_between(const std::string& from, const std::string& to) {
-    const auto secs = [](const std::string& t) {
-        std::tm tm{};
-        int ms = 0;
-        std::sscanf(t.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
-                    &tm.tm_min, &tm.tm_sec, &ms);
-        tm.tm_year -= 1900;
-        tm.tm_mon -= 1;
-        return static_cast<double>(timegm(&tm)) + ms / 1000.0;
+    const auto micros = [](const std::string& t) {
+        const auto parsed = scimbridge::scim::parse_datetime(t);
+        REQUIRE(parsed.has_value());
+        return static_cast<double>(*parsed);
     };
-    return secs(to) - secs(from);
+    return (micros(to) - micros(from)) / 1e6;
 }
 
 struct OffsetFile {
